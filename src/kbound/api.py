@@ -1,0 +1,83 @@
+"""The library entry point: `estimate` goes from inputs to a `Report` (the CLI is a thin layer over it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+from kbound.backends.base import Backend
+from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_spec
+from kbound.bounds import BackendResult, CorpusSummary, Report, best_of, result_of
+from kbound.corpus import Corpus, load_corpus
+from kbound.engine import Interrupted, Outcome, default_jobs, run_backends
+from kbound.errors import BackendError
+
+
+def kbound_version() -> str:
+    """The installed kbound version."""
+    try:
+        return version("kbound")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def resolve_backends(specs: Sequence[str] | None = None, effort: str = DEFAULT_EFFORT) -> list[Backend]:
+    """Parse specs (or take an effort preset), always with the `raw` floor first, without duplicates."""
+    chosen = list(specs) if specs else list(effort_specs(effort))
+    backends = [parse_spec(s) for s in chosen]
+    if not any(b.name == "raw" for b in backends):
+        backends.insert(0, parse_spec("raw"))
+    seen: set[str] = set()
+    unique = []
+    for b in backends:
+        if b.spec in seen:
+            raise BackendError(f"backend {b.spec} is given twice")
+        seen.add(b.spec)
+        unique.append(b)
+    return unique
+
+
+def estimate(
+    inputs: Sequence[str] | Corpus,
+    backends: Sequence[str] | None = None,
+    *,
+    effort: str = DEFAULT_EFFORT,
+    verify: bool = True,
+    jobs: int | None = None,
+    cache_dir: str | None = None,
+    on_start: Callable[[Backend], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+    **load_options: object,
+) -> Report:
+    """Bound the Kolmogorov complexity of a corpus from above with every chosen backend.
+
+    `inputs` are paths (files, directories, `-`) read with `load_corpus(**load_options)`, or an
+    already loaded `Corpus`. `backends` are spec strings (`["zstd:19", "xz:9e"]`); without them
+    the `effort` preset runs. Each payload is decompressed and hash-checked unless `verify` is
+    False. Returns a frozen `Report`; if interrupted, the report holds what finished and says so.
+    """
+    corpus = inputs if isinstance(inputs, Corpus) else load_corpus(inputs, **load_options)  # type: ignore[arg-type]
+    chosen = resolve_backends(backends, effort)
+    summary = CorpusSummary.of(corpus)
+    interrupted = False
+    try:
+        outcomes = run_backends(
+            chosen, corpus.data, corpus.sha256, verify=verify, jobs=jobs, cache_root=cache_dir,
+            on_start=on_start, on_done=on_done,
+        )
+    except Interrupted as stop:
+        outcomes, interrupted = stop.finished, True
+    results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
+    return Report(
+        corpus=summary,
+        results=results,
+        best=best_of(results, summary),
+        settings={
+            "backends": [b.spec for b in chosen],
+            "effort": None if backends else effort,
+            "verify": verify,
+            "jobs": jobs or default_jobs(),
+        },
+        kbound_version=kbound_version(),
+        interrupted=interrupted,
+    )

@@ -1,0 +1,172 @@
+"""What every compressor backend is: a named, configured codec whose spec string a user can type."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from kbound.backends.decoder import Decoder, measure_decoder
+from kbound.errors import BackendError
+from kbound.units import parse_size
+
+
+@dataclass(frozen=True)
+class Param:
+    """One setting of a backend: its key in a spec, how to parse it, its default and meaning."""
+
+    key: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    #: Leave the setting out of the canonical spec while it has its default (e.g. "the preset's own").
+    omit_default: bool = False
+
+
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """A parser for integers in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if not lo <= value <= hi:
+            raise ValueError(f"{value} is outside {lo}..{hi}")
+        return value
+
+    return parse
+
+
+def size_in(lo: int, hi: int) -> Callable[[str], int]:
+    """A parser for byte sizes (`256m`, `1g`) in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        value = parse_size(text)
+        if not lo <= value <= hi:
+            raise ValueError(f"{text} is outside {lo:,}..{hi:,} bytes")
+        return value
+
+    return parse
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int) and value >= 1 << 10:
+        for unit, shift in (("g", 30), ("m", 20), ("k", 10)):
+            if value % (1 << shift) == 0:
+                return f"{value >> shift}{unit}"
+    return str(value)
+
+
+class Backend(ABC):
+    """A lossless codec: `compress` and `decompress` whole byte strings, configured by a spec.
+
+    Subclasses declare `name`, `library`, `params` (the first is the positional one, as in
+    `zstd:19`) and `decoder_native`/`decoder_python` (the modules that make up the decoder).
+    """
+
+    name: ClassVar[str]
+    library: ClassVar[str]
+    summary: ClassVar[str]
+    params: ClassVar[tuple[Param, ...]] = ()
+    #: Extension modules holding the decoder (their linked libraries are found and counted too).
+    decoder_native: ClassVar[tuple[str, ...]] = ()
+    #: Python modules the decode path runs; the backend's own module is always added.
+    decoder_python: ClassVar[tuple[str, ...]] = ()
+    #: Rough single-core compress + decompress seconds per MB at the default settings, for ordering work.
+    seconds_per_mb: ClassVar[float] = 1.0
+
+    def __init__(self, **config: Any) -> None:
+        known = {p.key: p for p in self.params}
+        unknown = set(config) - set(known)
+        if unknown:
+            raise BackendError(f"{self.name}: unknown setting(s) {', '.join(sorted(unknown))}")
+        self.config: dict[str, Any] = {p.key: config.get(p.key, p.default) for p in self.params}
+        try:
+            self.check()
+        except ValueError as e:
+            raise BackendError(str(e)) from None
+
+    def check(self) -> None:
+        """Reject combinations of settings that the library would refuse (override to add rules)."""
+
+    @classmethod
+    def from_args(cls, args: str) -> Backend:
+        """Build from the part of a spec after the colon: `19`, `9e,dict=64m`, `o=8,mem=1g`."""
+        config: dict[str, Any] = {}
+        by_key: Mapping[str, Param] = {p.key: p for p in cls.params}
+        for i, item in enumerate(a for a in args.split(",") if a.strip()):
+            key, eq, value = item.strip().partition("=")
+            if not eq:
+                if i > 0 or not cls.params:
+                    raise BackendError(f"{cls.name}: {item!r} needs a key (key=value)")
+                key, value = cls.params[0].key, item.strip()
+            param = by_key.get(key.strip())
+            if param is None:
+                choices = ", ".join(p.key for p in cls.params) or "none"
+                raise BackendError(f"{cls.name}: unknown setting {key!r} (settings: {choices})")
+            try:
+                config[param.key] = param.parse(value.strip())
+            except ValueError as e:
+                raise BackendError(f"{cls.name}: bad {param.key}={value!r}: {e}") from None
+        return cls(**config)
+
+    @property
+    def spec(self) -> str:
+        """The canonical spec: every setting spelled out, so a result says exactly what ran."""
+        if not self.params:
+            return self.name
+        first, *rest = self.params
+        parts = [_show(self.config[first.key])]
+        parts += [
+            f"{p.key}={_show(self.config[p.key])}"
+            for p in rest
+            if not (p.omit_default and self.config[p.key] == p.default)
+        ]
+        return f"{self.name}:{','.join(parts)}"
+
+    def get_config(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict, with the backend's name under `id`."""
+        return {"id": self.name, **self.config}
+
+    @classmethod
+    def decoder(cls, cache_root: str | None = None) -> Decoder:
+        """The decoder's size, measured from its installed files (see `kbound.backends.decoder`)."""
+        return measure_decoder(cls.decoder_native, (*cls.decoder_python, cls.__module__), cache_root)
+
+    @classmethod
+    @abstractmethod
+    def library_version(cls) -> str:
+        """The version of the library doing the work (and of its native core where it differs)."""
+
+    @abstractmethod
+    def compress(self, data: bytes) -> bytes:
+        """Return a self-contained payload from which `decompress` restores `data` exactly."""
+
+    @abstractmethod
+    def decompress(self, payload: bytes) -> bytes:
+        """Invert `compress`."""
+
+
+def write_varint(n: int) -> bytes:
+    """LEB128: 7 bits a byte, low first; the length headers in kbound's own payloads."""
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def read_varint(buf: bytes, pos: int = 0) -> tuple[int, int]:
+    """Read a LEB128 number at `pos`; return it and the position after it."""
+    value = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ValueError("truncated length header")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos

@@ -1,0 +1,138 @@
+"""Measuring a backend's decoder: its files as installed, compressed with xz -9e.
+
+K(x) <= |payload| + |decoder| + O(1), with CPython as the reference machine. The decoder is
+the codec's extension module and the shared libraries it loads that a bare interpreter lacks
+(found by loading it in a fresh interpreter and comparing /proc/self/maps), plus the Python
+source the decode path runs (the library's wrapper and kbound's backend module). Of an ELF
+file only the sections the loader maps are counted (what `strip` keeps): some wheels ship
+their libraries with debug information, megabytes that never run. These files hold the
+encoder too, so the count is generous: an upper bound stays an upper bound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import lzma
+import os
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from kbound.cache import cache_dir, read_json, write_json_atomic
+
+#: Changes whenever the way a decoder is measured changes, so old cached sizes are not reused.
+_METHOD = "xz9e-loadable-v1"
+
+_PROBE = r"""
+import ctypes, json, sys
+def maps():
+    with open("/proc/self/maps") as f:
+        return {p[5].strip() for p in (l.split(None, 5) for l in f) if len(p) == 6 and p[5].startswith("/")}
+before = maps()
+for path in sys.argv[1:]:
+    ctypes.CDLL(path)
+print(json.dumps(sorted((maps() - before) | set(sys.argv[1:]))))
+"""
+
+
+@dataclass(frozen=True)
+class Decoder:
+    """A decoder's size and what it was measured from."""
+
+    decoder_bytes: int
+    files: tuple[str, ...]
+    method: str
+
+
+def _origin(module: str) -> str | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin or spec.origin in ("built-in", "frozen"):
+        return None
+    return spec.origin
+
+
+def _native_files(extensions: tuple[str, ...]) -> list[str]:
+    paths = [p for p in (_origin(m) for m in extensions) if p]
+    if not paths:
+        return []
+    if not Path("/proc/self/maps").exists():
+        return paths  # no way to see linked libraries here; count the modules alone
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", _PROBE, *paths], capture_output=True, text=True, timeout=60, check=False
+    )
+    if out.returncode != 0:
+        return paths
+    return list(json.loads(out.stdout))
+
+
+def decoder_files(native: tuple[str, ...], python: tuple[str, ...]) -> tuple[str, ...]:
+    """The files that make up a decoder, sorted: extension modules and their libraries, then sources."""
+    files = set(_native_files(native))
+    files.update(p for p in (_origin(m) for m in python) if p)
+    return tuple(sorted(files))
+
+
+_SHF_ALLOC, _SHT_NOBITS = 0x2, 8
+
+
+def loadable_bytes(data: bytes) -> bytes:
+    """The ELF header, program headers and allocated sections of a 64-bit little-endian ELF file.
+
+    Debug information and the static symbol table are not allocated: the loader never maps
+    them, so they are not part of the program that runs. Other files are returned whole.
+    """
+    if data[:6] != b"\x7fELF\x02\x01" or len(data) < 64:
+        return data
+    phoff, shoff = struct.unpack_from("<QQ", data, 0x20)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 0x36)
+    if not shoff or shentsize < 64 or shoff + shnum * shentsize > len(data):
+        return data
+    parts = [data[: max(64, phoff + phentsize * phnum)]]
+    for i in range(shnum):
+        _, sh_type, flags, _, offset, size = struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize)
+        if flags & _SHF_ALLOC and sh_type != _SHT_NOBITS:
+            parts.append(data[offset : offset + size])
+    return b"".join(parts)
+
+
+def _xz_size(files: tuple[str, ...]) -> int:
+    # The manifest (name and length of each file) lets the archive be split apart again.
+    blobs = [loadable_bytes(Path(f).read_bytes()) for f in files]
+    manifest = "".join(f"{os.path.basename(f)}\t{len(b)}\n" for f, b in zip(files, blobs, strict=True))
+    data = manifest.encode() + b"".join(blobs)
+    return len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))
+
+
+def _fingerprint(files: tuple[str, ...]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        st = os.stat(f)
+        h.update(f"{_METHOD}\0{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+@cache
+def measure_decoder(native: tuple[str, ...], python: tuple[str, ...], cache_root: str | None = None) -> Decoder:
+    """Measure (or recall from the cache) the decoder made of these extension and Python modules."""
+    files = decoder_files(native, python)
+    if not files:
+        return Decoder(0, (), "nothing beyond the reference interpreter")
+    key = _fingerprint(files)
+    path = cache_dir(cache_root) / "decoders.json"
+    table = read_json(path)
+    table = table if isinstance(table, dict) else {}
+    size = table.get(key)
+    if not isinstance(size, int) or size <= 0:
+        size = _xz_size(files)
+        table[key] = size
+        try:
+            write_json_atomic(path, table)
+        except OSError:
+            pass  # an unwritable cache costs time, not correctness
+    names = ", ".join(os.path.basename(f) for f in files)
+    return Decoder(size, files, f"xz -9e of the loadable part of {len(files)} files: {names}")

@@ -1,0 +1,164 @@
+"""Upper-bound estimates: per-backend results, the best bound, and the frozen `Report` they make.
+
+Units live in field names: `*_bytes` are bytes, `bits_per_byte` is bits per byte of corpus,
+`bits_per_char` is bits per UTF-8 character, `*_seconds` are wall seconds in the worker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from kbound.corpus import Corpus
+from kbound.engine import Outcome
+
+SCHEMA = "kbound/1"
+
+
+@dataclass(frozen=True)
+class CorpusSummary:
+    """What was measured: size, characters, documents and identity of the corpus."""
+
+    bytes: int
+    chars: int | None
+    #: Why `chars` (and so bits per character) is missing, else None.
+    chars_note: str | None
+    documents: int
+    separator: str
+    sha256: str
+    sources: tuple[str, ...]
+    decompressed: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, corpus: Corpus) -> CorpusSummary:
+        """Summarise a loaded corpus (the bytes themselves stay out of the report)."""
+        return cls(
+            bytes=corpus.n_bytes,
+            chars=corpus.chars,
+            chars_note=corpus.chars_reason,
+            documents=corpus.documents,
+            separator=corpus.separator.decode("utf-8", "backslashreplace"),
+            sha256=corpus.sha256,
+            sources=corpus.sources,
+            decompressed=corpus.decompressed,
+        )
+
+
+@dataclass(frozen=True)
+class BackendResult:
+    """One backend's bound on the corpus: payload + decoder = total, verified or not, or why it failed."""
+
+    spec: str
+    backend: str
+    library: str
+    library_version: str
+    config: dict[str, Any]
+    #: "verified", "unverified" (run with --no-verify) or "failed" (no bound: see `error`).
+    status: str
+    payload_bytes: int | None
+    decoder_bytes: int | None
+    total_bytes: int | None
+    bits_per_byte: float | None
+    bits_per_char: float | None
+    payload_bits_per_byte: float | None
+    compress_seconds: float | None
+    decompress_seconds: float | None
+    decoder_method: str | None
+    error: str | None
+
+    @property
+    def verified(self) -> bool:
+        """True when the payload was decompressed and its sha256 matched the corpus."""
+        return self.status == "verified"
+
+    @property
+    def has_bound(self) -> bool:
+        """True when this row gives a bound (verified, or unverified because verification was skipped)."""
+        return self.status != "failed"
+
+
+@dataclass(frozen=True)
+class Best:
+    """The tightest bound: the smallest total plus ceil(log2 k) bits to say which of k backends made it."""
+
+    spec: str
+    total_bits: int
+    selector_bits: int
+    candidates: int
+    verified: bool
+    bits_per_byte: float | None
+    bits_per_char: float | None
+
+    @property
+    def total_bytes(self) -> int:
+        """The bound rounded up to whole bytes."""
+        return -(-self.total_bits // 8)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything one run measured, with the settings it ran under; renderers only read it."""
+
+    corpus: CorpusSummary
+    results: tuple[BackendResult, ...]
+    best: Best | None
+    settings: dict[str, Any]
+    kbound_version: str
+    schema: str = SCHEMA
+    models: tuple[Any, ...] = field(default=())
+    interrupted: bool = False
+
+
+def _rate(bits: float, units: int | None) -> float | None:
+    return bits / units if units else None
+
+
+def result_of(outcome: Outcome, corpus: CorpusSummary, verify: bool) -> BackendResult:
+    """Turn a worker's outcome into a result row with its rates."""
+    backend = outcome.backend
+    failed = outcome.error is not None or outcome.payload_bytes is None or outcome.decoder is None
+    payload = None if failed else outcome.payload_bytes
+    decoder = None if failed or outcome.decoder is None else outcome.decoder.decoder_bytes
+    total = None if payload is None or decoder is None else payload + decoder
+    status = "failed" if failed else ("verified" if outcome.verified else "unverified")
+    if not failed and verify and not outcome.verified:
+        status = "failed"
+    return BackendResult(
+        spec=backend.spec,
+        backend=backend.name,
+        library=backend.library,
+        library_version=backend.library_version(),
+        config=backend.get_config(),
+        status=status,
+        payload_bytes=payload,
+        decoder_bytes=decoder,
+        total_bytes=total,
+        bits_per_byte=None if total is None else _rate(8 * total, corpus.bytes),
+        bits_per_char=None if total is None else _rate(8 * total, corpus.chars),
+        payload_bits_per_byte=None if payload is None else _rate(8 * payload, corpus.bytes),
+        compress_seconds=outcome.compress_seconds,
+        decompress_seconds=outcome.decompress_seconds,
+        decoder_method=None if outcome.decoder is None else outcome.decoder.method,
+        error=outcome.error,
+    )
+
+
+def best_of(results: tuple[BackendResult, ...], corpus: CorpusSummary) -> Best | None:
+    """The smallest total among rows with a bound, charged ceil(log2 k) bits for the choice among k."""
+    candidates = [r for r in results if r.has_bound and r.total_bytes is not None]
+    if not candidates:
+        return None
+    winner = min(candidates, key=lambda r: (r.total_bytes, r.spec))
+    selector = math.ceil(math.log2(len(candidates))) if len(candidates) > 1 else 0
+    assert winner.total_bytes is not None
+    bits = 8 * winner.total_bytes + selector
+    return Best(
+        spec=winner.spec,
+        total_bits=bits,
+        selector_bits=selector,
+        candidates=len(candidates),
+        verified=winner.verified,
+        bits_per_byte=_rate(bits, corpus.bytes),
+        bits_per_char=_rate(bits, corpus.chars),
+    )

@@ -1,0 +1,47 @@
+"""Parsing and printing sizes: bytes with SI (kB, MB, GB, TB) and binary (KiB, MiB, GiB) suffixes."""
+
+from __future__ import annotations
+
+import re
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)\s*$", re.IGNORECASE)
+_SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
+
+
+def parse_size(text: str) -> int:
+    """Parse `4GiB`, `500GB`, `2tb`, `256m`, `1g` or a plain byte count into bytes.
+
+    A bare letter (`256m`, as in `xz --memlimit` and `ppmd:mem=1g`) is binary; `kB/MB/GB/TB`
+    are decimal and `KiB/MiB/GiB/TiB` binary, so `1GB` and `1GiB` mean what they say.
+    Raises ValueError with the offending text.
+    """
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"not a size: {text!r} (try 100MB, 4GiB, 256m)")
+    number, unit = m.group(1), m.group(2).lower()
+    prefix = unit[:1] if unit[:1] in "kmgtp" and unit[:1] else ""
+    if unit in ("", "b"):
+        scale = 1
+    elif unit.endswith("ib") or len(unit) == 1:
+        scale = 1024 ** (" kmgtp".index(prefix))
+    else:
+        scale = _SCALE[prefix]
+    value = float(number) * scale
+    if value != int(value) and "." in number:
+        value = round(value)
+    return int(value)
+
+
+def format_bytes(n: int | float) -> str:
+    """Print a byte count with thousands separators: `1,115,394`."""
+    return f"{int(n):,}"
+
+
+def human_bytes(n: int | float) -> str:
+    """Print a byte count in decimal units for prose: `39.95 MB`."""
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if abs(value) < 1000 or unit == "PB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
