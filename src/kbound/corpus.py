@@ -71,32 +71,59 @@ def compression_of(head: bytes) -> str | None:
     return None
 
 
-def _open_decompressing(raw: BinaryIO, kind: str) -> BinaryIO:
-    if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if kind == "bzip2":
-        return bz2.BZ2File(raw)  # type: ignore[return-value]
-    if kind == "xz":
-        return lzma.LZMAFile(raw)  # type: ignore[return-value]
+def _stream_chunks(stream: BinaryIO) -> Iterator[bytes]:
+    return iter(lambda: stream.read(_CHUNK), b"")
+
+
+def _zstd_chunks(raw: BinaryIO) -> Iterator[bytes]:
+    """Decompress zstd frames one after another, failing on a frame cut short.
+
+    zstandard's stream reader ends quietly at a truncated frame, so frames are decoded with
+    decompressobj, fed in small pieces to bound the output of any one call (zstd's RLE blocks
+    expand about 40,000-fold).
+    """
     import zstandard
 
-    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[return-value]
+    dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+    obj, in_frame = dctx.decompressobj(), False
+    for piece in iter(lambda: raw.read(2048), b""):
+        while piece:
+            in_frame = True
+            out = obj.decompress(piece)
+            if out:
+                yield out
+            if not obj.eof:
+                break
+            piece, obj, in_frame = obj.unused_data, dctx.decompressobj(), False
+    if in_frame:
+        raise EOFError
 
 
-def _read_limited(stream: BinaryIO, name: str, budget: int) -> bytes:
-    """Read until EOF, or fail once more than `budget` bytes arrive (a decompression bomb)."""
+def _decompressed_chunks(raw: BinaryIO, kind: str) -> Iterator[bytes]:
+    if kind == "zstd":
+        yield from _zstd_chunks(raw)
+        return
+    stream: BinaryIO
+    if kind == "gzip":
+        stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+    else:
+        stream = (bz2.BZ2File if kind == "bzip2" else lzma.LZMAFile)(raw)  # type: ignore[assignment]
+    with stream:
+        yield from _stream_chunks(stream)
+
+
+def _read_limited(chunks: Iterator[bytes], name: str, budget: int) -> bytes:
+    """Join chunks, or fail once more than `budget` bytes arrive (a decompression bomb)."""
     parts: list[bytes] = []
     total = 0
-    while True:
-        chunk = stream.read(min(_CHUNK, budget - total + 1))
-        if not chunk:
-            return b"".join(parts)
+    for chunk in chunks:
         total += len(chunk)
         if total > budget:
             raise CorpusError(
                 f"{name}: input exceeds --max-bytes ({budget:,} bytes); raise the limit to read it"
             )
         parts.append(chunk)
+    return b"".join(parts)
 
 
 def _read_input(raw: BinaryIO, name: str, budget: int) -> tuple[bytes, str | None]:
@@ -104,10 +131,9 @@ def _read_input(raw: BinaryIO, name: str, budget: int) -> tuple[bytes, str | Non
     kind = compression_of(peek)
     rest: BinaryIO = io.BufferedReader(_Prefixed(peek, raw))  # type: ignore[arg-type]
     if kind is None:
-        return _read_limited(rest, name, budget), None
+        return _read_limited(_stream_chunks(rest), name, budget), None
     try:
-        with _open_decompressing(rest, kind) as stream:
-            return _read_limited(stream, name, budget), kind
+        return _read_limited(_decompressed_chunks(rest, kind), name, budget), kind
     except CorpusError:
         raise
     except EOFError:

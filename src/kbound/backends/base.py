@@ -48,7 +48,8 @@ def size_in(lo: int, hi: int) -> Callable[[str], int]:
     return parse
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A setting as a spec writes it: sizes as 256m or 1g, flags as on/off."""
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, int) and value >= 1 << 10:
@@ -117,9 +118,9 @@ class Backend(ABC):
         if not self.params:
             return self.name
         first, *rest = self.params
-        parts = [_show(self.config[first.key])]
+        parts = [show_value(self.config[first.key])]
         parts += [
-            f"{p.key}={_show(self.config[p.key])}"
+            f"{p.key}={show_value(self.config[p.key])}"
             for p in rest
             if not (p.omit_default and self.config[p.key] == p.default)
         ]

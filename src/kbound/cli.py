@@ -1,0 +1,153 @@
+"""The command line: parsing and wiring only; the library does the work and raises `KboundError`s."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from kbound.api import estimate, kbound_version
+from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
+from kbound.cli_backends import backends_command
+from kbound.cli_progress import Progress
+from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
+from kbound.errors import KboundError
+from kbound.report import FORMATS, render
+from kbound.units import parse_size
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0    success
+  1    error (bad input, unknown backend, missing library)
+  2    usage error (bad option or argument)
+  130  interrupted (Ctrl-C); results finished so far are printed
+  141  standard output was closed early (e.g. piped into head); nothing is printed"""
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it is not a command name, goes to `estimate`: `kbound corpus.txt`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["estimate", *args]
+        return super().parse_args(ctx, args)
+
+
+class SizeType(click.ParamType):
+    """A byte size option: `100MB`, `4GiB`, `256m`."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+def _separator(text: str) -> bytes:
+    return text.encode("utf-8").decode("unicode_escape").encode("utf-8", "surrogatepass")
+
+
+def _use_color(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
+
+
+def _run_cli(fn: Callable[[], int]) -> int:
+    try:
+        return fn()
+    except KboundError as e:
+        click.echo(f"kbound: error: {e}", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("kbound: interrupted", err=True)
+        return EXIT_INTERRUPTED
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(kbound_version(), "--version", prog_name="kbound")
+def cli() -> None:
+    """Honest upper bounds on the Kolmogorov complexity of a text corpus.
+
+    `kbound INPUTS...` is `kbound estimate INPUTS...`: see `kbound estimate --help`.
+    """
+
+
+@cli.command("estimate", epilog=EXIT_CODES_HELP)
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUTS...")
+@click.option("-b", "--backend", "specs", multiple=True, metavar="SPEC",
+              help="Backend spec such as zstd:19, xz:9e, ppmd:o=8,mem=1g; repeat for more (default: the effort preset).")
+@click.option("-e", "--effort", type=click.Choice(list(EFFORTS)), default=DEFAULT_EFFORT, show_default=True,
+              help="Preset set of backends when no -b is given.")
+@click.option("--no-verify", is_flag=True, help="Skip decompressing and hash-checking each payload (rows are labelled unverified).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
+@click.option("--glob", metavar="PATTERN", help="In directories, read only files whose name matches (e.g. '*.txt').")
+@click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME string is one document.")
+@click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
+              help="Joins documents (backslash escapes allowed).")
+@click.option("--max-bytes", type=SizeType(), default=DEFAULT_MAX_BYTES, show_default="4GiB",
+              help="Refuse inputs larger than this after decompression.")
+@click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
+              help="Output format [default: table on a terminal, else lines].")
+@click.option("--no-timings", is_flag=True, help="Leave timing columns out (diffable output).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the best bound's total in bytes.")
+@click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
+def estimate_command(
+    inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, no_verify: bool, jobs: int | None,
+    glob: str | None, field: str | None, separator: str, max_bytes: int, fmt: str | None, no_timings: bool,
+    quiet: bool, no_progress: bool, cache_dir: str | None,
+) -> None:
+    """Bound K(corpus) from above with many verified compressors.
+
+    INPUTS are files, directories (read recursively) or - for standard input; gzip, bzip2,
+    xz and zstd inputs are decompressed. Each backend's payload is decompressed and checked
+    against the input's sha256; its decoder size is counted beside the payload.
+    """
+    out_format = fmt or ("table" if _use_color(sys.stdout) or sys.stdout.isatty() else "lines")
+    show_progress = not (quiet or no_progress) and sys.stderr.isatty()
+
+    def run() -> int:
+        progress = Progress(enabled=show_progress)
+        with progress:
+            report = estimate(
+                inputs, list(specs) or None, effort=effort, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
+                on_start=progress.start, on_done=progress.done, glob=glob, field=field,
+                separator=_separator(separator), max_bytes=max_bytes,
+            )
+        for r in report.results:
+            if r.status == "failed" and out_format in ("lines",) or (quiet and r.status == "failed"):
+                click.echo(f"kbound: {r.spec} failed: {r.error}", err=True)
+        if quiet:
+            if report.best is not None:
+                click.echo(report.best.total_bytes)
+        else:
+            click.echo(render(report, out_format, color=_use_color(sys.stdout), timings=not no_timings), nl=False)
+        if report.interrupted:
+            click.echo("kbound: interrupted", err=True)
+            return EXIT_INTERRUPTED
+        return EXIT_OK
+
+    sys.exit(_run_cli(run))
+
+
+cli.add_command(backends_command)
+
+
+def main() -> None:
+    """Console entry point: a closed pipe (`kbound x | head -1`) ends quietly."""
+    try:
+        cli(prog_name="kbound")
+    except BrokenPipeError:
+        # Python flushes stdout at exit; point it at devnull so that flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)

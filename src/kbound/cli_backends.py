@@ -1,0 +1,58 @@
+"""`kbound backends`: every backend with its library, version, availability, settings and decoder rule."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from kbound.backends.base import show_value
+from kbound.backends.registry import EFFORTS, entries
+
+
+def _rows() -> list[dict[str, object]]:
+    rows = []
+    for name, entry in entries().items():
+        cls = entry.cls
+        row: dict[str, object] = {"name": name, "origin": entry.origin, "available": cls is not None}
+        if cls is None:
+            row["reason"] = entry.error
+        else:
+            default = cls.from_args("")
+            row.update(
+                library=cls.library,
+                version=cls.library_version(),
+                summary=cls.summary,
+                settings={p.key: {"default": show_value(p.default), "help": p.help} for p in cls.params},
+                default_spec=default.spec,
+                decoder="xz -9e of the loadable part of: "
+                + ", ".join([*cls.decoder_native, *cls.decoder_python, cls.__module__])
+                + " (extension modules with the libraries they load)",
+            )
+        row["efforts"] = [e for e, specs in EFFORTS.items() if any(s.partition(":")[0] == name for s in specs)]
+        rows.append(row)
+    return rows
+
+
+@click.command("backends")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def backends_command(fmt: str) -> None:
+    """List every backend: library and version, availability (and why not), settings, default spec, decoder rule."""
+    rows = _rows()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for row in rows:
+        if not row["available"]:
+            click.echo(f"{row['name']}  UNAVAILABLE: {row['reason']}\n")
+            continue
+        settings = ", ".join(f"{k} (default {v['default']}): {v['help']}" for k, v in row["settings"].items())  # type: ignore[attr-defined]
+        efforts = ", ".join(row["efforts"]) or "none"  # type: ignore[arg-type]
+        click.echo(f"{row['name']}  {row['library']} {row['version']}  ({row['origin']})")
+        click.echo(f"  {row['summary']}")
+        click.echo(f"  default spec: {row['default_spec']}    in efforts: {efforts}")
+        if settings:
+            click.echo(f"  settings: {settings}")
+        click.echo(f"  decoder: {row['decoder']}\n")
+    sys.stdout.flush()

@@ -1,0 +1,43 @@
+"""The Markdown format: the results table and the best-bound sentence, for READMEs and CI summaries."""
+
+from __future__ import annotations
+
+from kbound.bounds import Report
+from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds
+
+
+def render_markdown(report: Report, timings: bool = True) -> str:
+    """A GitHub-flavoured Markdown table; the best row is in bold."""
+    head = ["backend", "payload B", "decoder B", "total B", "bpb", "bpc"]
+    head += ["compress s", "decompress s"] if timings else []
+    head += ["verified"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if h.endswith(("B", "bpb", "bpc", " s")) else "---" for h in head) + "|"]
+    best = report.best.spec if report.best else None
+    for r in report.results:
+        cells = [
+            f"`{r.spec}`",
+            _n(r.payload_bytes),
+            _n(r.decoder_bytes),
+            _n(r.total_bytes),
+            rate(r.bits_per_byte),
+            rate(r.bits_per_char),
+        ]
+        if timings:
+            cells += [seconds(r.compress_seconds), seconds(r.decompress_seconds)]
+        cells += [_status(r.status, r.error)]
+        if r.spec == best:
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([corpus_sentence(report), "", *lines, "", best_sentence(report), "", MEANING]) + "\n"
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _status(status: str, error: str | None) -> str:
+    if status == "verified":
+        return "✓"
+    if status == "unverified":
+        return "unverified"
+    return f"✗ {error or 'failed'}".replace("|", "\\|")

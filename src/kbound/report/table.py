@@ -1,0 +1,68 @@
+"""The terminal table: one row per backend, the best bound highlighted, and what it means."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from kbound.bounds import BackendResult, Report
+from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds
+
+
+def _status(r: BackendResult) -> Text:
+    if r.status == "verified":
+        return Text("✓", style="green")
+    if r.status == "unverified":
+        return Text("unverified", style="yellow")
+    return Text(f"✗ {r.error or 'failed'}", style="red")
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def build_table(report: Report, timings: bool = True) -> Table:
+    """The rich Table object (used by `render_table`, and by the live progress display)."""
+    table = Table(title=None, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("backend", no_wrap=True)
+    for name in ("payload B", "decoder B", "total B", "bpb", "bpc"):
+        table.add_column(name, justify="right", no_wrap=True)
+    if timings:
+        table.add_column("comp s", justify="right", no_wrap=True)
+        table.add_column("decomp s", justify="right", no_wrap=True)
+    table.add_column("verified", overflow="fold")
+    best = report.best.spec if report.best else None
+    for r in report.results:
+        spec = f"{r.spec} ◀ best" if r.spec == best else r.spec
+        cells: list[str | Text] = [
+            spec,
+            _n(r.payload_bytes),
+            _n(r.decoder_bytes),
+            _n(r.total_bytes),
+            rate(r.bits_per_byte),
+            rate(r.bits_per_char),
+        ]
+        if timings:
+            cells += [seconds(r.compress_seconds), seconds(r.decompress_seconds)]
+        cells.append(_status(r))
+        table.add_row(*cells, style="bold green" if r.spec == best else None)
+    return table
+
+
+def render_table(report: Report, *, color: bool = False, timings: bool = True, width: int = 120) -> str:
+    """The table as text; ANSI colour only when `color` (the CLI passes True on a TTY without NO_COLOR)."""
+    buf = io.StringIO()
+    console = Console(
+        file=buf, width=width, force_terminal=color, no_color=not color, color_system="standard" if color else None,
+        highlight=False, emoji=False,
+    )
+    console.print(corpus_sentence(report), soft_wrap=True)
+    console.print(build_table(report, timings))
+    if report.interrupted:
+        console.print("Interrupted: only the backends above finished.", style="yellow")
+    console.print(best_sentence(report), soft_wrap=True)
+    console.print(MEANING, soft_wrap=True, style="dim")
+    return buf.getvalue()

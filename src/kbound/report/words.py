@@ -1,0 +1,61 @@
+"""The sentences every format shares: what the best bound is and what it means."""
+
+from __future__ import annotations
+
+from kbound.bounds import BackendResult, Best, Report
+
+MEANING = (
+    "This is an upper bound on the Kolmogorov complexity K(corpus), up to an additive constant for "
+    "the reference machine (CPython): a program of this size prints the corpus. The true K may be "
+    "far lower; no program can compute it."
+)
+
+
+def rate(value: float | None, digits: int = 3) -> str:
+    """A rate for prose and tables, or a dash when there is none."""
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def seconds(value: float | None) -> str:
+    """Seconds with two decimals, or a dash."""
+    return "-" if value is None else f"{value:.2f}"
+
+
+def best_row(report: Report) -> BackendResult | None:
+    """The result row the best bound comes from."""
+    if report.best is None:
+        return None
+    return next((r for r in report.results if r.spec == report.best.spec), None)
+
+
+def best_sentence(report: Report) -> str:
+    """One sentence: the best bound in bytes and bits per byte/char, its parts, and whether it was verified."""
+    best: Best | None = report.best
+    if best is None:
+        return "No backend produced a bound (every row failed)."
+    row = best_row(report)
+    parts = ""
+    if row is not None and row.payload_bytes is not None and row.decoder_bytes is not None:
+        parts = f"payload {row.payload_bytes:,} + decoder {row.decoder_bytes:,} bytes"
+        if best.selector_bits:
+            parts += f" + {best.selector_bits} bits to choose among {best.candidates} backends"
+        parts = f" ({parts})"
+    rates = f"{rate(best.bits_per_byte)} bits/byte"
+    if report.corpus.chars is not None:
+        rates += f", {rate(best.bits_per_char)} bits/char"
+    elif report.corpus.bytes:
+        rates += f"; bits/char not given: {report.corpus.chars_note}"
+    else:
+        rates = "rates undefined for an empty corpus"
+    label = "verified" if best.verified else "UNVERIFIED (run without --no-verify to check it)"
+    return f"Best bound: K(corpus) <= {best.total_bytes:,} bytes with {best.spec}{parts}; {rates}; {label}."
+
+
+def corpus_sentence(report: Report) -> str:
+    """One line describing the corpus: size, characters, documents and how they were joined."""
+    c = report.corpus
+    chars = f"{c.chars:,} UTF-8 chars" if c.chars is not None else f"bits/char not given: {c.chars_note}"
+    docs = f"{c.documents:,} document" + ("s" if c.documents != 1 else "")
+    if c.documents > 1:
+        docs += f" joined with '{c.separator.encode('unicode_escape').decode()}'"
+    return f"Corpus: {c.bytes:,} bytes, {chars}, {docs}, sha256 {c.sha256[:16]}…"

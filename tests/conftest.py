@@ -1,0 +1,34 @@
+"""Shared fixtures: the bundled corpora, and a private cache directory for every test session."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT / "corpora"
+SHARED = ROOT.parent / "shared" / "corpora"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests must not write to the user's cache; one directory per session keeps decoder sizes warm.
+    os.environ["KBOUND_CACHE_DIR"] = tempfile.mkdtemp(prefix="kbound-test-cache-")
+    os.environ.pop("NO_COLOR", None)
+
+
+@pytest.fixture(scope="session")
+def alice() -> Path:
+    return CORPORA / "alice29.txt"
+
+
+@pytest.fixture(scope="session")
+def alice_bytes(alice: Path) -> bytes:
+    return alice.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def shakespeare() -> Path:
+    return CORPORA / "tinyshakespeare.txt"
