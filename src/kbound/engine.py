@@ -56,10 +56,13 @@ def default_jobs() -> int:
 def describe_mismatch(got: bytes, want: bytes) -> str:
     """Say where a decoder's output first differs from the input."""
     n = min(len(got), len(want))
-    first = next((i for i in range(0, n, 4096) if got[i : i + 4096] != want[i : i + 4096]), None)
-    if first is not None:
-        first += next(i for i in range(4096) if got[first + i] != want[first + i])
-    where = f"first wrong byte at {first:,}" if first is not None else "the bytes it returned are right"
+    step = 1 << 16
+    block = next((i for i in range(0, n, step) if got[i : min(i + step, n)] != want[i : min(i + step, n)]), None)
+    if block is not None:
+        first = next(i for i in range(block, min(block + step, n)) if got[i] != want[i])
+        where = f"first wrong byte at {first:,}"
+    else:
+        where = "the bytes it returned are right" if len(got) < len(want) else "then extra bytes"
     return f"round trip failed: decoder returned {len(got):,} of {len(want):,} bytes; {where}"
 
 

@@ -38,15 +38,15 @@ def best_sentence(report: Report) -> str:
     if row is not None and row.payload_bytes is not None and row.decoder_bytes is not None:
         parts = f"payload {row.payload_bytes:,} + decoder {row.decoder_bytes:,} bytes"
         if best.selector_bits:
-            parts += f" + {best.selector_bits} bits to choose among {best.candidates} backends"
+            unit = "bit" if best.selector_bits == 1 else "bits"
+            parts += f" + {best.selector_bits} {unit} to choose among {best.candidates} backends"
         parts = f" ({parts})"
-    rates = f"{rate(best.bits_per_byte)} bits/byte"
-    if report.corpus.chars is not None:
-        rates += f", {rate(best.bits_per_char)} bits/char"
-    elif report.corpus.bytes:
-        rates += f"; bits/char not given: {report.corpus.chars_note}"
-    else:
+    if not report.corpus.bytes:
         rates = "rates undefined for an empty corpus"
+    elif report.corpus.chars is None:
+        rates = f"{rate(best.bits_per_byte)} bits/byte; bits/char not given: {report.corpus.chars_note}"
+    else:
+        rates = f"{rate(best.bits_per_byte)} bits/byte, {rate(best.bits_per_char)} bits/char"
     label = "verified" if best.verified else "UNVERIFIED (run without --no-verify to check it)"
     return f"Best bound: K(corpus) <= {best.total_bytes:,} bytes with {best.spec}{parts}; {rates}; {label}."
 
