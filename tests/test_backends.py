@@ -8,8 +8,8 @@ import os
 import zlib
 
 import pytest
-from backend_checks import check_bad_specs, check_config, check_deterministic, check_round_trip
 
+from backend_checks import check_bad_specs, check_config, check_deterministic, check_round_trip
 from kbound.backends.registry import EFFORTS, entries, parse_spec
 from kbound.errors import BackendError
 

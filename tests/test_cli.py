@@ -77,7 +77,7 @@ def test_table_has_every_column_and_the_meaning(alice: Path) -> None:
 
 
 def test_no_verify_is_labelled(alice: Path) -> None:
-    _, out, _ = run(str(alice), "-b", "zlib:9", "-f", "table", "--no-verify")
+    _, out, _ = run(str(alice), "-b", "zlib:9", "-f", "table", "--no-verify", "--no-cache")
     assert "unverified" in out and "UNVERIFIED" in out
 
 

@@ -68,7 +68,7 @@ def test_failed_rows_are_never_the_best_bound(alice: Path) -> None:
     ok = {r.spec: r for r in report.results}
     assert report.best is not None and report.best.spec == "zlib:9"
     # Without verification nothing can be called verified, and the best bound says so.
-    unverified = kbound.estimate(corpus, ["zlib:9"], verify=False)
+    unverified = kbound.estimate(corpus, ["zlib:9"], verify=False, use_cache=False)
     assert [r.status for r in unverified.results] == ["unverified", "unverified"]
     assert unverified.best is not None and not unverified.best.verified
     assert unverified.results[1].payload_bytes == ok["zlib:9"].payload_bytes
@@ -81,7 +81,7 @@ def test_pyppmd_round_trip_failure_on_real_text_is_caught(shakespeare: Path) -> 
 
     if pyppmd.__version__ != "1.3.1":
         pytest.skip(f"the failure was recorded with pyppmd 1.3.1, not {pyppmd.__version__}")
-    report = kbound.estimate([str(shakespeare)], ["ppmd:o=8,mem=16m,v=I", "bz2:9"])
+    report = kbound.estimate([str(shakespeare)], ["ppmd:o=8,mem=16m,v=I", "bz2:9"], use_cache=False)
     rows = {r.spec: r for r in report.results}
     bad = rows["ppmd:8,mem=16m,v=I"]
     assert bad.status == "failed"

@@ -11,6 +11,7 @@ from kbound.bounds import BackendResult, CorpusSummary, Report, best_of, result_
 from kbound.corpus import Corpus, load_corpus
 from kbound.engine import Interrupted, Outcome, default_jobs, run_backends
 from kbound.errors import BackendError
+from kbound.result_cache import ResultCache
 
 
 def kbound_version() -> str:
@@ -45,6 +46,7 @@ def estimate(
     verify: bool = True,
     jobs: int | None = None,
     cache_dir: str | None = None,
+    use_cache: bool = True,
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
     **load_options: object,
@@ -54,19 +56,26 @@ def estimate(
     `inputs` are paths (files, directories, `-`) read with `load_corpus(**load_options)`, or an
     already loaded `Corpus`. `backends` are spec strings (`["zstd:19", "xz:9e"]`); without them
     the `effort` preset runs. Each payload is decompressed and hash-checked unless `verify` is
-    False. Returns a frozen `Report`; if interrupted, the report holds what finished and says so.
+    False. Verified results are cached by corpus sha256 and backend (`use_cache=False` to
+    recompute). Returns a frozen `Report`; if interrupted, it holds what finished and says so.
     """
     corpus = inputs if isinstance(inputs, Corpus) else load_corpus(inputs, **load_options)  # type: ignore[arg-type]
     chosen = resolve_backends(backends, effort)
     summary = CorpusSummary.of(corpus)
+    cache = ResultCache(cache_dir, enabled=use_cache, kbound_version=kbound_version())
+    known = {b.spec: hit for b in chosen if (hit := cache.get(corpus.sha256, b)) is not None}
     interrupted = False
     try:
-        outcomes = run_backends(
-            chosen, corpus.data, corpus.sha256, verify=verify, jobs=jobs, cache_root=cache_dir,
-            on_start=on_start, on_done=on_done,
+        fresh = run_backends(
+            [b for b in chosen if b.spec not in known], corpus.data, corpus.sha256, verify=verify, jobs=jobs,
+            cache_root=cache_dir, on_start=on_start, on_done=on_done,
         )
     except Interrupted as stop:
-        outcomes, interrupted = stop.finished, True
+        fresh, interrupted = stop.finished, True
+    for outcome in fresh:
+        cache.put(corpus.sha256, outcome)
+        known[outcome.backend.spec] = outcome
+    outcomes = [known[b.spec] for b in chosen if b.spec in known]
     results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
     return Report(
         corpus=summary,

@@ -66,6 +66,8 @@ class BackendResult:
     decompress_seconds: float | None
     decoder_method: str | None
     error: str | None
+    #: The row came from the result cache (its timings are those of the run that computed it).
+    cached: bool = False
 
     @property
     def verified(self) -> bool:
@@ -107,6 +109,8 @@ class Report:
     kbound_version: str
     schema: str = SCHEMA
     models: tuple[Any, ...] = field(default=())
+    #: A `kbound.baseline.BaselineComparison` when the run was compared with an earlier report.
+    baseline: Any = None
     interrupted: bool = False
 
 
@@ -141,6 +145,7 @@ def result_of(outcome: Outcome, corpus: CorpusSummary, verify: bool) -> BackendR
         decompress_seconds=outcome.decompress_seconds,
         decoder_method=None if outcome.decoder is None else outcome.decoder.method,
         error=outcome.error,
+        cached=outcome.cached,
     )
 
 

@@ -20,19 +20,23 @@ def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else Path(platformdirs.user_cache_dir("kbound"))
 
 
-def write_json_atomic(path: Path, value: Any) -> None:
-    """Write JSON through a temporary file in the same directory and a rename, so readers never see half a file."""
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory and a rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2, sort_keys=True)
-            f.write("\n")
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_json_atomic(path: Path, value: Any) -> None:
+    """Write a JSON value atomically (sorted keys, so equal values give equal files)."""
+    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
 def read_json(path: Path) -> Any:

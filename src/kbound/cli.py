@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
 from kbound.api import estimate, kbound_version
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
+from kbound.baseline import compare_with_baseline, load_baseline, threshold_breaches
+from kbound.cache import write_text_atomic
 from kbound.cli_backends import backends_command
 from kbound.cli_progress import Progress
 from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
@@ -18,13 +22,14 @@ from kbound.errors import KboundError
 from kbound.report import FORMATS, render
 from kbound.units import parse_size
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_THRESHOLD, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0    success
   1    error (bad input, unknown backend, missing library)
   2    usage error (bad option or argument)
+  3    a threshold was breached (--max-bpb, --max-growth); one line says which
   130  interrupted (Ctrl-C); results finished so far are printed
   141  standard output was closed early (e.g. piped into head); nothing is printed"""
 
@@ -38,7 +43,7 @@ class DefaultGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-class SizeType(click.ParamType):
+class SizeType(click.ParamType):  # type: ignore[type-arg]
     """A byte size option: `100MB`, `4GiB`, `256m`."""
 
     name = "SIZE"
@@ -69,6 +74,15 @@ def _run_cli(fn: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         click.echo("kbound: interrupted", err=True)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _quiet_stdout() -> None:
+    # Python flushes stdout at exit; point it at devnull so that flush cannot fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -83,10 +97,12 @@ def cli() -> None:
 @cli.command("estimate", epilog=EXIT_CODES_HELP)
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUTS...")
 @click.option("-b", "--backend", "specs", multiple=True, metavar="SPEC",
-              help="Backend spec such as zstd:19, xz:9e, ppmd:o=8,mem=1g; repeat for more (default: the effort preset).")
+              help="Backend spec such as zstd:19, xz:9e, ppmd:o=8,mem=1g; repeat for more "
+                   "(default: the effort preset).")
 @click.option("-e", "--effort", type=click.Choice(list(EFFORTS)), default=DEFAULT_EFFORT, show_default=True,
               help="Preset set of backends when no -b is given.")
-@click.option("--no-verify", is_flag=True, help="Skip decompressing and hash-checking each payload (rows are labelled unverified).")
+@click.option("--no-verify", is_flag=True,
+              help="Skip decompressing and hash-checking each payload (rows are labelled unverified).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
 @click.option("--glob", metavar="PATTERN", help="In directories, read only files whose name matches (e.g. '*.txt').")
 @click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME string is one document.")
@@ -99,12 +115,22 @@ def cli() -> None:
 @click.option("--no-timings", is_flag=True, help="Leave timing columns out (diffable output).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the best bound's total in bytes.")
 @click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Also write the JSON report to FILE (atomically: a temporary file, then a rename).")
+@click.option("--baseline", type=click.Path(dir_okay=False), default=None,
+              help="Compare with an earlier JSON report: per-backend and best deltas.")
+@click.option("--max-bpb", type=float, default=None,
+              help="Exit 3 if the best bound exceeds this many bits per byte.")
+@click.option("--max-growth", type=float, default=None, metavar="PCT",
+              help="Exit 3 if the best bound grew more than PCT percent over --baseline.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
+              help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
 def estimate_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, no_verify: bool, jobs: int | None,
     glob: str | None, field: str | None, separator: str, max_bytes: int, fmt: str | None, no_timings: bool,
-    quiet: bool, no_progress: bool, cache_dir: str | None,
+    quiet: bool, no_progress: bool, output: str | None, baseline: str | None, max_bpb: float | None,
+    max_growth: float | None, cache_dir: str | None, no_cache: bool,
 ) -> None:
     """Bound K(corpus) from above with many verified compressors.
 
@@ -112,19 +138,29 @@ def estimate_command(
     xz and zstd inputs are decompressed. Each backend's payload is decompressed and checked
     against the input's sha256; its decoder size is counted beside the payload.
     """
+    if max_growth is not None and baseline is None:
+        raise click.UsageError("--max-growth needs --baseline")
     out_format = fmt or ("table" if _use_color(sys.stdout) or sys.stdout.isatty() else "lines")
     show_progress = not (quiet or no_progress) and sys.stderr.isatty()
 
     def run() -> int:
+        baseline_doc = load_baseline(baseline) if baseline else None
         progress = Progress(enabled=show_progress)
         with progress:
             report = estimate(
                 inputs, list(specs) or None, effort=effort, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
-                on_start=progress.start, on_done=progress.done, glob=glob, field=field,
+                use_cache=not no_cache, on_start=progress.start, on_done=progress.done, glob=glob, field=field,
                 separator=_separator(separator), max_bytes=max_bytes,
             )
+        if baseline_doc is not None and baseline is not None:
+            report = dataclasses.replace(report, baseline=compare_with_baseline(report, baseline_doc, baseline))
+        if output:
+            try:
+                write_text_atomic(Path(output), render(report, "json", timings=not no_timings))
+            except OSError as e:
+                raise KboundError(f"{output}: cannot write report ({e.strerror or e})") from None
         for r in report.results:
-            if r.status == "failed" and out_format in ("lines",) or (quiet and r.status == "failed"):
+            if (r.status == "failed" and out_format in ("lines",)) or (quiet and r.status == "failed"):
                 click.echo(f"kbound: {r.spec} failed: {r.error}", err=True)
         if quiet:
             if report.best is not None:
@@ -134,7 +170,10 @@ def estimate_command(
         if report.interrupted:
             click.echo("kbound: interrupted", err=True)
             return EXIT_INTERRUPTED
-        return EXIT_OK
+        breaches = threshold_breaches(report, max_bpb=max_bpb, max_growth=max_growth)
+        for line in breaches:
+            click.echo(f"kbound: threshold breached: {line}", err=True)
+        return EXIT_THRESHOLD if breaches else EXIT_OK
 
     sys.exit(_run_cli(run))
 
@@ -147,7 +186,5 @@ def main() -> None:
     try:
         cli(prog_name="kbound")
     except BrokenPipeError:
-        # Python flushes stdout at exit; point it at devnull so that flush cannot fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _quiet_stdout()
         sys.exit(EXIT_BROKEN_PIPE)

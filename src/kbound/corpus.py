@@ -11,10 +11,10 @@ import json
 import lzma
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from kbound.errors import CorpusError
 
@@ -103,12 +103,12 @@ def _decompressed_chunks(raw: BinaryIO, kind: str) -> Iterator[bytes]:
     if kind == "zstd":
         yield from _zstd_chunks(raw)
         return
-    stream: BinaryIO
-    if kind == "gzip":
-        stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
-    else:
-        stream = (bz2.BZ2File if kind == "bzip2" else lzma.LZMAFile)(raw)  # type: ignore[assignment]
-    with stream:
+    openers: dict[str, Callable[[BinaryIO], Any]] = {
+        "gzip": lambda f: gzip.GzipFile(fileobj=f),
+        "bzip2": bz2.BZ2File,
+        "xz": lzma.LZMAFile,
+    }
+    with openers[kind](raw) as stream:
         yield from _stream_chunks(stream)
 
 
@@ -129,7 +129,7 @@ def _read_limited(chunks: Iterator[bytes], name: str, budget: int) -> bytes:
 def _read_input(raw: BinaryIO, name: str, budget: int) -> tuple[bytes, str | None]:
     peek = raw.read(6)
     kind = compression_of(peek)
-    rest: BinaryIO = io.BufferedReader(_Prefixed(peek, raw))  # type: ignore[arg-type]
+    rest: BinaryIO = io.BufferedReader(_Prefixed(peek, raw))
     if kind is None:
         return _read_limited(_stream_chunks(rest), name, budget), None
     try:
@@ -242,7 +242,7 @@ def load_corpus(
         else:
             try:
                 with open(name, "rb") as f:
-                    data, kind = _read_input(f, name, budget)  # type: ignore[arg-type]
+                    data, kind = _read_input(f, name, budget)
             except IsADirectoryError:
                 raise CorpusError(f"{name}: is a directory") from None
             except OSError as e:

@@ -35,6 +35,8 @@ class Outcome:
     decompress_seconds: float | None = None
     verified: bool = False
     error: str | None = None
+    #: True when the outcome came from the result cache instead of a worker.
+    cached: bool = False
 
 
 class Interrupted(Exception):
@@ -138,13 +140,15 @@ def run_backends(
                 running[recv] = (proc, i)
                 if on_start:
                     on_start(backends[i])
-            for conn in wait(list(running)):
-                proc, i = running.pop(conn)  # type: ignore[index]
+            for ready in wait(list(running)):
+                conn = ready if isinstance(ready, Connection) else None
+                assert conn is not None
+                proc, i = running.pop(conn)
                 try:
-                    msg: dict[str, Any] | None = conn.recv()  # type: ignore[union-attr]
+                    msg: dict[str, Any] | None = conn.recv()
                 except (EOFError, OSError):
                     msg = None
-                conn.close()  # type: ignore[union-attr]
+                conn.close()
                 proc.join()
                 outcome = Outcome(backends[i], **msg) if msg is not None else Outcome(backends[i], error=_died(proc))
                 done[i] = outcome

@@ -48,7 +48,7 @@ class Ppmd(Backend):
         if not data:
             return header
         encoder = pyppmd.Ppmd7Encoder(o, mem) if v == "H" else pyppmd.Ppmd8Encoder(o, mem, 0)
-        return header + encoder.encode(data) + encoder.flush()
+        return header + bytes(encoder.encode(data)) + bytes(encoder.flush())
 
     def decompress(self, payload: bytes) -> bytes:
         # The payload describes itself; the decoder reads its settings from the header.

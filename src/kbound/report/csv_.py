@@ -6,12 +6,21 @@ import csv
 import io
 
 from kbound.bounds import Report
+from kbound.report.deltas import row_delta
 from kbound.report.json_ import result_to_dict
 
 
 def render_csv(report: Report, timings: bool = True) -> str:
     """Every result row; `config` is left out (the spec already spells it)."""
     rows = [result_to_dict(r, timings) for r in report.results]
+    if report.baseline is not None:
+        for row in rows:
+            d = row_delta(report, row["spec"])
+            row["baseline_total_bytes"] = None if d is None else d.total_bytes_before
+            row["delta_bytes"] = None if d is None else d.delta_bytes
+            row["delta_bits_per_byte"] = None if d is None or d.delta_bits_per_byte is None else round(
+                d.delta_bits_per_byte, 6
+            )
     fields = [k for k in (rows[0] if rows else {"spec": ""}) if k != "config"]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from kbound.bounds import BackendResult, Report
+from kbound.report.deltas import baseline_to_dict
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
 
@@ -35,7 +36,9 @@ def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
         "decoder_method": r.decoder_method,
         "error": r.error,
     }
-    if not timings:
+    if timings:
+        row["cached"] = r.cached
+    else:
         for key in _TIMING_KEYS:
             del row[key]
     return row
@@ -73,6 +76,7 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
             "bits_per_char": _round(best.bits_per_char, 6),
             "verified": best.verified,
         },
+        "baseline": baseline_to_dict(report),
         "interrupted": report.interrupted,
     }
 

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from kbound.bounds import Report
+from kbound.report.deltas import row_delta
 
 
 def render_lines(report: Report, timings: bool = True) -> str:
-    """Rows with a bound only (failed rows have no numbers; they are reported on stderr by the CLI)."""
+    """Rows with a bound only (failed rows have no numbers; the CLI reports them on stderr).
+
+    With a baseline, a fourth column gives the change in total bytes (`-` for a new backend).
+    """
     out = []
     for r in report.results:
         if r.has_bound and r.total_bytes is not None:
             bpb = "nan" if r.bits_per_byte is None else f"{r.bits_per_byte:.6f}"
-            out.append(f"{r.spec}\t{r.total_bytes}\t{bpb}\n")
+            line = f"{r.spec}\t{r.total_bytes}\t{bpb}"
+            if report.baseline is not None:
+                d = row_delta(report, r.spec)
+                line += "\t" + ("-" if d is None else str(d.delta_bytes))
+            out.append(line + "\n")
     return "".join(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kbound.bounds import Report
+from kbound.report.deltas import baseline_sentence, row_delta, signed
 from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds
 
 
@@ -10,8 +11,11 @@ def render_markdown(report: Report, timings: bool = True) -> str:
     """A GitHub-flavoured Markdown table; the best row is in bold."""
     head = ["backend", "payload B", "decoder B", "total B", "bpb", "bpc"]
     head += ["compress s", "decompress s"] if timings else []
+    if report.baseline is not None:
+        head += ["Δ total B"]
     head += ["verified"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if h.endswith(("B", "bpb", "bpc", " s")) else "---" for h in head) + "|"]
+    align = ["---:" if h.endswith(("B", "bpb", "bpc", " s")) else "---" for h in head]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     best = report.best.spec if report.best else None
     for r in report.results:
         cells = [
@@ -24,20 +28,24 @@ def render_markdown(report: Report, timings: bool = True) -> str:
         ]
         if timings:
             cells += [seconds(r.compress_seconds), seconds(r.decompress_seconds)]
-        cells += [_status(r.status, r.error)]
+        if report.baseline is not None:
+            d = row_delta(report, r.spec)
+            cells += [signed(None if d is None else d.delta_bytes)]
+        cells += [_status(r.status, r.error, r.cached and timings)]
         if r.spec == best:
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join([corpus_sentence(report), "", *lines, "", best_sentence(report), "", MEANING]) + "\n"
+    extra = [s for s in (baseline_sentence(report),) if s]
+    return "\n".join([corpus_sentence(report), "", *lines, "", best_sentence(report), *extra, "", MEANING]) + "\n"
 
 
 def _n(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def _status(status: str, error: str | None) -> str:
+def _status(status: str, error: str | None, cached: bool = False) -> str:
     if status == "verified":
-        return "✓"
+        return "✓ (cached)" if cached else "✓"
     if status == "unverified":
         return "unverified"
     return f"✗ {error or 'failed'}".replace("|", "\\|")

@@ -9,12 +9,14 @@ from rich.table import Table
 from rich.text import Text
 
 from kbound.bounds import BackendResult, Report
+from kbound.report.deltas import baseline_sentence, row_delta, signed
 from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds
 
 
-def _status(r: BackendResult) -> Text:
+def _status(r: BackendResult, timings: bool) -> Text:
     if r.status == "verified":
-        return Text("✓", style="green")
+        # Whether a row was cached varies between runs, like timings; --no-timings hides both.
+        return Text("✓ (cached)" if r.cached and timings else "✓", style="green")
     if r.status == "unverified":
         return Text("unverified", style="yellow")
     return Text(f"✗ {r.error or 'failed'}", style="red")
@@ -33,6 +35,8 @@ def build_table(report: Report, timings: bool = True) -> Table:
     if timings:
         table.add_column("comp s", justify="right", no_wrap=True)
         table.add_column("decomp s", justify="right", no_wrap=True)
+    if report.baseline is not None:
+        table.add_column("Δ total B", justify="right", no_wrap=True)
     table.add_column("verified", overflow="fold")
     best = report.best.spec if report.best else None
     for r in report.results:
@@ -47,7 +51,10 @@ def build_table(report: Report, timings: bool = True) -> Table:
         ]
         if timings:
             cells += [seconds(r.compress_seconds), seconds(r.decompress_seconds)]
-        cells.append(_status(r))
+        if report.baseline is not None:
+            d = row_delta(report, r.spec)
+            cells.append(signed(None if d is None else d.delta_bytes))
+        cells.append(_status(r, timings))
         table.add_row(*cells, style="bold green" if r.spec == best else None)
     return table
 
@@ -64,5 +71,7 @@ def render_table(report: Report, *, color: bool = False, timings: bool = True, w
     if report.interrupted:
         console.print("Interrupted: only the backends above finished.", style="yellow")
     console.print(best_sentence(report), soft_wrap=True)
+    if (line := baseline_sentence(report)) is not None:
+        console.print(line, soft_wrap=True)
     console.print(MEANING, soft_wrap=True, style="dim")
     return buf.getvalue()
