@@ -140,7 +140,7 @@ def estimate_command(
     """
     if max_growth is not None and baseline is None:
         raise click.UsageError("--max-growth needs --baseline")
-    out_format = fmt or ("table" if _use_color(sys.stdout) or sys.stdout.isatty() else "lines")
+    out_format = fmt or ("table" if sys.stdout.isatty() else "lines")
     show_progress = not (quiet or no_progress) and sys.stderr.isatty()
 
     def run() -> int:

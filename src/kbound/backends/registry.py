@@ -85,5 +85,6 @@ def effort_specs(effort: str) -> tuple[str, ...]:
     """The specs of an effort preset whose libraries are installed, `raw` first."""
     if effort not in EFFORTS:
         raise BackendError(f"unknown effort {effort!r} (choose from {', '.join(EFFORTS)})")
-    usable = [s for s in EFFORTS[effort] if entries().get(s.partition(":")[0], Entry("", "", None, "")).cls]
+    table = entries()
+    usable = [s for s in EFFORTS[effort] if (e := table.get(s.partition(":")[0])) is not None and e.cls is not None]
     return ("raw", *usable)
