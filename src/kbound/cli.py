@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,19 @@ from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.baseline import compare_with_baseline, load_baseline, threshold_breaches
 from kbound.cache import write_text_atomic
 from kbound.cli_backends import backends_command
+from kbound.cli_common import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_THRESHOLD,
+    quiet_stdout,
+    run_cli,
+)
 from kbound.cli_progress import Progress
 from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
 from kbound.errors import KboundError
 from kbound.report import FORMATS, render
 from kbound.units import parse_size
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_THRESHOLD, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -63,26 +68,6 @@ def _separator(text: str) -> bytes:
 
 def _use_color(stream: Any) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
-
-
-def _run_cli(fn: Callable[[], int]) -> int:
-    try:
-        return fn()
-    except KboundError as e:
-        click.echo(f"kbound: error: {e}", err=True)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        click.echo("kbound: interrupted", err=True)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        _quiet_stdout()
-        return EXIT_BROKEN_PIPE
-
-
-def _quiet_stdout() -> None:
-    # Python flushes stdout at exit; point it at devnull so that flush cannot fail again.
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -175,16 +160,23 @@ def estimate_command(
             click.echo(f"kbound: threshold breached: {line}", err=True)
         return EXIT_THRESHOLD if breaches else EXIT_OK
 
-    sys.exit(_run_cli(run))
+    sys.exit(run_cli(run))
 
 
 cli.add_command(backends_command)
 
 
 def main() -> None:
-    """Console entry point: a closed pipe (`kbound x | head -1`) ends quietly."""
+    """Console entry point. A closed pipe (`kbound x | head -1`) ends quietly with 141 in every command."""
     try:
-        cli(prog_name="kbound")
+        code = cli.main(prog_name="kbound", standalone_mode=False)
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    except click.exceptions.Abort:
+        click.echo("kbound: interrupted", err=True)
+        code = EXIT_INTERRUPTED
     except BrokenPipeError:
-        _quiet_stdout()
-        sys.exit(EXIT_BROKEN_PIPE)
+        quiet_stdout()
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -9,6 +9,7 @@ import click
 
 from kbound.backends.base import show_value
 from kbound.backends.registry import EFFORTS, entries
+from kbound.cli_common import run_cli
 
 
 def _rows() -> list[dict[str, object]]:
@@ -39,10 +40,14 @@ def _rows() -> list[dict[str, object]]:
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def backends_command(fmt: str) -> None:
     """List every backend: library and version, availability (and why not), settings, default spec, decoder rule."""
+    sys.exit(run_cli(lambda: _print(fmt)))
+
+
+def _print(fmt: str) -> int:
     rows = _rows()
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
-        return
+        return 0
     for row in rows:
         if not row["available"]:
             click.echo(f"{row['name']}  UNAVAILABLE: {row['reason']}\n")
@@ -56,3 +61,4 @@ def backends_command(fmt: str) -> None:
             click.echo(f"  settings: {settings}")
         click.echo(f"  decoder: {row['decoder']}\n")
     sys.stdout.flush()
+    return 0
