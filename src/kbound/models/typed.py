@@ -35,7 +35,7 @@ def _bits(source: str, dtype: str) -> float:
         return bits_per_parameter(dtype)
     except KeyError:
         if _MIX.match(dtype) and canonical(dtype) not in BITS_PER_PARAMETER:
-            hint = "a llama.cpp file type that mixes several tensor types; give one type such as q4_k, or the .gguf file"
+            hint = "a llama.cpp file type mixing several tensor types; give one type such as q4_k, or the .gguf file"
         else:
             hint = "not a known dtype or quantisation type; known: " + ", ".join(sorted(BITS_PER_PARAMETER))
         raise fail(source, f"{dtype!r} is {hint}") from None
