@@ -207,6 +207,14 @@ def test_directory_of_unrelated_ggufs_is_refused(tmp_path: Path) -> None:
     assert "name the one to measure" in one_line_error(tmp_path)
 
 
+def test_directory_of_split_gguf_is_summed(tmp_path: Path) -> None:
+    write_gguf(tmp_path / "m-00001-of-00002.gguf", [Q.Q8_0])
+    write_gguf(tmp_path / "m-00002-of-00002.gguf", [Q.F16])
+    info = describe_model(str(tmp_path))
+    assert (info.parameters, info.tensor_bytes, info.note) == (2048, 1088 + 2048, "architecture llama")
+    assert info.bytes_on_disk == sum(p.stat().st_size for p in tmp_path.glob("*.gguf"))
+
+
 def test_directory_without_weights(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
     assert "no weight files" in one_line_error(tmp_path)

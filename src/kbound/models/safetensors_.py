@@ -139,6 +139,8 @@ def merge(source: str, kind: str, infos: list[ModelInfo]) -> ModelInfo:
     tensor_bytes = None if any(t is None for t in tbytes) else sum(t for t in tbytes if t is not None)
     counts = [i.tensors for i in infos]
     notes = [f"{os.path.basename(i.files[0]) if i.files else i.source}: {i.note}" for i in infos if i.note]
+    if len(infos) > 1 and len({i.note for i in infos}) == 1 and infos[0].note:
+        notes = [infos[0].note]  # shards of one model say the same thing once
     return ModelInfo(
         source=source, kind=kind, bytes_on_disk=sum(i.bytes_on_disk for i in infos),
         other_bytes=sum(i.other_bytes for i in infos), parameters=parameters, dtypes=dtypes,
