@@ -96,6 +96,7 @@ def test_small_safetensors_exact(tmp_path: Path) -> None:
         ({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 8, None, "outside"),
         ({"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 12]}}, b"\0" * 16, None, "needs 16"),
         ({"a": {"dtype": "F99", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 16, None, "unknown dtype"),
+        ({"a": {"dtype": "Q4_K", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 16, None, "unknown dtype"),
         ({"a": {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]}}, b"\0" * 16, None, "malformed shape"),
         (b"{not json", b"", None, "not JSON"),
         (b"[1, 2, 3]", b"", None, "not a JSON object"),
@@ -452,6 +453,7 @@ def test_typed_sizes(typed: str, bytes_on_disk: int, parameters: int | None, bit
         ("1000", "ambiguous"),
         ("7B:", "nothing after ':'"),
         ("no/such/model.safetensors", "not a model file, directory or typed size"),
+        ("a\0b", "not a model file, directory or typed size"),
     ],
 )
 def test_bad_typed_sizes(typed: str, words: str) -> None:

@@ -71,4 +71,6 @@ def describe_model(arg: str) -> ModelInfo:
             return _sniff(path, arg)
     except OSError as e:
         raise fail(arg, f"cannot read: {e.strerror or e}") from None
+    except ValueError:  # a NUL byte in the name: not a path, so perhaps a typed size
+        pass
     return parse_typed(arg)

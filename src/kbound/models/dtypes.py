@@ -10,7 +10,7 @@ from __future__ import annotations
 from gguf import GGML_QUANT_SIZES
 
 #: Plain dtypes, by the canonical names kbound reports (safetensors' names, lower-cased).
-_PLAIN: dict[str, float] = {
+PLAIN_BITS: dict[str, float] = {
     "f64": 64, "f32": 32, "f16": 16, "bf16": 16,
     "f8_e4m3": 8, "f8_e5m2": 8, "f8_e8m0": 8, "f6_e2m3": 6, "f6_e3m2": 6, "f4": 4,
     "i64": 64, "i32": 32, "i16": 16, "i8": 8, "u64": 64, "u32": 32, "u16": 16, "u8": 8,
@@ -34,7 +34,7 @@ def _ggml() -> dict[str, float]:
 
 
 #: Every name kbound knows, canonical, with its bits per parameter.
-BITS_PER_PARAMETER: dict[str, float] = {**_ggml(), **_PLAIN}
+BITS_PER_PARAMETER: dict[str, float] = {**_ggml(), **PLAIN_BITS}
 
 
 def canonical(name: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kbound.models.dtypes import BITS_PER_PARAMETER
+from kbound.models.dtypes import PLAIN_BITS
 from kbound.models.info import DtypeShare, ModelInfo, add_shares, fail, rate
 
 #: The largest header kbound will read; real ones are a few hundred kB even for 400B models.
@@ -29,7 +29,7 @@ def _tensor(path: Path, name: str, entry: object, data_bytes: int) -> tuple[str,
     if not isinstance(entry, dict):
         raise fail(path, f"tensor {name!r} header entry is not an object")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if not isinstance(dtype, str) or dtype.lower() not in BITS_PER_PARAMETER:
+    if not isinstance(dtype, str) or dtype.lower() not in PLAIN_BITS:
         raise fail(path, f"tensor {name!r} has unknown dtype {dtype!r}")
     if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
         raise fail(path, f"tensor {name!r} has a malformed shape {shape!r}")
@@ -41,7 +41,7 @@ def _tensor(path: Path, name: str, entry: object, data_bytes: int) -> tuple[str,
     ):
         raise fail(path, f"tensor {name!r} data_offsets {offsets!r} lie outside the {data_bytes}-byte data section")
     numel = math.prod(shape)
-    bits = BITS_PER_PARAMETER[dtype.lower()]
+    bits = PLAIN_BITS[dtype.lower()]
     span, needed = offsets[1] - offsets[0], math.ceil(numel * bits / 8)
     if span != needed:
         raise fail(path, f"tensor {name!r} spans {span} bytes but shape {shape} of {dtype} needs {needed}")
