@@ -45,3 +45,19 @@ def human_bytes(n: int | float) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
         value /= 1000
     raise AssertionError("unreachable")
+
+
+_COUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
+_COUNT_SCALE = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
+
+
+def parse_count(text: str) -> int:
+    """Parse a parameter count as model cards write it: `7B`, `1.5M`, `125m`, `1.8T`, `500K`, `1000`.
+
+    K, M, B, T are thousand, million, billion, trillion (decimal; `B` is billion here, not bytes).
+    Raises ValueError with the offending text.
+    """
+    m = _COUNT.match(text)
+    if not m:
+        raise ValueError(f"not a count: {text!r} (try 7B, 1.5M, 500K)")
+    return round(float(m.group(1)) * _COUNT_SCALE[m.group(2).lower()])
