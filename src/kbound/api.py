@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
 
 from kbound.backends.base import Backend
 from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_spec
@@ -47,6 +49,7 @@ def estimate(
     jobs: int | None = None,
     cache_dir: str | None = None,
     use_cache: bool = True,
+    tokenizer: str | None = None,
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
     **load_options: object,
@@ -57,7 +60,8 @@ def estimate(
     already loaded `Corpus`. `backends` are spec strings (`["zstd:19", "xz:9e"]`); without them
     the `effort` preset runs. Each payload is decompressed and hash-checked unless `verify` is
     False. Verified results are cached by corpus sha256 and backend (`use_cache=False` to
-    recompute). Returns a frozen `Report`; if interrupted, it holds what finished and says so.
+    recompute). With `tokenizer` (a local tokenizer.json) the corpus is also counted in tokens.
+    Returns a frozen `Report`; if interrupted, it holds what finished and says so.
     """
     corpus = inputs if isinstance(inputs, Corpus) else load_corpus(inputs, **load_options)  # type: ignore[arg-type]
     chosen = resolve_backends(backends, effort)
@@ -77,10 +81,11 @@ def estimate(
         known[outcome.backend.spec] = outcome
     outcomes = [known[b.spec] for b in chosen if b.spec in known]
     results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
+    best = best_of(results, summary)
     return Report(
         corpus=summary,
         results=results,
-        best=best_of(results, summary),
+        best=best,
         settings={
             "backends": [b.spec for b in chosen],
             "effort": None if backends else effort,
@@ -88,5 +93,17 @@ def estimate(
             "jobs": jobs or default_jobs(),
         },
         kbound_version=kbound_version(),
+        tokens=None if tokenizer is None else _count_tokens(corpus, tokenizer, best.total_bits if best else None),
         interrupted=interrupted,
     )
+
+
+def _count_tokens(corpus: Corpus, tokenizer: str, bound_bits: int | None) -> Any:
+    # Imported here: the model readers pull in gguf (~0.15 s), which plain runs do not need.
+    from kbound.models.attach import TokenCount
+    from kbound.models.tokens import bits_per_token, count_tokens
+
+    note = None if corpus.chars is not None else "corpus is not valid UTF-8: undecodable bytes were replaced"
+    tokens = count_tokens(Path(tokenizer), corpus.data.decode("utf-8", "replace"))
+    per_token = None if bound_bits is None else bits_per_token(bound_bits, tokens)
+    return TokenCount(tokenizer=tokenizer, tokens=tokens, bits_per_token=per_token, note=note)

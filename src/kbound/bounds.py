@@ -108,7 +108,10 @@ class Report:
     settings: dict[str, Any]
     kbound_version: str
     schema: str = SCHEMA
+    #: `kbound.models.attach.ModelResult`s, one per `--model`.
     models: tuple[Any, ...] = field(default=())
+    #: A `kbound.models.attach.TokenCount` when a tokenizer counted the corpus.
+    tokens: Any = None
     #: A `kbound.baseline.BaselineComparison` when the run was compared with an earlier report.
     baseline: Any = None
     interrupted: bool = False

@@ -108,6 +108,19 @@ def cli() -> None:
               help="Exit 3 if the best bound exceeds this many bits per byte.")
 @click.option("--max-growth", type=float, default=None, metavar="PCT",
               help="Exit 3 if the best bound grew more than PCT percent over --baseline.")
+@click.option("-m", "--model", "models", multiple=True, metavar="PATH|SIZE",
+              help="Compare with a model: .safetensors, sharded index/dir, .gguf, PyTorch zip .bin/.pt, a model "
+                   "directory, or a typed size (13GB, 500GiB, 7B, 70B:q4_k, 8B:fp16). Repeatable. Never unpickled.")
+@click.option("--bits-per-param", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+              help="Storage rate for 'parameters a lossless copy would need' (Allen-Zhu & Li 2024).")
+@click.option("--model-loss", type=click.FloatRange(min=0), default=None, metavar="VALUE",
+              help="The model's loss on this corpus: bits per byte, or nats per token when --tokens or "
+                   "--tokenizer gives a token count; adds a two-part code (model + loss).")
+@click.option("--tokens", type=click.IntRange(min=1), default=None, help="The corpus's token count.")
+@click.option("--tokenizer", type=click.Path(dir_okay=False), default=None,
+              help="A local tokenizer.json: count the corpus's tokens, report bits per token.")
+@click.option("--corpus-size", type=SizeType(), default=None,
+              help="Scale the model comparison to a corpus of this size (e.g. 2TB) at constant bits per byte.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
@@ -115,7 +128,8 @@ def estimate_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, no_verify: bool, jobs: int | None,
     glob: str | None, field: str | None, separator: str, max_bytes: int, fmt: str | None, no_timings: bool,
     quiet: bool, no_progress: bool, output: str | None, baseline: str | None, max_bpb: float | None,
-    max_growth: float | None, cache_dir: str | None, no_cache: bool,
+    max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | None,
+    tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
 ) -> None:
     """Bound K(corpus) from above with many verified compressors.
 
@@ -125,6 +139,10 @@ def estimate_command(
     """
     if max_growth is not None and baseline is None:
         raise click.UsageError("--max-growth needs --baseline")
+    if model_loss is not None and len(models) != 1:
+        raise click.UsageError("--model-loss needs exactly one --model")
+    if (corpus_size is not None or tokens is not None) and not models:
+        raise click.UsageError("--corpus-size and --tokens compare with a model: add --model")
     out_format = fmt or ("table" if sys.stdout.isatty() else "lines")
     show_progress = not (quiet or no_progress) and sys.stderr.isatty()
 
@@ -134,9 +152,17 @@ def estimate_command(
         with progress:
             report = estimate(
                 inputs, list(specs) or None, effort=effort, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
-                use_cache=not no_cache, on_start=progress.start, on_done=progress.done, glob=glob, field=field,
-                separator=_separator(separator), max_bytes=max_bytes,
+                use_cache=not no_cache, tokenizer=tokenizer, on_start=progress.start, on_done=progress.done,
+                glob=glob, field=field, separator=_separator(separator), max_bytes=max_bytes,
             )
+        if models:
+            from kbound.models.attach import with_models
+
+            try:
+                report = with_models(report, models, bits_per_param=bits_per_param, model_loss=model_loss,
+                                     tokens=tokens, corpus_size_bytes=corpus_size)
+            except ValueError as e:
+                raise click.UsageError(str(e)) from None
         if baseline_doc is not None and baseline is not None:
             report = dataclasses.replace(report, baseline=compare_with_baseline(report, baseline_doc, baseline))
         if output:

@@ -7,6 +7,7 @@ from typing import Any
 
 from kbound.bounds import BackendResult, Report
 from kbound.report.deltas import baseline_to_dict
+from kbound.report.models import models_to_dicts, tokens_to_dict
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
 
@@ -76,6 +77,8 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
             "bits_per_char": _round(best.bits_per_char, 6),
             "verified": best.verified,
         },
+        "models": models_to_dicts(report),
+        "tokens": tokens_to_dict(report),
         "baseline": baseline_to_dict(report),
         "interrupted": report.interrupted,
     }

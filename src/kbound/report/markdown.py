@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kbound.bounds import Report
 from kbound.report.deltas import baseline_sentence, row_delta, signed
+from kbound.report.models import MODEL_COLUMNS, model_rows, model_sentences
 from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds
 
 
@@ -36,7 +37,15 @@ def render_markdown(report: Report, timings: bool = True) -> str:
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
     extra = [s for s in (baseline_sentence(report),) if s]
-    return "\n".join([corpus_sentence(report), "", *lines, "", best_sentence(report), *extra, "", MEANING]) + "\n"
+    body = [corpus_sentence(report), "", *lines, "", best_sentence(report), *extra, "", MEANING]
+    if report.models or report.tokens is not None:
+        body += ["", "**Models**", ""]
+        if report.models:
+            body += ["| " + " | ".join(MODEL_COLUMNS) + " |", "|---" + "|---:" * (len(MODEL_COLUMNS) - 1) + "|"]
+            body += ["| " + " | ".join(row) + " |" for row in model_rows(report)]
+            body += [""]
+        body += [f"- {line.strip()}" for line in model_sentences(report)]
+    return "\n".join(body) + "\n"
 
 
 def _n(value: int | None) -> str:

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from kbound.bounds import BackendResult, Report
 from kbound.report.deltas import baseline_sentence, row_delta, signed
+from kbound.report.models import MODEL_COLUMNS, model_rows, model_sentences
 from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds
 
 
@@ -74,4 +75,14 @@ def render_table(report: Report, *, color: bool = False, timings: bool = True, w
     if (line := baseline_sentence(report)) is not None:
         console.print(line, soft_wrap=True)
     console.print(MEANING, soft_wrap=True, style="dim")
+    if report.models:
+        models = Table(show_edge=False, pad_edge=False, header_style="bold")
+        for i, name in enumerate(MODEL_COLUMNS):
+            models.add_column(name, justify="left" if i == 0 else "right", no_wrap=i > 0, overflow="fold")
+        for row in model_rows(report):
+            models.add_row(*row)
+        console.print()
+        console.print(models)
+    for line in model_sentences(report):
+        console.print(line, soft_wrap=True, style="dim" if "Assumption:" in line else None)
     return buf.getvalue()

@@ -1,0 +1,114 @@
+"""The model section every format shows: what each model is, and how it compares with the bound."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kbound.bounds import Report
+
+
+def _r(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def models_to_dicts(report: Report) -> list[dict[str, Any]]:
+    """Each model as JSON-ready data: its headers' facts and the comparison."""
+    out = []
+    for m in report.models:
+        info, c = m.info, m.comparison
+        tp = c.two_part
+        out.append({
+            "source": info.source,
+            "kind": info.kind,
+            "bytes_on_disk": info.bytes_on_disk,
+            "other_bytes": info.other_bytes,
+            "parameters": info.parameters,
+            "bits_per_parameter": _r(info.bits_per_parameter),
+            "dtypes": {k: {"parameters": v.parameters, "tensor_bytes": v.tensor_bytes} for k, v in info.dtypes.items()},
+            "note": info.note,
+            "comparison": {
+                "model_bits": c.model_bits,
+                "corpus_bytes": c.corpus_bytes,
+                "measured_corpus_bytes": c.measured_corpus_bytes,
+                "scaled": c.scaled,
+                "bound_bits": _r(c.bound_bits, 3),
+                "bound_bits_per_byte": _r(c.bound_bits_per_byte),
+                "ratio": _r(c.ratio),
+                "model_has_room": c.model_has_room,
+                "verdict": c.verdict,
+                "bits_per_param": c.bits_per_param,
+                "parameters_needed": c.parameters_needed,
+                "two_part": None if tp is None else {
+                    "loss_bits_per_byte": _r(tp.loss_bits_per_byte),
+                    "loss_from": tp.loss_from,
+                    "model_bits": tp.model_bits,
+                    "loss_bits": _r(tp.loss_bits, 3),
+                    "code_length_bits": _r(tp.code_length_bits, 3),
+                    "bits_per_byte": _r(tp.bits_per_byte),
+                    "beats_bound": tp.beats_bound,
+                    "break_even_bytes": _r(tp.break_even_bytes, 0),
+                },
+                "assumptions": list(c.assumptions),
+            },
+        })
+    return out
+
+
+def tokens_to_dict(report: Report) -> dict[str, Any] | None:
+    """The token count section of the JSON report (None without a tokenizer)."""
+    t = report.tokens
+    if t is None:
+        return None
+    return {"tokenizer": t.tokenizer, "tokens": t.tokens, "bits_per_token": _r(t.bits_per_token), "note": t.note}
+
+
+def _count(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    for unit, scale in (("T", 10**12), ("B", 10**9), ("M", 10**6), ("K", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.2f}{unit} ({n:,})"
+    return f"{n:,}"
+
+
+MODEL_COLUMNS = ("model", "bytes on disk", "parameters", "bits/param", "model / bound", "params for a copy")
+
+
+def model_rows(report: Report) -> list[tuple[str, ...]]:
+    """One row of text cells per model, for the table and Markdown formats."""
+    rows: list[tuple[str, ...]] = []
+    for m in report.models:
+        info, c = m.info, m.comparison
+        bpp = "-" if info.bits_per_parameter is None else f"{info.bits_per_parameter:.2f}"
+        rows.append((
+            info.source, f"{info.bytes_on_disk:,}", _count(info.parameters), bpp, f"{c.ratio:,.3f}x",
+            f"{_count(c.parameters_needed)} at {c.bits_per_param:g} bits/param",
+        ))
+    return rows
+
+
+def model_sentences(report: Report) -> list[str]:
+    """The verdicts, two-part codes and assumptions, one sentence each."""
+    out = []
+    for m in report.models:
+        c = m.comparison
+        size = f"{c.corpus_bytes:,} bytes" + (" (scaled)" if c.scaled else "")
+        out.append(f"{c.model_source} vs the best bound on {size}: {c.verdict}.")
+        tp = c.two_part
+        if tp is not None:
+            beats = "shorter" if tp.beats_bound else "longer"
+            even = "never"
+            if tp.break_even_bytes is not None:
+                even = f"from {tp.break_even_bytes:,.0f} bytes of text like this"
+            out.append(
+                f"  Two-part code (model + loss of {tp.loss_bits_per_byte:.4f} bits/byte, from {tp.loss_from}):"
+                f" {tp.code_length_bits / 8:,.0f} bytes = {tp.bits_per_byte:.4f} bits/byte, {beats} than the best"
+                f" bound; it beats the best compressor {even}."
+            )
+        out.extend(f"  Assumption: {a}." for a in c.assumptions)
+    if report.tokens is not None:
+        t = report.tokens
+        per = "-" if t.bits_per_token is None else f"{t.bits_per_token:.4f}"
+        note = f" ({t.note})" if t.note else ""
+        out.append(f"Tokens ({t.tokenizer}): {t.tokens:,}; best bound {per} bits/token{note}.")
+    return out
