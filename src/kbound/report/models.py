@@ -82,7 +82,7 @@ def model_rows(report: Report) -> list[tuple[str, ...]]:
         bpp = "-" if info.bits_per_parameter is None else f"{info.bits_per_parameter:.2f}"
         rows.append((
             info.source, f"{info.bytes_on_disk:,}", _count(info.parameters), bpp, f"{c.ratio:,.3f}x",
-            f"{_count(c.parameters_needed)} at {c.bits_per_param:g} bits/param",
+            f"{c.parameters_needed:,} at {c.bits_per_param:g} b/param",
         ))
     return rows
 

@@ -77,8 +77,10 @@ def render_table(report: Report, *, color: bool = False, timings: bool = True, w
     console.print(MEANING, soft_wrap=True, style="dim")
     if report.models:
         models = Table(show_edge=False, pad_edge=False, header_style="bold")
+        widest = min(48, max(len(m.info.source) for m in report.models))
         for i, name in enumerate(MODEL_COLUMNS):
-            models.add_column(name, justify="left" if i == 0 else "right", no_wrap=i > 0, overflow="fold")
+            models.add_column(name, justify="left" if i == 0 else "right", no_wrap=i > 0, overflow="fold",
+                              min_width=widest if i == 0 else None)
         for row in model_rows(report):
             models.add_row(*row)
         console.print()
