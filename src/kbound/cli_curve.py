@@ -1,0 +1,107 @@
+"""`kbound curve`: how the bound grows with the corpus, a power-law fit, and extrapolation to a size (--to)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import click
+
+from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
+from kbound.cli_common import EXIT_INTERRUPTED, EXIT_OK, run_cli
+from kbound.cli_options import Size, corpus_options, default_format, output_options, read_corpus, use_color
+from kbound.cli_progress import Progress
+from kbound.errors import KboundError
+from kbound.growth.curve import DEFAULT_MIN_BYTES, DEFAULT_POINTS, DEFAULT_SEED, CurveReport, growth_curve
+from kbound.growth.samples import SAMPLINGS
+from kbound.report.curve import render_curve
+
+
+def compare_with_model(report: CurveReport, model_arg: str, bits_per_param: float) -> CurveReport:
+    """Attach `--model`'s comparison with the extrapolated bound (a plain number of bits at --to bytes)."""
+    from kbound.models import compare, describe_model
+
+    if report.extrapolation is None:
+        raise KboundError("no extrapolated bound to compare the model with: no backend has a fit")
+    p = report.extrapolation
+    try:
+        comparison = compare(
+            describe_model(model_arg), bound_bits=round(p.total_bits), corpus_bytes=p.target_bytes,
+            bits_per_param=bits_per_param,
+        )
+    except ValueError as e:
+        raise KboundError(str(e)) from None
+    return dataclasses.replace(report, model=comparison)
+
+
+@click.command("curve")
+@click.argument("inputs", nargs=-1, required=True, metavar="CORPUS...")
+@click.option("-b", "--backend", "specs", multiple=True, metavar="SPEC",
+              help="Backend spec (repeat for more) [default: the effort preset, without raw].")
+@click.option("-e", "--effort", type=click.Choice(list(EFFORTS)), default=DEFAULT_EFFORT, show_default=True,
+              help="Preset set of backends when no -b is given.")
+@click.option("--points", type=click.IntRange(min=1), default=DEFAULT_POINTS, show_default=True,
+              help="Sample sizes, geometric from --min-size to the whole corpus.")
+@click.option("--min-size", "min_bytes", type=Size(), default=DEFAULT_MIN_BYTES, show_default="16kB",
+              help="The smallest sample.")
+@click.option("--sample", "sampling", type=click.Choice(SAMPLINGS), default="prefix", show_default=True,
+              help="prefix: the first n bytes; documents: nested random document subsets (--seed).")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Shuffle seed for --sample documents.")
+@click.option("--to", "to_bytes", type=Size(), default=None,
+              help="Extrapolate the best backend's bound to this size (e.g. 2TB), with a 95% band.")
+@click.option("--model", "model_arg", metavar="MODEL", default=None,
+              help="Compare a model (weights file, directory, or a size such as 500GB or 70B) with the "
+                   "extrapolated bound; needs --to.")
+@click.option("--bits-per-param", type=float, default=2.0, show_default=True,
+              help="Storage rate for the parameters a copy of the bound would need (with --model).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
+              help="Draw the curves and the extrapolation to FILE (.png, .svg, .pdf; needs kbound[plot]).")
+@click.option("--no-verify", is_flag=True, help="Skip the round-trip check of each payload.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
+@corpus_options
+@output_options
+def curve_command(
+    inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, points: int, min_bytes: int, sampling: str,
+    seed: int, to_bytes: int | None, model_arg: str | None, bits_per_param: float, plot_path: str | None,
+    no_verify: bool, jobs: int | None, glob: str | None, field: str | None, separator: str, max_bytes: int,
+    fmt: str | None, no_timings: bool, no_progress: bool,
+) -> None:
+    """Compress samples of CORPUS at geometric sizes and fit C(n) = a·n^β per backend.
+
+    β < 1 means the bound grows sublinearly: new text keeps repeating what was seen. Points are
+    payload bytes, verified as in `kbound estimate`; the fit is least squares in log–log space
+    and the decoder is added once, at the extrapolated size. `--to 2TB` projects the best
+    backend's bound to that size with a 95% band; extrapolation assumes the rest of the data
+    behaves like this sample.
+    """
+    if model_arg is not None and to_bytes is None:
+        raise click.UsageError("--model needs --to SIZE (the corpus size to compare the model with)")
+    out_format = default_format(fmt)
+
+    def run() -> int:
+        if plot_path is not None:
+            from kbound.report.plot import check_plot_path
+
+            check_plot_path(plot_path)
+        corpus = read_corpus(inputs, glob, field, separator, max_bytes)
+        progress = Progress(enabled=not no_progress and sys.stderr.isatty())
+        with progress:
+            report = growth_curve(
+                corpus, list(specs) or None, effort=effort, points=points, min_bytes=min_bytes, sampling=sampling,
+                seed=seed, target_bytes=to_bytes, verify=not no_verify, jobs=jobs, on_start=progress.start,
+                on_done=progress.done,
+            )
+        if model_arg is not None:
+            report = compare_with_model(report, model_arg, bits_per_param)
+        for cv in report.curves:
+            for p in cv.points:
+                if p.status == "failed":
+                    click.echo(f"kbound: {cv.spec} failed at {p.sample_bytes:,} bytes: {p.error}", err=True)
+        if plot_path is not None:
+            from kbound.report.plot import image_format, plot_curve, write_plot
+
+            write_plot(plot_path, plot_curve(report, image_format(plot_path)))
+        click.echo(render_curve(report, out_format, color=use_color(), timings=not no_timings), nl=False)
+        return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
+
+    sys.exit(run_cli(run))

@@ -1,0 +1,81 @@
+"""Options the growth commands (curve, tradeoff, compare) share: how to read a corpus, output, plot.
+
+`estimate` keeps its own definitions in `cli.py`; these mirror them so a corpus is read the same
+way everywhere, without the new commands importing `cli.py` (which imports them).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR, Corpus, load_corpus
+from kbound.units import parse_size
+
+FORMAT_CHOICES = ("table", "json", "csv", "md", "lines")
+
+
+class Size(click.ParamType):  # type: ignore[type-arg]
+    """A byte size: `100MB`, `4GiB`, `2TB`, `256m`."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+def separator_bytes(text: str) -> bytes:
+    """A --separator value with backslash escapes (`\\n`, `\\x1e`) as bytes."""
+    return text.encode("utf-8").decode("unicode_escape").encode("utf-8", "surrogatepass")
+
+
+def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--glob, --field, --separator, --max-bytes: how inputs become one corpus (as in `kbound estimate`)."""
+    for option in reversed((
+        click.option("--glob", metavar="PATTERN", help="In directories, read only files whose name matches."),
+        click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME is a document."),
+        click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e",
+                     help="Joins documents (backslash escapes allowed)."),
+        click.option("--max-bytes", type=Size(), default=DEFAULT_MAX_BYTES, show_default="4GiB",
+                     help="Refuse inputs larger than this after decompression."),
+    )):
+        fn = option(fn)
+    return fn
+
+
+def read_corpus(inputs: tuple[str, ...], glob: str | None, field: str | None, separator: str,
+                max_bytes: int) -> Corpus:
+    """Load inputs the way `kbound estimate` does."""
+    return load_corpus(list(inputs), glob=glob, field=field, separator=separator_bytes(separator), max_bytes=max_bytes)
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """-f/--format, --no-timings, --no-progress."""
+    for option in reversed((
+        click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
+                     help="Output format [default: table on a terminal, else lines]."),
+        click.option("--no-timings", is_flag=True, help="Leave timings out (diffable output)."),
+        click.option("--no-progress", is_flag=True, help="No progress display on stderr."),
+    )):
+        fn = option(fn)
+    return fn
+
+
+def default_format(fmt: str | None) -> str:
+    """The chosen format, else table on a terminal and lines in a pipe."""
+    return fmt or ("table" if sys.stdout.isatty() else "lines")
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    import os
+
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ

@@ -1,0 +1,274 @@
+"""Growth curves: the bound on nested samples at geometric sizes, a power-law fit per backend, extrapolation.
+
+Points record payload and decoder apart, and the fit is made on payloads only: the decoder is a
+constant (hundreds of kB for some backends) that would bend a power law at small n. The decoder
+is added once, at the extrapolated size, with ceil(log2 k) bits to say which of k fitted backends
+was chosen, so the extrapolated total is comparable with `kbound estimate`'s best bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kbound.api import kbound_version, resolve_backends
+from kbound.backends.base import Backend
+from kbound.backends.registry import DEFAULT_EFFORT
+from kbound.bounds import CorpusSummary
+from kbound.corpus import Corpus
+from kbound.engine import Interrupted, Outcome, default_jobs, run_backends
+from kbound.errors import KboundError
+from kbound.growth.fit import MIN_POINTS, PowerLawFit, fit_power_law
+from kbound.growth.samples import document_samples, geometric_sizes, prefix_samples
+
+SCHEMA = "kbound-curve/1"
+DEFAULT_POINTS = 8
+DEFAULT_MIN_BYTES = 16_000
+DEFAULT_SEED = 0
+
+ASSUMPTION = (
+    "Extrapolation assumes the rest of the data behaves like this sample: the same kind of text, "
+    "as repetitive, in the same proportions. A fit to {points} points up to {measured} bytes says "
+    "nothing certain about {target} bytes; the band covers only the scatter of these points."
+)
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One backend on one sample: the payload (what the fit uses) and the decoder, or why it failed."""
+
+    sample_bytes: int
+    documents: int
+    #: "verified", "unverified" (--no-verify) or "failed".
+    status: str
+    payload_bytes: int | None
+    decoder_bytes: int | None
+    compress_seconds: float | None
+    decompress_seconds: float | None
+    error: str | None
+
+    @property
+    def total_bytes(self) -> int | None:
+        """Payload plus decoder: the bound on this sample alone."""
+        if self.payload_bytes is None or self.decoder_bytes is None:
+            return None
+        return self.payload_bytes + self.decoder_bytes
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One backend's fitted bound at a target size: payload from the fit plus the measured decoder."""
+
+    spec: str
+    target_bytes: int
+    payload_bytes: float
+    payload_low_bytes: float
+    payload_high_bytes: float
+    decoder_bytes: int
+    #: ceil(log2 k) bits to name the backend among the k with a fit (0 in per-backend rows).
+    selector_bits: int = 0
+
+    @property
+    def total_bits(self) -> float:
+        """The extrapolated bound in bits: 8·(fitted payload + decoder) + selector bits."""
+        return 8 * (self.payload_bytes + self.decoder_bytes) + self.selector_bits
+
+    @property
+    def total_low_bits(self) -> float:
+        """The low end of the 95% band, in bits."""
+        return 8 * (self.payload_low_bytes + self.decoder_bytes) + self.selector_bits
+
+    @property
+    def total_high_bits(self) -> float:
+        """The high end of the 95% band, in bits."""
+        return 8 * (self.payload_high_bytes + self.decoder_bytes) + self.selector_bits
+
+    @property
+    def bits_per_byte(self) -> float:
+        """The extrapolated bound per byte of the target size."""
+        return self.total_bits / self.target_bytes
+
+
+@dataclass(frozen=True)
+class BackendCurve:
+    """One backend's points at every sample size and its fit (None, with `fit_note`, below 3 good points)."""
+
+    spec: str
+    backend: str
+    library: str
+    library_version: str
+    points: tuple[CurvePoint, ...]
+    fit: PowerLawFit | None
+    fit_note: str | None
+    projection: Projection | None = None
+
+    @property
+    def decoder_bytes(self) -> int | None:
+        """The decoder's size (the same at every size), from the first point that measured it."""
+        return next((p.decoder_bytes for p in self.points if p.decoder_bytes is not None), None)
+
+
+@dataclass(frozen=True)
+class CurveReport:
+    """A growth curve run: the corpus, the samples, every backend's curve and fit, and the extrapolation."""
+
+    corpus: CorpusSummary
+    sampling: str
+    seed: int | None
+    sample_bytes: tuple[int, ...]
+    curves: tuple[BackendCurve, ...]
+    #: The best backend's bound at `--to` (the smallest extrapolated total), with the selector bits.
+    extrapolation: Projection | None
+    assumption: str | None
+    settings: dict[str, Any]
+    kbound_version: str
+    #: A `kbound.models.ModelComparison` of `--model` with the extrapolated bound.
+    model: Any = None
+    interrupted: bool = False
+    schema: str = field(default=SCHEMA)
+
+
+def _point(outcome: Outcome, sample_bytes: int, documents: int, verify: bool) -> CurvePoint:
+    failed = outcome.error is not None or outcome.payload_bytes is None or (verify and not outcome.verified)
+    return CurvePoint(
+        sample_bytes=sample_bytes,
+        documents=documents,
+        status="failed" if failed else ("verified" if outcome.verified else "unverified"),
+        payload_bytes=None if failed else outcome.payload_bytes,
+        decoder_bytes=None if outcome.decoder is None else outcome.decoder.decoder_bytes,
+        compress_seconds=outcome.compress_seconds,
+        decompress_seconds=outcome.decompress_seconds,
+        error=outcome.error or ("round trip not verified" if failed else None),
+    )
+
+
+def fit_points(points: Sequence[CurvePoint]) -> tuple[PowerLawFit | None, str | None]:
+    """Fit the points that have a payload; None and the reason when fewer than 3 (or one size) remain."""
+    good = [p for p in points if p.payload_bytes is not None and p.status != "failed" and p.sample_bytes > 0]
+    if len(good) < MIN_POINTS:
+        failed = sum(p.status == "failed" for p in points)
+        why = f" ({failed} failed)" if failed else ""
+        return None, f"{len(good)} usable point(s){why}; a fit needs {MIN_POINTS}"
+    try:
+        return fit_power_law([p.sample_bytes for p in good], [p.payload_bytes or 0 for p in good]), None
+    except ValueError as e:
+        return None, str(e)
+
+
+def project(curve: BackendCurve, target_bytes: int) -> Projection | None:
+    """The curve's fitted payload at `target_bytes` plus its decoder; None without a fit or a decoder size."""
+    if curve.fit is None or curve.decoder_bytes is None:
+        return None
+    low, high = curve.fit.band_bytes(target_bytes)
+    return Projection(curve.spec, target_bytes, curve.fit.predict_bytes(target_bytes), low, high, curve.decoder_bytes)
+
+
+def best_projection(projections: Sequence[Projection]) -> Projection | None:
+    """The smallest extrapolated total, charged ceil(log2 k) bits for the choice among k."""
+    if not projections:
+        return None
+    winner = min(projections, key=lambda p: (p.total_bits, p.spec))
+    k = len(projections)
+    return Projection(
+        winner.spec, winner.target_bytes, winner.payload_bytes, winner.payload_low_bytes, winner.payload_high_bytes,
+        winner.decoder_bytes, math.ceil(math.log2(k)) if k > 1 else 0,
+    )
+
+
+def growth_curve(
+    corpus: Corpus,
+    backends: Sequence[str] | None = None,
+    *,
+    effort: str = DEFAULT_EFFORT,
+    points: int = DEFAULT_POINTS,
+    min_bytes: int = DEFAULT_MIN_BYTES,
+    sampling: str = "prefix",
+    seed: int = DEFAULT_SEED,
+    target_bytes: int | None = None,
+    verify: bool = True,
+    jobs: int | None = None,
+    cache_dir: str | None = None,
+    on_start: Callable[[Backend], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> CurveReport:
+    """Compress nested samples of `corpus` at geometric sizes with every backend; fit and extrapolate.
+
+    `sampling` is "prefix" (the first n bytes) or "documents" (random document subsets from a
+    shuffle seeded with `seed`). Samples run smallest first; if interrupted, the report holds the
+    sizes that finished and says so. `target_bytes` asks for the extrapolated bound at that size.
+    """
+    if target_bytes is not None and target_bytes <= 0:
+        raise KboundError(f"--to must be a size above 0 bytes, not {target_bytes}")
+    # The raw floor's curve is n itself; it is drawn only when asked for by name.
+    asked_raw = any(s.strip().partition(":")[0].lower() == "raw" for s in backends or ())
+    chosen = [b for b in resolve_backends(backends, effort) if asked_raw or b.name != "raw"]
+    sizes = geometric_sizes(corpus.n_bytes, points, min_bytes)
+    if not sizes:
+        raise KboundError("the corpus is empty: there is no curve to draw")
+    if sampling == "prefix":
+        samples = prefix_samples(corpus.data, sizes)
+    elif sampling == "documents":
+        samples = document_samples(corpus.data, corpus.separator, sizes, seed)
+    else:
+        raise KboundError(f"unknown sampling {sampling!r} (choose prefix or documents)")
+    by_spec: dict[str, list[CurvePoint]] = {b.spec: [] for b in chosen}
+    done_sizes: list[int] = []
+    interrupted = False
+    for sample in samples:
+        sha = hashlib.sha256(sample.data).hexdigest()
+        try:
+            outcomes = run_backends(
+                chosen, sample.data, sha, verify=verify, jobs=jobs, cache_root=cache_dir, on_start=on_start,
+                on_done=on_done,
+            )
+        except Interrupted:
+            interrupted = True
+            break
+        for o in outcomes:
+            by_spec[o.backend.spec].append(_point(o, len(sample.data), sample.documents, verify))
+        done_sizes.append(len(sample.data))
+    curves = []
+    for b in chosen:
+        pts = tuple(by_spec[b.spec])
+        fit, note = fit_points(pts)
+        curve = BackendCurve(b.spec, b.name, b.library, b.library_version(), pts, fit, note)
+        if target_bytes is not None:
+            curve = dataclasses.replace(curve, projection=project(curve, target_bytes))
+        curves.append(curve)
+    projections = [c.projection for c in curves if c.projection is not None]
+    best = best_projection(projections) if target_bytes is not None else None
+    assumption = None
+    if best is not None:
+        fitted = next(c.fit for c in curves if c.spec == best.spec)
+        assert fitted is not None
+        assumption = ASSUMPTION.format(
+            points=fitted.points, measured=f"{max(done_sizes):,}", target=f"{best.target_bytes:,}"
+        )
+    return CurveReport(
+        corpus=CorpusSummary.of(corpus),
+        sampling=sampling,
+        seed=seed if sampling == "documents" else None,
+        sample_bytes=tuple(done_sizes),
+        curves=tuple(curves),
+        extrapolation=best,
+        assumption=assumption,
+        settings={
+            "backends": [b.spec for b in chosen],
+            "effort": None if backends else effort,
+            "points": points,
+            "min_bytes": min_bytes,
+            "sampling": sampling,
+            "seed": seed if sampling == "documents" else None,
+            "to_bytes": target_bytes,
+            "verify": verify,
+            "jobs": jobs or default_jobs(),
+            "fit": "least squares of ln(payload bytes) on ln(sample bytes); decoder added once at --to",
+            "band": "95% prediction interval (Student's t) of the log-log fit",
+        },
+        kbound_version=kbound_version(),
+        interrupted=interrupted,
+    )

@@ -1,0 +1,130 @@
+"""Plots of growth curves and space–time trade-offs as image bytes (matplotlib, the optional `plot` extra).
+
+Figures are built with matplotlib's object API on the Agg canvas (no pyplot, no global state,
+no display needed); `--plot FILE` writes the returned bytes to FILE and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kbound.errors import KboundError
+from kbound.growth.curve import CurveReport
+
+#: Figure size in inches and resolution: 1000 x 600 pixels.
+FIGSIZE_INCHES = (10.0, 6.0)
+DPI = 100
+MISSING = "plotting needs matplotlib, which is not installed: pip install 'kbound[plot]'"
+
+
+class PlotError(KboundError):
+    """A plot cannot be drawn or written (matplotlib missing, unwritable file)."""
+
+
+def require_matplotlib() -> None:
+    """Fail early, with the install hint, when matplotlib cannot be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise PlotError(MISSING) from None
+
+
+def _figure() -> tuple[Any, Any]:
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=FIGSIZE_INCHES, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot()
+
+
+def _image(fig: Any, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, dpi=DPI)
+    return buf.getvalue()
+
+
+def plot_curve(report: CurveReport, fmt: str = "png") -> bytes:
+    """The growth-curve figure as image bytes in `fmt` (png, svg, pdf)."""
+    return _image(curve_figure(report), fmt)
+
+
+def curve_figure(report: CurveReport) -> Any:
+    """Payload against sample size on log–log axes: points, fitted power laws, the extrapolation and its band."""
+    fig, ax = _figure()
+    measured = max(report.sample_bytes, default=1)
+    target = report.extrapolation.target_bytes if report.extrapolation else measured
+    xs = np.geomspace(min(report.sample_bytes, default=1), max(measured, target), 200)
+    for i, cv in enumerate(report.curves):
+        colour = f"C{i % 10}"
+        # Failed points have no payload to draw; the tables list them.
+        good = [p for p in cv.points if p.payload_bytes is not None]
+        label = cv.spec if cv.fit is None else f"{cv.spec}: β = {cv.fit.beta:.3f}"
+        ax.plot([p.sample_bytes for p in good], [p.payload_bytes for p in good], "o", color=colour, label=label)
+        if cv.fit is not None:
+            fit = cv.fit
+            ax.plot(xs, fit.a * xs**fit.beta, "-", color=colour, linewidth=1, alpha=0.8)
+    p = report.extrapolation
+    if p is not None:
+        best_fit = next(cv.fit for cv in report.curves if cv.spec == p.spec)
+        if best_fit is not None:
+            band = np.array([best_fit.band_bytes(float(x)) for x in xs])
+            ax.fill_between(xs, band[:, 0], band[:, 1], alpha=0.15, color="grey", label=f"95% band ({p.spec})")
+            ax.plot([target], [p.payload_bytes], "*", markersize=14, color="black",
+                    label=f"extrapolated payload at {target:,} B")
+        ax.axvline(measured, color="grey", linestyle=":", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("sample size (bytes)")
+    ax.set_ylabel("compressed payload (bytes)")
+    how = "prefixes" if report.sampling == "prefix" else "document subsets"
+    ax.set_title(f"Growth of the bound: {', '.join(report.corpus.sources)[:80]} ({how})")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper left", fontsize="small")
+    return fig
+
+
+def image_format(path: str) -> str:
+    """The image format a file name asks for (png, svg, pdf); PlotError for anything else."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in ("png", "svg", "pdf"):
+        raise PlotError(f"{path}: --plot writes .png, .svg or .pdf files")
+    return suffix
+
+
+def check_plot_path(path: str) -> str:
+    """Before any work: matplotlib is importable, the suffix is known and the directory exists; the format."""
+    require_matplotlib()
+    fmt = image_format(path)
+    if not Path(path).parent.is_dir():
+        raise PlotError(f"{path}: directory {str(Path(path).parent)!r} does not exist")
+    return fmt
+
+
+def write_plot(path: str, image: bytes) -> None:
+    """Write image bytes to `path` through a temporary file in its directory (which must exist) and a rename."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise PlotError(f"{path}: directory {str(target.parent)!r} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise PlotError(f"{path}: cannot write ({e.strerror or e})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(image)
+        os.replace(tmp, target)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise PlotError(f"{path}: cannot write ({e.strerror or e})") from None
+        raise
