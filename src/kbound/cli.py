@@ -23,6 +23,7 @@ from kbound.cli_common import (
     quiet_stdout,
     run_cli,
 )
+from kbound.cli_compare import compare_command
 from kbound.cli_curve import curve_command
 from kbound.cli_progress import Progress
 from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
@@ -192,6 +193,7 @@ def estimate_command(
 
 cli.add_command(backends_command)
 cli.add_command(curve_command)
+cli.add_command(compare_command)
 
 
 def main() -> None:
