@@ -13,6 +13,7 @@ from kbound.backends.registry import parse_spec
 from kbound.cli import cli
 from kbound.corpus import load_corpus
 from kbound.growth.conditional import ConditionalReport, conditional, default_specs
+from kbound.growth.windows import window_bytes
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SPECS = ["zstd:19,long=27", "xz:9e", "zlib:9"]
@@ -68,7 +69,7 @@ def test_a_window_smaller_than_a_is_left_out_with_a_warning(different: Condition
 
 
 def test_windows_of_the_built_in_backends() -> None:
-    windows = {s: parse_spec(s).window_bytes() for s in (
+    windows = {s: window_bytes(parse_spec(s)) for s in (
         "zstd:19", "zstd:19,long=27", "xz:9e", "xz:6,dict=1g", "brotli:11,w=24", "zlib:9", "bz2:9", "raw",
         "ppmd:6,mem=256m")}
     assert windows == {

@@ -88,14 +88,6 @@ class Backend(ABC):
         except ValueError as e:
             raise BackendError(str(e)) from None
 
-    def window_bytes(self) -> int | None:
-        """How far back the coder can see while coding: bytes of earlier input it can still use.
-
-        `kbound compare` needs this: C(A·B) − C(A) means something only when B is coded with A in
-        view. None means the backend does not say, and compare leaves it out.
-        """
-        return None
-
     def check(self) -> None:
         """Reject combinations of settings that the library would refuse (override to add rules)."""
 

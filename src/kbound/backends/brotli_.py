@@ -21,9 +21,6 @@ class Brotli(Backend):
     decoder_python = ("brotli",)
     seconds_per_mb = 4.0
 
-    def window_bytes(self) -> int:
-        return int((1 << self.config["w"]) - 16)  # the format reserves 16 bytes of the window
-
     @classmethod
     def library_version(cls) -> str:
         return str(getattr(brotli, "__version__", getattr(brotli, "version", "unknown")))

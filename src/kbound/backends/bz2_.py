@@ -20,9 +20,6 @@ class Bz2(Backend):
     decoder_python = ("bz2", "_compression")
     seconds_per_mb = 0.12
 
-    def window_bytes(self) -> int:
-        return int(self.config["level"] * 100_000 - 19)  # one BWT block; blocks are coded apart
-
     @classmethod
     def library_version(cls) -> str:
         return c_version(getattr(_bz2, "__file__", None), "BZ2_bzlibVersion")

@@ -38,11 +38,6 @@ class Ppmd(Backend):
     def library_version(cls) -> str:
         return str(pyppmd.__version__)
 
-    def window_bytes(self) -> int:
-        # PPMd has no window: it restarts its model when memory fills. Order 6 on English filled
-        # 1 MiB within 152 kB here (~7 bytes a byte), so count mem / (2·order) bytes as seen.
-        return int(self.config["mem"] // (2 * self.config["o"]))
-
     def check(self) -> None:
         if self.config["mem"] % 1024:
             raise ValueError("ppmd: mem must be a whole number of KiB")

@@ -16,9 +16,6 @@ class Raw(Backend):
     seconds_per_mb = 0.001
     decoder_python = ("kbound.backends.base",)  # read_varint
 
-    def window_bytes(self) -> int:
-        return 0  # it models nothing, so it sees nothing
-
     @classmethod
     def library_version(cls) -> str:
         return platform.python_version()

@@ -16,10 +16,6 @@ def _preset(text: str) -> str:
     return text
 
 
-#: The dictionary size of each preset 0-9 (xz(1), "Presets"); `e` does not change it.
-_PRESET_DICT = tuple(k << 10 for k in (256, 1024, 2048, 4096, 4096, 8192, 8192, 16384, 32768, 65536))
-
-
 class Xz(Backend):
     """LZMA2: LZ77 with a window up to 1.5 GiB, range-coded with context models."""
 
@@ -33,9 +29,6 @@ class Xz(Backend):
     decoder_native = ("_lzma",)
     decoder_python = ("lzma", "_compression")
     seconds_per_mb = 2.2
-
-    def window_bytes(self) -> int:
-        return int(self.config["dict"] or _PRESET_DICT[int(self.config["preset"][0])])
 
     @classmethod
     def library_version(cls) -> str:

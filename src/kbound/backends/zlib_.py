@@ -18,9 +18,6 @@ class Zlib(Backend):
     decoder_python = ()
     seconds_per_mb = 0.12
 
-    def window_bytes(self) -> int:
-        return 32768 - 262  # zlib's MAX_DIST: the window less MIN_LOOKAHEAD
-
     @classmethod
     def library_version(cls) -> str:
         return zlib.ZLIB_RUNTIME_VERSION

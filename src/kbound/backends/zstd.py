@@ -29,10 +29,6 @@ class Zstd(Backend):
             if 0 < self.config[key] < 10:
                 raise ValueError(f"zstd: {key} must be 0 (off) or 10..{_MAX_WINDOW_LOG}")
 
-    def window_bytes(self) -> int:
-        log = self.config["wlog"] or self.config["long"]
-        return 1 << (log or zstandard.ZstdCompressionParameters.from_level(self.config["level"]).window_log)
-
     @classmethod
     def library_version(cls) -> str:
         return f"{zstandard.__version__} (libzstd {'.'.join(map(str, zstandard.ZSTD_VERSION))})"

@@ -2,7 +2,7 @@
 
 Each backend compresses A, B and A·B (A, the separator, B), every payload verified. The
 difference of two upper bounds is an estimate, not a bound: it is meaningful only for a backend
-that can see all of A while coding B, so backends whose window (`Backend.window_bytes`) is
+that can see all of A while coding B, so backends whose window (`kbound.growth.windows`) is
 smaller than A·B are left out with a warning. Decoders cancel in the differences, so payloads
 are used throughout.
 """
@@ -22,6 +22,7 @@ from kbound.bounds import CorpusSummary
 from kbound.corpus import Corpus
 from kbound.engine import Interrupted, Outcome, default_jobs, run_backends
 from kbound.errors import BackendError, KboundError
+from kbound.growth.windows import window_bytes
 
 SCHEMA = "kbound-compare/1"
 
@@ -99,9 +100,9 @@ class ConditionalReport:
 
 def visibility(backend: Backend, joined_bytes: int, a_bytes: int) -> str | None:
     """Why `backend` cannot see A while coding B (a warning), or None when it can."""
-    window = backend.window_bytes()
+    window = window_bytes(backend)
     if window is None:
-        return f"{backend.spec}: its window is not declared (Backend.window_bytes); left out"
+        return f"{backend.spec}: its window is not declared (a window_bytes() method); left out"
     if window < a_bytes:
         return (f"{backend.spec}: window {window:,} bytes < |A| = {a_bytes:,} bytes; the estimate would be "
                 "meaningless, left out")
@@ -116,11 +117,11 @@ def _row(backend: Backend, outcomes: Sequence[Outcome], verify: bool) -> Conditi
     unverified = verify and not all(o.verified for o in outcomes)
     if errors or unverified:
         note = next((e for e in errors if e), "round trip not verified")
-        return ConditionalRow(backend.spec, backend.name, backend.library_version(), backend.window_bytes(),
+        return ConditionalRow(backend.spec, backend.name, backend.library_version(), window_bytes(backend),
                               "failed", note)
     a, b, ab = (o.payload_bytes for o in outcomes)
     return ConditionalRow(
-        backend.spec, backend.name, backend.library_version(), backend.window_bytes(), "ok", None, a, b, ab,
+        backend.spec, backend.name, backend.library_version(), window_bytes(backend), "ok", None, a, b, ab,
         all(o.verified for o in outcomes),
     )
 
@@ -169,11 +170,11 @@ def conditional(
         if len(results) == 3:
             rows.append(_row(bk, [results[k][i_run] for k in range(3)], verify))
         else:
-            rows.append(ConditionalRow(bk.spec, bk.name, bk.library_version(), bk.window_bytes(), "failed",
+            rows.append(ConditionalRow(bk.spec, bk.name, bk.library_version(), window_bytes(bk), "failed",
                                        "interrupted"))
     for bk in chosen:
         if bk.spec in warnings:
-            rows.append(ConditionalRow(bk.spec, bk.name, bk.library_version(), bk.window_bytes(), "skipped",
+            rows.append(ConditionalRow(bk.spec, bk.name, bk.library_version(), window_bytes(bk), "skipped",
                                        warnings[bk.spec]))
     order = {bk.spec: i for i, bk in enumerate(chosen)}
     rows.sort(key=lambda r: order[r.spec])
