@@ -26,6 +26,7 @@ from kbound.cli_common import (
 from kbound.cli_compare import compare_command
 from kbound.cli_curve import curve_command
 from kbound.cli_progress import Progress
+from kbound.cli_tradeoff import tradeoff_command
 from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
 from kbound.errors import KboundError
 from kbound.report import FORMATS, render
@@ -194,6 +195,7 @@ def estimate_command(
 cli.add_command(backends_command)
 cli.add_command(curve_command)
 cli.add_command(compare_command)
+cli.add_command(tradeoff_command)
 
 
 def main() -> None:

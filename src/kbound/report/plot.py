@@ -17,6 +17,7 @@ import numpy as np
 
 from kbound.errors import KboundError
 from kbound.growth.curve import CurveReport
+from kbound.growth.tradeoff import TradeoffReport
 
 #: Figure size in inches and resolution: 1000 x 600 pixels.
 FIGSIZE_INCHES = (10.0, 6.0)
@@ -36,14 +37,14 @@ def require_matplotlib() -> None:
         raise PlotError(MISSING) from None
 
 
-def _figure() -> tuple[Any, Any]:
+def _figure(columns: int = 1) -> tuple[Any, Any]:
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=FIGSIZE_INCHES, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    return fig, fig.add_subplot()
+    return fig, fig.subplots(1, columns)
 
 
 def _image(fig: Any, fmt: str) -> bytes:
@@ -89,6 +90,41 @@ def curve_figure(report: CurveReport) -> Any:
     ax.set_title(f"Growth of the bound: {', '.join(report.corpus.sources)[:80]} ({how})")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(loc="upper left", fontsize="small")
+    return fig
+
+
+def plot_tradeoff(report: TradeoffReport, fmt: str = "png") -> bytes:
+    """The trade-off figure as image bytes in `fmt` (png, svg, pdf)."""
+    return _image(tradeoff_figure(report), fmt)
+
+
+def tradeoff_figure(report: TradeoffReport) -> Any:
+    """Total bytes against decompression time (left) and compression time (right); frontiers as steps."""
+    fig, axes = _figure(columns=2)
+    good = [p for p in report.points if p.total_bytes is not None]
+    names = list(dict.fromkeys(p.backend for p in good))
+    for ax, key, flag, what in (
+        (axes[0], "decompress_seconds", "on_decompress_frontier", "decompression"),
+        (axes[1], "compress_seconds", "on_compress_frontier", "compression"),
+    ):
+        for i, name in enumerate(names):
+            mine = [p for p in good if p.backend == name]
+            ax.plot([max(getattr(p, key) or 0, 1e-6) for p in mine], [p.total_bytes for p in mine], "o",
+                    color=f"C{i % 10}", label=name)
+        front = sorted((p for p in good if getattr(p, flag)), key=lambda p: getattr(p, key) or 0)
+        if front:
+            ax.step([max(getattr(p, key) or 0, 1e-6) for p in front], [p.total_bytes for p in front], "-",
+                    where="post", color="black", linewidth=1, label="Pareto frontier")
+            for p in front:
+                ax.annotate(p.spec, (max(getattr(p, key) or 0, 1e-6), p.total_bytes), fontsize=7,
+                            textcoords="offset points", xytext=(4, 4))
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{what} time (seconds)")
+        ax.set_ylabel("bound: payload + decoder (bytes)")
+        ax.set_title(f"size against {what} time")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(loc="upper right", fontsize="small")
+    fig.suptitle(f"Space–time trade-off: {', '.join(report.corpus.sources)[:80]} ({report.corpus.bytes:,} bytes)")
     return fig
 
 

@@ -1,0 +1,152 @@
+"""The space–time trade-off: each backend across its levels, bound size against (de)compression time.
+
+A point is on the Pareto frontier for a time when no other point is both as small and as fast,
+and strictly better in one: the frontier runs from a big fast description to a small slow one.
+Timings are single-run wall times in the worker (the fastest of `repeat` runs), one backend at a
+time by default, so they are comparable with each other on this machine only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kbound.api import kbound_version
+from kbound.backends.base import Backend
+from kbound.backends.registry import entries, parse_spec
+from kbound.bounds import CorpusSummary
+from kbound.corpus import Corpus
+from kbound.engine import Interrupted, Outcome, run_backends
+from kbound.errors import BackendError, KboundError
+
+SCHEMA = "kbound-tradeoff/1"
+
+#: The levels each built-in backend is run at, fastest first.
+LADDERS: dict[str, tuple[str, ...]] = {
+    "raw": ("raw",),
+    "zlib": ("zlib:1", "zlib:3", "zlib:6", "zlib:9"),
+    "bz2": ("bz2:1", "bz2:5", "bz2:9"),
+    "xz": ("xz:0", "xz:3", "xz:6", "xz:9", "xz:9e"),
+    "zstd": ("zstd:-5", "zstd:1", "zstd:3", "zstd:9", "zstd:15", "zstd:19", "zstd:22,long=27"),
+    "brotli": ("brotli:0,w=24", "brotli:4,w=24", "brotli:7,w=24", "brotli:9,w=24", "brotli:11,w=24"),
+    "ppmd": ("ppmd:2,mem=256m", "ppmd:4,mem=256m", "ppmd:6,mem=256m", "ppmd:8,mem=256m", "ppmd:12,mem=256m"),
+}
+
+
+@dataclass(frozen=True)
+class TradeoffPoint:
+    """One backend at one level: the bound it gives and what it cost, and whether it is on a frontier."""
+
+    spec: str
+    backend: str
+    #: "verified" or "failed" (a trade-off always decompresses: that is one of the costs measured).
+    status: str
+    payload_bytes: int | None
+    decoder_bytes: int | None
+    total_bytes: int | None
+    compress_seconds: float | None
+    decompress_seconds: float | None
+    error: str | None
+    on_decompress_frontier: bool = False
+    on_compress_frontier: bool = False
+
+
+@dataclass(frozen=True)
+class TradeoffReport:
+    """Every (backend, level) point on one corpus, with both Pareto frontiers marked."""
+
+    corpus: CorpusSummary
+    points: tuple[TradeoffPoint, ...]
+    settings: dict[str, Any]
+    kbound_version: str
+    interrupted: bool = False
+    schema: str = field(default=SCHEMA)
+
+
+def expand(choices: Sequence[str] | None) -> list[str]:
+    """Backend names become their ladders (`zstd` → zstd:-5 … zstd:22), specs stay as given; default: all."""
+    if not choices:
+        return [s for name, ladder in LADDERS.items() if entries().get(name) and entries()[name].cls for s in ladder]
+    out: list[str] = []
+    for choice in choices:
+        name = choice.strip().lower()
+        if ":" in name or name not in LADDERS:
+            out.append(choice)  # a full spec, or a third-party backend at its defaults
+        else:
+            out.extend(LADDERS[name])
+    return out
+
+
+def pareto(points: Sequence[tuple[int, float]]) -> list[bool]:
+    """For (size, seconds) pairs: True where no other pair is ≤ in both and < in one."""
+    return [
+        not any(s2 <= s and t2 <= t and (s2 < s or t2 < t) for s2, t2 in points)
+        for s, t in points
+    ]
+
+
+def _point(o: Outcome, best_times: dict[str, tuple[float | None, float | None]]) -> TradeoffPoint:
+    failed = o.error is not None or o.payload_bytes is None or o.decoder is None or not o.verified
+    comp, decomp = best_times.get(o.backend.spec, (o.compress_seconds, o.decompress_seconds))
+    payload = None if failed else o.payload_bytes
+    decoder = None if o.decoder is None else o.decoder.decoder_bytes
+    return TradeoffPoint(
+        spec=o.backend.spec, backend=o.backend.name, status="failed" if failed else "verified",
+        payload_bytes=payload, decoder_bytes=decoder,
+        total_bytes=None if payload is None or decoder is None else payload + decoder,
+        compress_seconds=comp, decompress_seconds=decomp,
+        error=o.error or ("round trip not verified" if failed else None),
+    )
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def tradeoff(
+    corpus: Corpus,
+    backends: Sequence[str] | None = None,
+    *,
+    repeat: int = 1,
+    jobs: int = 1,
+    cache_dir: str | None = None,
+    on_start: Callable[[Backend], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> TradeoffReport:
+    """Run every chosen level on `corpus`, verified, `repeat` times keeping the fastest times; mark the frontiers."""
+    if repeat < 1:
+        raise KboundError("--repeat must be at least 1")
+    chosen: list[Backend] = []
+    for spec in expand(backends):
+        backend = parse_spec(spec)
+        if any(b.spec == backend.spec for b in chosen):
+            raise BackendError(f"backend {backend.spec} is given twice")
+        chosen.append(backend)
+    outcomes: list[Outcome] = []
+    best_times: dict[str, tuple[float | None, float | None]] = {}
+    interrupted = False
+    for _ in range(repeat):
+        try:
+            outcomes = run_backends(chosen, corpus.data, corpus.sha256, verify=True, jobs=jobs, cache_root=cache_dir,
+                                    on_start=on_start, on_done=on_done)
+        except Interrupted as stop:
+            outcomes, interrupted = outcomes or stop.finished, True
+            break
+        for o in outcomes:
+            old = best_times.get(o.backend.spec, (None, None))
+            best_times[o.backend.spec] = (_min(old[0], o.compress_seconds), _min(old[1], o.decompress_seconds))
+    points = [_point(o, best_times) for o in outcomes]
+    good = [i for i, p in enumerate(points) if p.status == "verified"]
+    for key, flag in (("decompress_seconds", "on_decompress_frontier"), ("compress_seconds", "on_compress_frontier")):
+        pairs = [(points[i].total_bytes or 0, getattr(points[i], key) or 0.0) for i in good]
+        for i, on in zip(good, pareto(pairs), strict=True):
+            points[i] = TradeoffPoint(**{**points[i].__dict__, flag: on})
+    return TradeoffReport(
+        corpus=CorpusSummary.of(corpus),
+        points=tuple(points),
+        settings={"backends": [b.spec for b in chosen], "repeat": repeat, "jobs": jobs,
+                  "timing": "wall seconds in the worker process, fastest of --repeat runs"},
+        kbound_version=kbound_version(),
+        interrupted=interrupted,
+    )
