@@ -157,3 +157,12 @@ def test_readme_usage_matches_help() -> None:
 
 def test_version() -> None:
     assert run("--version")[1] == f"kbound, version {kbound.kbound_version()}\n"
+
+
+@pytest.mark.parametrize("command", ["curve", "compare", "tradeoff"])
+def test_readme_usage_of_growth_commands_matches_help(command: str) -> None:
+    """The README's usage blocks for curve, compare and tradeoff are their real --help (`make readme`)."""
+    text = README.read_text(encoding="utf-8")
+    block = re.search(rf"<!-- usage:{command} -->\n```text\n(.*?)```\n<!-- /usage:{command} -->", text, re.S)
+    assert block, f"README.md has no usage block for {command}"
+    assert block.group(1) == run(command, "--help")[1]

@@ -7,13 +7,13 @@ import sys
 import click
 
 from kbound.cli_common import EXIT_INTERRUPTED, EXIT_OK, run_cli
-from kbound.cli_options import corpus_options, default_format, output_options, read_corpus, use_color
+from kbound.cli_options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
 from kbound.cli_progress import Progress
 from kbound.growth.conditional import conditional
 from kbound.report.conditional import render_conditional
 
 
-@click.command("compare")
+@click.command("compare", epilog=EXIT_CODES_EPILOG)
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @click.option("-b", "--backend", "specs", multiple=True, metavar="SPEC",

@@ -9,7 +9,15 @@ import click
 
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.cli_common import EXIT_INTERRUPTED, EXIT_OK, run_cli
-from kbound.cli_options import Size, corpus_options, default_format, output_options, read_corpus, use_color
+from kbound.cli_options import (
+    EXIT_CODES_EPILOG,
+    Size,
+    corpus_options,
+    default_format,
+    output_options,
+    read_corpus,
+    use_color,
+)
 from kbound.cli_progress import Progress
 from kbound.errors import KboundError
 from kbound.growth.curve import DEFAULT_MIN_BYTES, DEFAULT_POINTS, DEFAULT_SEED, CurveReport, growth_curve
@@ -34,7 +42,7 @@ def compare_with_model(report: CurveReport, model_arg: str, bits_per_param: floa
     return dataclasses.replace(report, model=comparison)
 
 
-@click.command("curve")
+@click.command("curve", epilog=EXIT_CODES_EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="CORPUS...")
 @click.option("-b", "--backend", "specs", multiple=True, metavar="SPEC",
               help="Backend spec (repeat for more) [default: the effort preset, without raw].")

@@ -79,3 +79,12 @@ def use_color() -> bool:
     import os
 
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+EXIT_CODES_EPILOG = """\b
+Exit codes:
+  0    success
+  1    error (bad input, unknown backend, missing library or matplotlib)
+  2    usage error (bad option or argument)
+  130  interrupted (Ctrl-C); what finished is printed
+  141  standard output was closed early"""

@@ -7,13 +7,13 @@ import sys
 import click
 
 from kbound.cli_common import EXIT_INTERRUPTED, EXIT_OK, run_cli
-from kbound.cli_options import corpus_options, default_format, output_options, read_corpus, use_color
+from kbound.cli_options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
 from kbound.cli_progress import Progress
 from kbound.growth.tradeoff import LADDERS, tradeoff
 from kbound.report.tradeoff import render_tradeoff
 
 
-@click.command("tradeoff")
+@click.command("tradeoff", epilog=EXIT_CODES_EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="CORPUS...")
 @click.option("-b", "--backend", "choices", multiple=True, metavar="NAME|SPEC",
               help=f"A backend name runs its levels ({', '.join(LADDERS)}); a spec (zstd:19) runs as given. "

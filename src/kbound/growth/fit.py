@@ -11,8 +11,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 #: Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
 _T975 = (
     12.706205, 4.302653, 3.182446, 2.776445, 2.570582, 2.446912, 2.364624, 2.306004, 2.262157, 2.228139,
@@ -71,6 +69,8 @@ def fit_power_law(sizes_bytes: Sequence[float], values_bytes: Sequence[float]) -
         raise ValueError(f"a fit needs at least {MIN_POINTS} points, got {len(sizes_bytes)}")
     if min(sizes_bytes) <= 0 or min(values_bytes) <= 0:
         raise ValueError("sizes and values must be > 0 to take logarithms")
+    import numpy as np  # here, not at the top: `kbound estimate` starts without loading numpy
+
     x = np.log(np.asarray(sizes_bytes, dtype=np.float64))
     y = np.log(np.asarray(values_bytes, dtype=np.float64))
     mean_x, mean_y = float(x.mean()), float(y.mean())

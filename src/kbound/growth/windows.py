@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import zstandard
-
 from kbound.backends.base import Backend
 
 #: xz's dictionary for presets 0-9 (xz(1), "Presets"); `e` does not change it.
@@ -19,6 +17,8 @@ XZ_PRESET_DICT = tuple(k << 10 for k in (256, 1024, 2048, 4096, 4096, 8192, 8192
 
 
 def _zstd(config: dict[str, Any]) -> int:
+    import zstandard  # only when a zstd backend is asked about
+
     log = config["wlog"] or config["long"]
     return 1 << (log or zstandard.ZstdCompressionParameters.from_level(config["level"]).window_log)
 
