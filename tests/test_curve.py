@@ -151,3 +151,36 @@ def test_curve_cli_errors(alice: Path) -> None:
     assert code == 1 and err == "kbound: error: --to must be a size above 0 bytes, not 0\n"
     code, _, err = run("curve", str(alice), "-b", "zlib:9", "--sample", "documents")
     assert code == 1 and "several documents" in err and err.count("\n") == 1
+
+
+def test_pyppmd_failures_at_some_sizes_leave_that_backend_without_a_fit(shakespeare: Path, tmp_path: Path) -> None:
+    """PROVENANCE.md: pyppmd 1.3.1, variant I, order 8 fails round trips on tinyshakespeare.txt (here above 100 kB)."""
+    import pyppmd
+
+    if pyppmd.__version__ != "1.3.1":
+        pytest.skip(f"the failure was recorded with pyppmd 1.3.1, not {pyppmd.__version__}")
+    head = tmp_path / "head.txt"
+    head.write_bytes(shakespeare.read_bytes()[:350_000])
+    code, out, err = run("curve", str(head), "-b", "ppmd:o=8,mem=16m,v=I", "-b", "bz2:9", "--points", "3",
+                         "--min-size", "100000", "--to", "1GB", "-f", "json", "--no-timings")
+    doc = json.loads(out)
+    assert code == 0 and doc["sample_bytes"] == [100000, 187083, 350000]
+    ppmd, bz2 = doc["curves"]
+    assert [p["status"] for p in ppmd["points"]] == ["verified", "failed", "failed"]
+    assert ppmd["fit"] is None and ppmd["fit_note"] == "1 usable point(s) (2 failed); a fit needs 3"
+    assert ppmd["at_target"] is None
+    assert bz2["fit"] is not None and doc["extrapolation"]["backend"] == "bz2:9"
+    assert doc["extrapolation"]["selector_bits"] == 0  # one fitted backend: nothing to choose
+    assert err.count("kbound: ppmd:8,mem=16m,v=I failed at ") == 2 and "187,083 bytes" in err
+
+
+def test_document_sampling_curve_is_seeded() -> None:
+    corpus = load_corpus([str(CORPORA)], glob="*.txt")
+    report = growth_curve(corpus, ["zlib:9"], points=3, min_bytes=100_000, sampling="documents", seed=0)
+    assert report.sample_bytes == (152089, 1267484, corpus.n_bytes) and report.seed == 0
+    points = report.curves[0].points
+    assert [p.documents for p in points] == [1, 2, 3]
+    alice = (CORPORA / "alice29.txt").read_bytes()
+    assert points[0].payload_bytes == len(zlib.compress(alice, 9)) == 54170
+    assert points[-1].payload_bytes == len(zlib.compress(corpus.data, 9))
+    assert report.settings["sampling"] == "documents" and report.curves[0].fit is not None
