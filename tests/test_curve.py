@@ -184,3 +184,12 @@ def test_document_sampling_curve_is_seeded() -> None:
     assert points[0].payload_bytes == len(zlib.compress(alice, 9)) == 54170
     assert points[-1].payload_bytes == len(zlib.compress(corpus.data, 9))
     assert report.settings["sampling"] == "documents" and report.curves[0].fit is not None
+
+
+def test_points_are_cached_by_sample(tmp_path: Path) -> None:
+    corpus = load_corpus([str(CORPORA / "alice29.txt")])
+    first = growth_curve(corpus, ["zlib:9"], points=3, cache_dir=str(tmp_path))
+    again = growth_curve(corpus, ["zlib:9"], points=3, cache_dir=str(tmp_path))
+    assert [p.payload_bytes for p in again.curves[0].points] == [p.payload_bytes for p in first.curves[0].points]
+    assert again.curves[0].fit == first.curves[0].fit
+    assert len(list((tmp_path / "results").rglob("*.json"))) == 3  # one verified point per sample

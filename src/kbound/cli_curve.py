@@ -66,12 +66,16 @@ def compare_with_model(report: CurveReport, model_arg: str, bits_per_param: floa
               help="Draw the curves and the extrapolation to FILE (.png, .svg, .pdf; needs kbound[plot]).")
 @click.option("--no-verify", is_flag=True, help="Skip the round-trip check of each payload.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write cached points.")
 @corpus_options
 @output_options
 def curve_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, points: int, min_bytes: int, sampling: str,
     seed: int, to_bytes: int | None, model_arg: str | None, bits_per_param: float, plot_path: str | None,
-    no_verify: bool, jobs: int | None, glob: str | None, field: str | None, separator: str, max_bytes: int,
+    no_verify: bool, jobs: int | None, cache_dir: str | None, no_cache: bool, glob: str | None, field: str | None,
+    separator: str, max_bytes: int,
     fmt: str | None, no_timings: bool, no_progress: bool,
 ) -> None:
     """Compress samples of CORPUS at geometric sizes and fit C(n) = a·n^β per backend.
@@ -96,7 +100,8 @@ def curve_command(
         with progress:
             report = growth_curve(
                 corpus, list(specs) or None, effort=effort, points=points, min_bytes=min_bytes, sampling=sampling,
-                seed=seed, target_bytes=to_bytes, verify=not no_verify, jobs=jobs, on_start=progress.start,
+                seed=seed, target_bytes=to_bytes, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
+                use_cache=not no_cache, on_start=progress.start,
                 on_done=progress.done,
             )
         if model_arg is not None:

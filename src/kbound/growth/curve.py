@@ -24,6 +24,7 @@ from kbound.engine import Interrupted, Outcome, default_jobs, run_backends
 from kbound.errors import KboundError
 from kbound.growth.fit import MIN_POINTS, PowerLawFit, fit_power_law
 from kbound.growth.samples import document_samples, geometric_sizes, prefix_samples
+from kbound.result_cache import ResultCache
 
 SCHEMA = "kbound-curve/1"
 DEFAULT_POINTS = 8
@@ -192,6 +193,7 @@ def growth_curve(
     verify: bool = True,
     jobs: int | None = None,
     cache_dir: str | None = None,
+    use_cache: bool = True,
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> CurveReport:
@@ -200,6 +202,7 @@ def growth_curve(
     `sampling` is "prefix" (the first n bytes) or "documents" (random document subsets from a
     shuffle seeded with `seed`). Samples run smallest first; if interrupted, the report holds the
     sizes that finished and says so. `target_bytes` asks for the extrapolated bound at that size.
+    Verified points are cached by sample sha256 like `estimate`'s rows (`use_cache=False` to recompute).
     """
     if target_bytes is not None and target_bytes <= 0:
         raise KboundError(f"--to must be a size above 0 bytes, not {target_bytes}")
@@ -218,17 +221,22 @@ def growth_curve(
     by_spec: dict[str, list[CurvePoint]] = {b.spec: [] for b in chosen}
     done_sizes: list[int] = []
     interrupted = False
+    cache = ResultCache(cache_dir, enabled=use_cache, kbound_version=kbound_version())
     for sample in samples:
         sha = hashlib.sha256(sample.data).hexdigest()
+        known = {b.spec: hit for b in chosen if (hit := cache.get(sha, b)) is not None}
         try:
-            outcomes = run_backends(
-                chosen, sample.data, sha, verify=verify, jobs=jobs, cache_root=cache_dir, on_start=on_start,
-                on_done=on_done,
+            fresh = run_backends(
+                [b for b in chosen if b.spec not in known], sample.data, sha, verify=verify, jobs=jobs,
+                cache_root=cache_dir, on_start=on_start, on_done=on_done,
             )
         except Interrupted:
             interrupted = True
             break
-        for o in outcomes:
+        for o in fresh:
+            cache.put(sha, o)
+            known[o.backend.spec] = o
+        for o in (known[b.spec] for b in chosen):
             by_spec[o.backend.spec].append(_point(o, len(sample.data), sample.documents, verify))
         done_sizes.append(len(sample.data))
     curves = []
@@ -266,6 +274,7 @@ def growth_curve(
             "to_bytes": target_bytes,
             "verify": verify,
             "jobs": jobs or default_jobs(),
+            "cache": use_cache,
             "fit": "least squares of ln(payload bytes) on ln(sample bytes); decoder added once at --to",
             "band": "95% prediction interval (Student's t) of the log-log fit",
         },
