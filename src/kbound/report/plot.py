@@ -68,7 +68,7 @@ def curve_figure(report: CurveReport) -> Any:
         colour = f"C{i % 10}"
         # Failed points have no payload to draw; the tables list them.
         good = [p for p in cv.points if p.payload_bytes is not None]
-        label = cv.spec if cv.fit is None else f"{cv.spec}: β = {cv.fit.beta:.3f}"
+        label = f"{cv.spec}: no fit" if cv.fit is None else f"{cv.spec}: β = {cv.fit.beta:.3f}"
         ax.plot([p.sample_bytes for p in good], [p.payload_bytes for p in good], "o", color=colour, label=label)
         if cv.fit is not None:
             fit = cv.fit
