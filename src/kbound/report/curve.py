@@ -152,7 +152,8 @@ def extrapolation_sentence(report: CurveReport) -> str | None:
     return (
         f"Extrapolated to {human_bytes(p.target_bytes)}: K <~ {human_bytes(p.total_bits / 8)} with {p.spec} "
         f"({p.bits_per_byte:.4f} bits/byte; 95% band {human_bytes(low)} – {human_bytes(high)}; fitted payload "
-        f"+ decoder {p.decoder_bytes:,} bytes + {p.selector_bits} bits to choose the backend). This is a "
+        f"+ decoder {p.decoder_bytes:,} bytes + {p.selector_bits} bit{'' if p.selector_bits == 1 else 's'} to choose "
+        "the backend). This is a "
         "projection, not a verified bound."
     )
 
