@@ -21,6 +21,7 @@ BUILTIN: dict[str, str] = {
     "zstd": "kbound.backends.zstd:Zstd",
     "brotli": "kbound.backends.brotli_:Brotli",
     "ppmd": "kbound.backends.ppmd:Ppmd",
+    "order": "kbound.backends.order:Order",
 }
 
 #: The backend sets behind --effort. `raw` is always added as the floor.
