@@ -21,7 +21,7 @@ ALICE = (CORPORA / "alice29.txt").read_bytes()
 SHAKESPEARE = (CORPORA / "tinyshakespeare.txt").read_bytes()
 
 #: Small memory settings keep table allocation out of the timings; the model is the same.
-SPECS = ["order:0,mem=1m", "order:3,mem=4m", "order:6,mem=4m"]
+SPECS = ["order:0,mem=1m", "order:3,mem=4m", "order:6,mem=4m", "cm:mem=16m"]
 
 
 def _bits_of(data: bytes) -> np.ndarray:
@@ -84,15 +84,19 @@ def test_round_trip(spec: str, case: str) -> None:
     assert backend.decompress(payload) == data
 
 
+#: What 20 kB of random bytes may cost beyond their length, as a fraction. KT counts pay about
+#: (contexts / 2) log2(n) bits to learn there is nothing to learn: under 1 % at order 6. `cm`
+#: pays more while its 256 weight sets learn to trust no input (0.3 % by 200 kB).
+RANDOM_OVERHEAD = {"order": 0.01, "cm": 0.015}
+
+
 @pytest.mark.parametrize("spec", SPECS)
-def test_random_bytes_expand_by_at_most_one_percent(spec: str) -> None:
-    # KT counts on random data cost about (contexts/2) log2(n) bits of learning; at order 3
-    # on 20 kB that stays under 1 % plus the header.
+def test_random_bytes_barely_expand(spec: str) -> None:
     data = np.random.default_rng(3).integers(0, 256, 20000, dtype=np.uint8).tobytes()
     backend = parse_spec(spec)
     payload = backend.compress(data)
     assert backend.decompress(payload) == data
-    assert len(payload) <= len(data) * 1.01 + 16
+    assert len(payload) <= len(data) * (1 + RANDOM_OVERHEAD[backend.name]) + 16
 
 
 @pytest.mark.parametrize("spec", SPECS)

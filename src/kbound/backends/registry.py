@@ -22,6 +22,7 @@ BUILTIN: dict[str, str] = {
     "brotli": "kbound.backends.brotli_:Brotli",
     "ppmd": "kbound.backends.ppmd:Ppmd",
     "order": "kbound.backends.order:Order",
+    "cm": "kbound.backends.cm:Cm",
 }
 
 #: The backend sets behind --effort. `raw` is always added as the floor.
