@@ -180,13 +180,14 @@ def test_order_code_length_is_the_kt_code_length(k: int) -> None:
 # --- the decoder is the Python source -----------------------------------------------------------
 
 
-def test_decodes_without_numba() -> None:
+@pytest.mark.parametrize("spec", ["order:2,mem=64k", "cm:mem=16m"])
+def test_decodes_without_numba(spec: str) -> None:
     # The bound counts this package's source as the decoder; check the source alone decodes.
-    data = ALICE[:300]
-    payload = parse_spec("order:2,mem=64k").compress(data)
+    data = ALICE[:200]
+    payload = parse_spec(spec).compress(data)
     code = (
         "import sys; from kbound.backends.registry import parse_spec;"
-        f"sys.stdout.buffer.write(parse_spec('order:2,mem=64k').decompress({payload!r}))"
+        f"sys.stdout.buffer.write(parse_spec({spec!r}).decompress({payload!r}))"
     )
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=120, check=True)

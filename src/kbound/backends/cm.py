@@ -51,9 +51,8 @@ class Cm(Backend):
         header = write_varint(len(data)) + bytes([FORMAT]) + write_varint(mem >> 10)
         if not data:
             return header
-        buckets, match_entries = cm_model.table_bytes(mem)
         src = np.zeros(0, np.uint8)
-        out, n = cm_model.code(np.frombuffer(data, np.uint8).copy(), buckets, match_entries, False, src)
+        out, n = cm_model.code(np.frombuffer(data, np.uint8).copy(), *cm_model.new_tables(mem), False, src)
         return header + arith.finish(out, n)
 
     def decompress(self, payload: bytes) -> bytes:
@@ -65,7 +64,6 @@ class Cm(Backend):
         mem_kib, pos = read_varint(payload, pos + 1)
         if length == 0:
             return b""
-        buckets, match_entries = cm_model.table_bytes(mem_kib << 10)
         data = np.zeros(length, np.uint8)
-        cm_model.code(data, buckets, match_entries, True, np.frombuffer(payload, np.uint8)[pos:].copy())
+        cm_model.code(data, *cm_model.new_tables(mem_kib << 10), True, np.frombuffer(payload, np.uint8)[pos:].copy())
         return data.tobytes()

@@ -14,7 +14,7 @@ kbound's own. Per bit:
 * Mixing. Inputs are stretched, st(p) = ln(p / (1 - p)), and combined by a weight set
   chosen by the partial byte; the weights follow the coding-cost gradient online.
 * SSE. Two adaptive probability maps refine the mixed probability, one by the partial byte
-  and one by it with the previous two bytes, interpolating 33 points along st(p).
+  and one by it with the previous byte, interpolating 33 points along st(p).
 
 All arithmetic is on integers below 2^63 (no floats), so the result is the same under numba,
 on any machine, and as plain Python: the decoder is this source.
@@ -22,8 +22,12 @@ on any machine, and as plain Python: the decoder is this source.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from kbound.backends import arith
 
@@ -76,11 +80,52 @@ def table_bytes(mem: int) -> tuple[int, int]:
     return buckets, match_entries
 
 
+def new_tables(mem: int) -> tuple[np.ndarray, np.ndarray]:
+    """The zeroed context and match tables that `mem` allows."""
+    buckets, match_entries = table_bytes(mem)
+    return np.zeros(buckets * 16, np.int32), np.zeros(match_entries, np.int32)
+
+
+if numba.config.DISABLE_JIT:
+
+    def _prefetch(arr: np.ndarray, i: int) -> None:
+        """A hint to the cache; nothing to do as plain Python."""
+
+else:
+
+    @intrinsic
+    def _prefetch(typingctx, arr, i):  # type: ignore[no-untyped-def]
+        """Ask the CPU to start loading arr[i] into the cache (llvm.prefetch); changes no result.
+
+        A bucket lookup waits on memory; issuing the next byte's lookups early lets them overlap.
+        """
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            aryty = signature.args[0]
+            ary = context.make_array(aryty)(context, builder, args[0])
+            ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+            i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+            builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+            return context.get_dummy_value()
+
+        return types.void(arr, i), codegen
+
+
 @njit(cache=True)
 def _mix32(x: int) -> int:
     x = ((x ^ (x >> 16)) * 0x45D9F3B) & _M
     x = ((x ^ (x >> 16)) * 0x45D9F3B) & _M
     return x ^ (x >> 16)
+
+
+@njit(cache=True)
+def _touch(t: np.ndarray, nb2: int, key: int) -> None:
+    """Prefetch the first two buckets `_find` will look at for this key."""
+    b = (_mix32(key & _M) * nb2) >> 32
+    _prefetch(t, b << 4)
+    _prefetch(t, (b + 1) << 4)
 
 
 @njit(cache=True)
@@ -129,8 +174,15 @@ def _apm(a: np.ndarray, ctx: int, s: int) -> tuple[int, int]:
 
 
 @njit(cache=True)
-def code(data: np.ndarray, buckets: int, match_entries: int, decode: bool, src: np.ndarray) -> tuple[np.ndarray, int]:
-    """Encode `data` (or decode into it from `src`); return the coder's output and its length."""
+def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.ndarray) -> tuple[np.ndarray, int]:
+    """Encode `data` (or decode into it from `src`); return the coder's output and its length.
+
+    `t` (int32, 16 per bucket) and `mt` (int32) are zeroed tables from `new_tables`: numpy
+    allocates them with huge pages where the kernel allows, which halves the time spent on
+    TLB misses in tables this size.
+    """
+    buckets = t.size // 16
+    match_entries = mt.size
     squash = SQUASH
     stretch = STRETCH
     limits = _LIMITS
@@ -139,19 +191,15 @@ def code(data: np.ndarray, buckets: int, match_entries: int, decode: bool, src: 
         dt[n] = (65536 * 2) // (2 * n + 3)
     t0 = np.full(256, _INIT, np.int32)
     t1 = np.full(65536, _INIT, np.int32)
-    t = np.zeros(buckets * 16, np.int32)
     nb2 = buckets - 2
-    mt = np.zeros(match_entries, np.int32)
     msm = np.full(64, _INIT, np.int32)
     weights = np.full(256 * N_INPUTS, 1 << 14, np.int64)
     apm1 = np.zeros(256 * 33, np.int32)
     apm2 = np.zeros(65536 * 33, np.int32)
     for j in range(33):
         v = int(squash[min(max((j - 16) * 128, -2047), 2047) + 2047]) * 16
-        for c in range(256):
-            apm1[c * 33 + j] = v
-        for c in range(65536):
-            apm2[c * 33 + j] = v
+        apm1[j::33] = v
+        apm2[j::33] = v
 
     st = arith.new_decoder(src) if decode else arith.new_encoder()
     out = np.zeros(64 if decode else data.size // 3 + 64, np.uint8)
@@ -177,6 +225,10 @@ def code(data: np.ndarray, buckets: int, match_entries: int, decode: bool, src: 
                 for q in range(N_HASHED):
                     base[q] = _find(t, nb2, ctx[q] + c0 * 0x9E3779B1)
                 nib = 1
+            elif j == 3:
+                for q in range(N_HASHED):
+                    _touch(t, nb2, ctx[q] + (c0 << 1) * 0x9E3779B1)
+                    _touch(t, nb2, ctx[q] + ((c0 << 1) | 1) * 0x9E3779B1)
             x[0] = stretch[t0[c0] >> 19]
             x[1] = stretch[t1[(c1 << 8) | c0] >> 19]
             for q in range(N_HASHED):
@@ -196,7 +248,7 @@ def code(data: np.ndarray, buckets: int, match_entries: int, decode: bool, src: 
             dot = min(max(dot >> 16, -2047), 2047)
             pm = int(squash[dot + 2047])
             p1, n1 = _apm(apm1, c0, dot)
-            p2, n2 = _apm(apm2, (_mix32((c4 & 0xFFFF) * 256 + c0) & 0xFFFF), dot)
+            p2, n2 = _apm(apm2, (c1 << 8) | c0, dot)
             p = (pm * 16 + p1 + 2 * p2) >> 2
             p = min(max(p, 32), arith.PROB_ONE - 32)
             if decode:
@@ -238,6 +290,8 @@ def code(data: np.ndarray, buckets: int, match_entries: int, decode: bool, src: 
         ctx[3] = _mix32((h4 + (c8 & 0xFFFF) * 0x9E3779B + 6) & _M)
         ctx[4] = _mix32((word + 0x3C6EF372) & _M) if word else _mix32(c + 0x7F000000)
         ctx[5] = _mix32(((word * 0x1B873593) & _M) ^ _mix32(prev_word + 0x1234))
+        for q in range(N_HASHED):
+            _touch(t, nb2, ctx[q] + 0x9E3779B1)
 
         # Match model: follow the current match, or look up the last place these 6 bytes occurred.
         pos = i + 1
