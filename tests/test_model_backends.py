@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import subprocess
@@ -192,3 +193,30 @@ def test_decodes_without_numba(spec: str) -> None:
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=120, check=True)
     assert out.stdout == data
+
+
+# --- zpaq (optional) -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [b"", b"x", bytes(range(256)), ALICE[:20000]])
+def test_zpaq_round_trip(data: bytes) -> None:
+    pytest.importorskip("zpaq")
+    backend = parse_spec("zpaq:3")
+    assert backend.decompress(backend.compress(data)) == data
+
+
+def test_zpaq_is_deterministic_and_beats_method_1() -> None:
+    pytest.importorskip("zpaq")
+    data = ALICE[:20000]
+    strong, fast = parse_spec("zpaq:5").compress(data), parse_spec("zpaq:1").compress(data)
+    assert strong == parse_spec("zpaq:5").compress(data)
+    assert len(strong) < len(fast)
+
+
+def test_max_effort_has_the_model_backends() -> None:
+    from kbound.backends.registry import effort_specs
+
+    specs = effort_specs("max")
+    assert "cm" in specs
+    assert ("zpaq:5" in specs) == (importlib.util.find_spec("zpaq") is not None)
+    assert not any(s.startswith(("cm", "zpaq", "order")) for s in effort_specs("default") + effort_specs("fast"))
