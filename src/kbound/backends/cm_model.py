@@ -35,7 +35,7 @@ _M = 0xFFFFFFFF
 N_DIRECT = 2  # orders 0 and 1
 N_HASHED = 6  # orders 2, 3, 4, 6; word; word with previous word
 N_INPUTS = N_DIRECT + N_HASHED + 2  # + match + bias
-_LIMITS = np.array([255, 255, 255, 255, 255, 255, 255, 255], np.int64)
+_LIMITS = np.array([30, 30, 12, 12, 12, 12, 12, 12], np.int64)
 _INIT = (1 << 21) << 9  # p = 1/2, count 0
 _APM_RATE = 7
 _MIN_MATCH = 6
@@ -74,7 +74,7 @@ STRETCH = _stretch_table()
 
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
-    fixed = 4 * (256 + 65536 + 256 * N_INPUTS + 33 * (256 + 65536) + 64)
+    fixed = 4 * (256 + 65536 + 3 * 256 * N_INPUTS + 33 * (256 + 65536) + 64)
     match_entries = mem // 32
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
@@ -193,7 +193,7 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
     t1 = np.full(65536, _INIT, np.int32)
     nb2 = buckets - 2
     msm = np.full(64, _INIT, np.int32)
-    weights = np.full(256 * N_INPUTS, 1 << 14, np.int64)
+    weights = np.full(3 * 256 * N_INPUTS, 1 << 14, np.int64)
     apm1 = np.zeros(256 * 33, np.int32)
     apm2 = np.zeros(65536 * 33, np.int32)
     for j in range(33):
@@ -241,7 +241,7 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
             else:
                 x[N_INPUTS - 2] = 0
             x[N_INPUTS - 1] = 256
-            ws = c0 * N_INPUTS
+            ws = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512))) * N_INPUTS
             dot = 0
             for k in range(N_INPUTS):
                 dot += x[k] * weights[ws + k]
