@@ -11,8 +11,10 @@ kbound's own. Per bit:
   1/(count + 1.5), so it starts as a frequency count and becomes nonstationary at its limit.
   The match model finds the last occurrence of the previous 6 bytes and predicts the byte
   that followed, with a learned confidence per match length.
-* Mixing. Inputs are stretched, st(p) = ln(p / (1 - p)), and combined by a weight set
-  chosen by the partial byte; the weights follow the coding-cost gradient online.
+* Mixing. Inputs are stretched, st(p) = ln(p / (1 - p)), and combined by two mixers, one
+  with a weight set per partial byte and match state, one per previous byte and bit
+  position; their outputs are averaged in the stretched domain. Each mixer's weights follow
+  the gradient of its own coding cost online.
 * SSE. Two adaptive probability maps refine the mixed probability, one by the partial byte
   and one by it with the previous byte, interpolating 33 points along st(p).
 
@@ -74,7 +76,7 @@ STRETCH = _stretch_table()
 
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
-    fixed = 4 * (256 + 65536 + 3 * 256 * N_INPUTS + 33 * (256 + 65536) + 64)
+    fixed = 4 * (256 + 65536 + 2 * (3 + 8) * 256 * N_INPUTS + 33 * (256 + 65536) + 64)
     match_entries = mem // 32
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
@@ -194,6 +196,7 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
     nb2 = buckets - 2
     msm = np.full(64, _INIT, np.int32)
     weights = np.full(3 * 256 * N_INPUTS, 1 << 14, np.int64)
+    weights2 = np.full(256 * 8 * N_INPUTS, 1 << 14, np.int64)
     apm1 = np.zeros(256 * 33, np.int32)
     apm2 = np.zeros(65536 * 33, np.int32)
     for j in range(33):
@@ -242,10 +245,17 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
                 x[N_INPUTS - 2] = 0
             x[N_INPUTS - 1] = 256
             ws = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512))) * N_INPUTS
-            dot = 0
+            ws2 = (c1 * 8 + j) * N_INPUTS
+            dot1 = 0
+            dot2 = 0
             for k in range(N_INPUTS):
-                dot += x[k] * weights[ws + k]
-            dot = min(max(dot >> 16, -2047), 2047)
+                dot1 += x[k] * weights[ws + k]
+                dot2 += x[k] * weights2[ws2 + k]
+            dot1 = min(max(dot1 >> 16, -2047), 2047)
+            dot2 = min(max(dot2 >> 16, -2047), 2047)
+            pm1 = int(squash[dot1 + 2047])
+            pm2 = int(squash[dot2 + 2047])
+            dot = (dot1 + dot2) >> 1
             pm = int(squash[dot + 2047])
             p1, n1 = _apm(apm1, c0, dot)
             p2, n2 = _apm(apm2, (c1 << 8) | c0, dot)
@@ -257,9 +267,11 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
                 y = (c >> (7 - j)) & 1
                 arith.encode_bit(st, out, p, y)
 
-            err = ((y << 12) - pm) * _LR
+            err1 = ((y << 12) - pm1) * _LR
+            err2 = ((y << 12) - pm2) * _LR
             for k in range(N_INPUTS):
-                weights[ws + k] += (x[k] * err) >> _MIX_SHIFT
+                weights[ws + k] += (x[k] * err1) >> _MIX_SHIFT
+                weights2[ws2 + k] += (x[k] * err2) >> _MIX_SHIFT
             _update(t0, c0, y, limits[0], dt)
             _update(t1, (c1 << 8) | c0, y, limits[1], dt)
             for q in range(N_HASHED):
