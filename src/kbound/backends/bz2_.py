@@ -1,4 +1,4 @@
-"""The `bz2` backend: the Burrows–Wheeler transform through the standard library's libbz2."""
+"""The `bz2` backend: the Burrows-Wheeler transform through the standard library's libbz2."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ encoder too, so the count is generous: an upper bound stays an upper bound.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -130,9 +131,7 @@ def measure_decoder(native: tuple[str, ...], python: tuple[str, ...], cache_root
     if not isinstance(size, int) or size <= 0:
         size = _xz_size(files)
         table[key] = size
-        try:
+        with contextlib.suppress(OSError):  # an unwritable cache costs time, not correctness
             write_json_atomic(path, table)
-        except OSError:
-            pass  # an unwritable cache costs time, not correctness
     names = ", ".join(os.path.basename(f) for f in files)
     return Decoder(size, files, f"xz -9e of the loadable part of {len(files)} files: {names}")
