@@ -75,7 +75,7 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def bench_file(path: Path, spec: str) -> list[dict]:
+def bench_file(path: Path, spec: str, reference: bool = True) -> list[dict]:
     data = path.read_bytes()
     n = len(data)
     rows = []
@@ -95,7 +95,7 @@ def bench_file(path: Path, spec: str) -> list[dict]:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if shutil.which("zpaq"):
+        if reference and shutil.which("zpaq"):
             # zpaq stores the path; run from the file's folder so only its name goes in.
             archive, out = work / "x.zpaq", work / "out"
             r = run_tool(
@@ -104,15 +104,15 @@ def bench_file(path: Path, spec: str) -> list[dict]:
                 archive, path, out / path.name, path.parent,
             )
             rows.append({"name": "zpaq a -m5 -t1 (CLI)", "decoder": native_decoder_bytes("zpaq"), **r})
-        else:
+        elif reference:
             print("skipping zpaq: the zpaq binary is not installed (apt-get install zpaq)", file=sys.stderr)
-        if shutil.which("xz"):
+        if reference and shutil.which("xz"):
             archive, out = work / "x.xz", work / "x"
             shutil.copyfile(path, out)
             r = run_tool(["xz", "-9e", "-k", "-T1", str(out)], ["xz", "-d", "-k", "-f", "-T1", str(archive)],
                          archive, path, out, work)
             rows.append({"name": "xz -9e -T1 (CLI)", "decoder": native_decoder_bytes("xz"), **r})
-        else:
+        elif reference:
             print("skipping xz: not installed", file=sys.stderr)
     for row in rows:
         row["file"], row["n"] = path.name, n
@@ -144,6 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="texts to measure (default: enwik8-head, gcide)")
     parser.add_argument("--spec", default="cm", help="the kbound backend spec to measure (default: cm)")
+    parser.add_argument("--no-reference", action="store_true", help="skip zpaq and xz (measure the spec alone)")
     args = parser.parse_args()
     paths = [p.resolve() for p in args.files] or default_paths()
     if not paths:
@@ -152,7 +153,7 @@ def main() -> None:
     rows = []
     for path in paths:
         print(f"{path.name}: load average {os.getloadavg()[0]:.2f} before", file=sys.stderr, flush=True)
-        rows += bench_file(path, args.spec)
+        rows += bench_file(path, args.spec, reference=not args.no_reference)
         print(table(rows), file=sys.stderr, flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end", file=sys.stderr)
     print(table(rows))

@@ -3,12 +3,16 @@
 Written for kbound after the design Matt Mahoney describes for lpaq1 and paq8; the code is
 kbound's own. Per bit:
 
-* Inputs. Order 0 and 1 counters are direct tables. Orders 2, 3, 4 and 6 and two word
-  contexts (the word so far; it with the previous word) are hashed into one table of
-  64-byte buckets, one bucket per context and half byte: a 31-bit check and 15 counters for
-  the 15 partial-nibble contexts, found among 3 neighbours and replacing the least used. A
-  counter holds a 22-bit probability and a 9-bit count; it moves toward each bit by
-  1/(count + 1.5), so it starts as a frequency count and becomes nonstationary at its limit.
+* Inputs. Order 0 and 1 counters are direct tables. Orders 2, 3, 4 and 6, two word
+  contexts (the word so far; it with the previous word) and a column context (column, the
+  byte above it in the previous line, the last byte) are hashed into one table of 64-byte
+  buckets, one bucket per context and half byte: a 31-bit check and 15 counters for the 15
+  partial-nibble contexts, found among 3 neighbours and replacing the least used. A counter
+  holds a 16-bit probability, a 5-bit count and the last 7 bits seen in its context. The
+  probability moves toward each bit by 1/(count + 1.5), a frequency count that turns
+  nonstationary at the count's limit; it is one input. The bit history is the other: an
+  adaptive table per context order maps it to a probability (indirect modelling, as the
+  bit-history states of lpaq1 do).
   The match model finds the last occurrence of the previous 6 bytes and predicts the byte
   that followed, with a learned confidence per match length.
 * Mixing. Inputs are stretched, st(p) = ln(p / (1 - p)), and combined by two mixers, one
@@ -35,10 +39,11 @@ from kbound.backends import arith
 
 _M = 0xFFFFFFFF
 N_DIRECT = 2  # orders 0 and 1
-N_HASHED = 6  # orders 2, 3, 4, 6; word; word with previous word
-N_INPUTS = N_DIRECT + N_HASHED + 2  # + match + bias
-_LIMITS = np.array([30, 30, 12, 12, 12, 12, 12, 12], np.int64)
-_INIT = (1 << 21) << 9  # p = 1/2, count 0
+N_HASHED = 7  # orders 2, 3, 4, 6; word; word with previous word; column
+N_CTX = N_DIRECT + N_HASHED
+N_INPUTS = 2 * N_CTX + 2  # direct and history inputs per context, match, bias
+_LIMITS = np.array([31, 31, 31, 31, 31, 31, 31, 31, 31], np.int64)
+_INIT = (1 << 28) | 1  # p = 1/2, count 0, empty history
 _APM_RATE = 7
 _MIN_MATCH = 6
 _LR = 6
@@ -76,7 +81,7 @@ STRETCH = _stretch_table()
 
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
-    fixed = 4 * (256 + 65536 + 2 * (3 + 8) * 256 * N_INPUTS + 33 * (256 + 65536) + 64)
+    fixed = 4 * (256 + 65536 + 2 * (3 + 8) * 256 * N_INPUTS + 2 * 256 * N_CTX + 33 * (256 + 65536) + 64)
     match_entries = mem // 32
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
@@ -142,7 +147,7 @@ def _find(t: np.ndarray, nb2: int, key: int) -> int:
         s = (b + k) << 4
         if t[s] == chk:
             return s
-        n = t[s + 1] & 511
+        n = (t[s + 1] >> 8) & 31
         if n < best_n:
             best, best_n = s, n
     t[best] = chk
@@ -154,15 +159,26 @@ def _find(t: np.ndarray, nb2: int, key: int) -> int:
 @njit(cache=True)
 def _update(t: np.ndarray, i: int, y: int, limit: int, dt: np.ndarray) -> None:
     v = int(t[i])
-    p = v >> 9
-    n = v & 511
+    p = v >> 13
+    n = (v >> 8) & 31
+    h = ((v & 255) << 1) | y
+    if h >= 256:
+        h = (h & 127) | 128
     if y:
-        p += (((1 << 22) - p) * dt[n]) >> 16
+        p += ((65536 - p) * dt[n]) >> 16
     else:
         p -= (p * dt[n]) >> 16
     if n < limit:
         n += 1
-    t[i] = (p << 9) | n
+    t[i] = (p << 13) | (n << 8) | h
+
+
+@njit(cache=True)
+def _update_sm(smp: np.ndarray, smn: np.ndarray, i: int, y: int, dt: np.ndarray) -> None:
+    n = int(smn[i])
+    smp[i] += ((((y << 22) - int(smp[i])) * dt[n]) >> 16)
+    if n < 1023:
+        smn[i] = n + 1
 
 
 @njit(cache=True)
@@ -188,15 +204,18 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
     squash = SQUASH
     stretch = STRETCH
     limits = _LIMITS
-    dt = np.zeros(512, np.int64)
-    for n in range(512):
+    dt = np.zeros(1024, np.int64)
+    for n in range(1024):
         dt[n] = (65536 * 2) // (2 * n + 3)
     t0 = np.full(256, _INIT, np.int32)
     t1 = np.full(65536, _INIT, np.int32)
     nb2 = buckets - 2
     msm = np.full(64, _INIT, np.int32)
-    weights = np.full(3 * 256 * N_INPUTS, 1 << 14, np.int64)
-    weights2 = np.full(256 * 8 * N_INPUTS, 1 << 14, np.int64)
+    smp = np.full(N_CTX * 256, 1 << 21, np.int32)
+    smn = np.zeros(N_CTX * 256, np.int32)
+    slot = np.zeros(N_CTX, np.int64)
+    weights = np.full(3 * 256 * N_INPUTS, 1 << 13, np.int64)
+    weights2 = np.full(256 * 8 * N_INPUTS, 1 << 13, np.int64)
     apm1 = np.zeros(256 * 33, np.int32)
     apm2 = np.zeros(65536 * 33, np.int32)
     for j in range(33):
@@ -215,6 +234,8 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
     prev_word = 0
     mlen = 0
     mptr = 0
+    line = 0
+    prev_line = 0
     for i in range(data.size):
         if not decode:
             out = arith.room(out, st[3], arith.MAX_BYTES_PER_BYTE)
@@ -232,15 +253,20 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
                 for q in range(N_HASHED):
                     _touch(t, nb2, ctx[q] + (c0 << 1) * 0x9E3779B1)
                     _touch(t, nb2, ctx[q] + ((c0 << 1) | 1) * 0x9E3779B1)
-            x[0] = stretch[t0[c0] >> 19]
-            x[1] = stretch[t1[(c1 << 8) | c0] >> 19]
+            slot[0] = t0[c0]
+            slot[1] = t1[(c1 << 8) | c0]
             for q in range(N_HASHED):
-                x[N_DIRECT + q] = stretch[t[base[q] + nib] >> 19]
+                slot[N_DIRECT + q] = t[base[q] + nib]
+            for q in range(N_CTX):
+                v = slot[q]
+                x[q] = stretch[v >> 17]
+                slot[q] = q * 256 + (v & 255)
+                x[N_CTX + q] = stretch[smp[slot[q]] >> 10]
             mctx = -1
             if mlen > 0 and (expected >> (8 - j)) == c0:
                 bit = (expected >> (7 - j)) & 1
                 mctx = 2 * (mlen if mlen < 16 else min(16 + ((mlen - 16) >> 3), 31)) + bit
-                x[N_INPUTS - 2] = stretch[msm[mctx] >> 19]
+                x[N_INPUTS - 2] = stretch[msm[mctx] >> 17]
             else:
                 x[N_INPUTS - 2] = 0
             x[N_INPUTS - 1] = 256
@@ -276,8 +302,10 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
             _update(t1, (c1 << 8) | c0, y, limits[1], dt)
             for q in range(N_HASHED):
                 _update(t, base[q] + nib, y, limits[N_DIRECT + q], dt)
+            for q in range(N_CTX):
+                _update_sm(smp, smn, slot[q], y, dt)
             if mctx >= 0:
-                _update(msm, mctx, y, 511, dt)
+                _update(msm, mctx, y, 31, dt)
             apm1[n1] += ((y << 16) - apm1[n1]) >> _APM_RATE
             apm2[n2] += ((y << 16) - apm2[n2]) >> _APM_RATE
             c0 = (c0 << 1) | y
@@ -295,7 +323,13 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
         elif word:
             prev_word = word
             word = 0
+        if c == 10:
+            prev_line = line
+            line = i + 1
+        col = i + 1 - line
+        above = int(data[prev_line + col]) if prev_line + col < line else 0
         h4 = _mix32(c4)
+        ctx[6] = _mix32((min(col, 255) << 16 | above << 8 | c) + (7 << 24))
         ctx[0] = _mix32((c4 & 0xFFFF) + (2 << 24))
         ctx[1] = _mix32((c4 & 0xFFFFFF) + (3 << 24))
         ctx[2] = _mix32(h4 + 4)
