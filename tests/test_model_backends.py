@@ -122,6 +122,24 @@ def test_bad_specs() -> None:
             parse_spec(spec)
 
 
+def test_exact_sizes_on_alice() -> None:
+    # Integer-only models: these sizes are the same on every machine; a change means the model
+    # changed (and, for cm, that FORMAT must change with it).
+    assert len(parse_spec("cm:mem=16m").compress(ALICE)) == 38037
+    assert len(parse_spec("order:3,mem=4m").compress(ALICE)) == 52983
+
+
+def test_through_the_engine() -> None:
+    import kbound
+
+    report = kbound.estimate([str(CORPORA / "alice29.txt")], ["order:3,mem=4m", "cm:mem=16m"], jobs=2)
+    rows = {r.backend: r for r in report.results}
+    assert rows["order"].status == rows["cm"].status == "verified"
+    assert rows["cm"].payload_bytes == 38037
+    # The decoder is a few kilobytes of kbound's own source.
+    assert 0 < rows["cm"].decoder_bytes < 20000
+
+
 # --- the order-k KT code length against numpy ----------------------------------------------------
 
 

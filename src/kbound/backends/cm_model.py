@@ -48,6 +48,7 @@ _APM_RATE = 7
 _MIN_MATCH = 6
 _LR = 6
 _MIX_SHIFT = 14
+_W_MAX = 1 << 24  # a weight of 256: far beyond any useful one, and well inside int32
 
 _SQUASH_POINTS = np.array(
     [1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
@@ -62,7 +63,7 @@ def _squash_table() -> np.ndarray:
     return (_SQUASH_POINTS[lo] * (128 - w) + _SQUASH_POINTS[np.minimum(lo + 1, 32)] * w + 64) >> 7
 
 
-SQUASH = _squash_table()  # index d + 2047 -> 12-bit probability
+SQUASH = _squash_table().astype(np.int16)  # index d + 2047 -> 12-bit probability
 
 
 def _stretch_table() -> np.ndarray:
@@ -76,7 +77,7 @@ def _stretch_table() -> np.ndarray:
     return table
 
 
-STRETCH = _stretch_table()
+STRETCH = _stretch_table().astype(np.int16)
 
 
 def table_bytes(mem: int) -> tuple[int, int]:
@@ -214,10 +215,10 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
     smp = np.full(N_CTX * 256, 1 << 21, np.int32)
     smn = np.zeros(N_CTX * 256, np.int32)
     slot = np.zeros(N_CTX, np.int64)
-    weights = np.full(3 * 256 * N_INPUTS, 1 << 13, np.int64)
-    weights2 = np.full(256 * 8 * N_INPUTS, 1 << 13, np.int64)
-    apm1 = np.zeros(256 * 33, np.int32)
-    apm2 = np.zeros(65536 * 33, np.int32)
+    weights = np.full(3 * 256 * N_INPUTS, 1 << 13, np.int32)
+    weights2 = np.full(256 * 8 * N_INPUTS, 1 << 13, np.int32)
+    apm1 = np.zeros(256 * 33, np.uint16)
+    apm2 = np.zeros(65536 * 33, np.uint16)
     for j in range(33):
         v = int(squash[min(max((j - 16) * 128, -2047), 2047) + 2047]) * 16
         apm1[j::33] = v
@@ -275,8 +276,8 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
             dot1 = 0
             dot2 = 0
             for k in range(N_INPUTS):
-                dot1 += x[k] * weights[ws + k]
-                dot2 += x[k] * weights2[ws2 + k]
+                dot1 += x[k] * int(weights[ws + k])
+                dot2 += x[k] * int(weights2[ws2 + k])
             dot1 = min(max(dot1 >> 16, -2047), 2047)
             dot2 = min(max(dot2 >> 16, -2047), 2047)
             pm1 = int(squash[dot1 + 2047])
@@ -296,8 +297,8 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
             err1 = ((y << 12) - pm1) * _LR
             err2 = ((y << 12) - pm2) * _LR
             for k in range(N_INPUTS):
-                weights[ws + k] += (x[k] * err1) >> _MIX_SHIFT
-                weights2[ws2 + k] += (x[k] * err2) >> _MIX_SHIFT
+                weights[ws + k] = min(max(int(weights[ws + k]) + ((x[k] * err1) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
+                weights2[ws2 + k] = min(max(int(weights2[ws2 + k]) + ((x[k] * err2) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
             _update(t0, c0, y, limits[0], dt)
             _update(t1, (c1 << 8) | c0, y, limits[1], dt)
             for q in range(N_HASHED):
@@ -306,8 +307,8 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
                 _update_sm(smp, smn, slot[q], y, dt)
             if mctx >= 0:
                 _update(msm, mctx, y, 31, dt)
-            apm1[n1] += ((y << 16) - apm1[n1]) >> _APM_RATE
-            apm2[n2] += ((y << 16) - apm2[n2]) >> _APM_RATE
+            apm1[n1] = int(apm1[n1]) + (((y << 16) - int(apm1[n1])) >> _APM_RATE)
+            apm2[n2] = int(apm2[n2]) + (((y << 16) - int(apm2[n2])) >> _APM_RATE)
             c0 = (c0 << 1) | y
             nib = (nib << 1) | y
         c = c0 & 0xFF
