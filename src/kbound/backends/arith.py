@@ -98,7 +98,7 @@ def decode_bit(st: np.ndarray, src: np.ndarray, p: int) -> int:
 @njit(cache=True)
 def flush(st: np.ndarray, out: np.ndarray) -> int:
     """Write the last byte (if any is needed) and return the number of bytes written."""
-    pos = st[3]
+    pos = int(st[3])
     if st[0] != 0:
         out[pos] = (st[0] >> 24) + 1
         pos += 1

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from llvmlite import ir
+from llvmlite import ir  # type: ignore[import-untyped]
 from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -60,7 +60,8 @@ _SQUASH_POINTS = np.array(
 def _squash_table() -> np.ndarray:
     d = np.arange(-2047, 2048)
     lo, w = (d >> 7) + 16, d & 127
-    return (_SQUASH_POINTS[lo] * (128 - w) + _SQUASH_POINTS[np.minimum(lo + 1, 32)] * w + 64) >> 7
+    table: np.ndarray = (_SQUASH_POINTS[lo] * (128 - w) + _SQUASH_POINTS[np.minimum(lo + 1, 32)] * w + 64) >> 7
+    return table
 
 
 SQUASH = _squash_table().astype(np.int16)  # index d + 2047 -> 12-bit probability
@@ -94,7 +95,7 @@ def new_tables(mem: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(buckets * 16, np.int32), np.zeros(match_entries, np.int32)
 
 
-if numba.config.DISABLE_JIT:
+if getattr(numba.config, "DISABLE_JIT", False):
 
     def _prefetch(arr: np.ndarray, i: int) -> None:
         """A hint to the cache; nothing to do as plain Python."""
@@ -111,10 +112,12 @@ else:
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
             aryty = signature.args[0]
             ary = context.make_array(aryty)(context, builder, args[0])
-            ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+            ptr = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
+                context, builder, aryty, ary, [args[1]], wraparound=False
+            )
             i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
             fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")  # type: ignore[no-untyped-call]
             builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
             return context.get_dummy_value()
 

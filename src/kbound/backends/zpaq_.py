@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-import zpaq
+import zpaq  # type: ignore[import-untyped]
 
 from kbound.backends.base import Backend, Param, int_in
 
