@@ -36,7 +36,7 @@ class Cm(Backend):
     summary = "context mixing, lpaq1-like (numba); mem=SIZE of model tables; decoder = kbound's source"
     params = (Param("mem", _mem, 256 << 20, "model memory (tables), besides the text itself"),)
     decoder_python = ("kbound.backends.cm_model", "kbound.backends.arith", "kbound.backends.base")
-    seconds_per_mb = 4.0
+    seconds_per_mb = 6.0
 
     @classmethod
     def library_version(cls) -> str:
