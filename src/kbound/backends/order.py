@@ -134,6 +134,8 @@ class Order(Backend):
         if pos >= len(payload):
             raise ValueError("truncated order header")
         k = payload[pos]
+        if k > 6:
+            raise ValueError(f"order payload names order {k}; orders are 0..6")
         mem_kib, pos = read_varint(payload, pos + 1)
         if length == 0:
             return b""
