@@ -21,13 +21,25 @@ BUILTIN: dict[str, str] = {
     "zstd": "kbound.backends.zstd:Zstd",
     "brotli": "kbound.backends.brotli_:Brotli",
     "ppmd": "kbound.backends.ppmd:Ppmd",
+    "order": "kbound.backends.order:Order",
+    "cm": "kbound.backends.cm:Cm",
+    "zpaq": "kbound.backends.zpaq_:Zpaq",
 }
 
 #: The backend sets behind --effort. `raw` is always added as the floor.
 EFFORTS: dict[str, tuple[str, ...]] = {
     "fast": ("zlib:6", "bz2:9", "zstd:3", "brotli:5,w=22", "ppmd:4,mem=16m"),
     "default": ("zlib:9", "bz2:9", "xz:9e", "zstd:19,long=27", "brotli:9,w=24", "ppmd:6,mem=256m"),
-    "max": ("zlib:9", "bz2:9", "xz:9e,dict=1536m", "zstd:22,long=31", "brotli:11,w=24", "ppmd:8,mem=1g"),
+    "max": (
+        "zlib:9",
+        "bz2:9",
+        "xz:9e,dict=1536m",
+        "zstd:22,long=31",
+        "brotli:11,w=24",
+        "ppmd:8,mem=1g",
+        "cm",
+        "zpaq:5",
+    ),
 }
 DEFAULT_EFFORT = "default"
 

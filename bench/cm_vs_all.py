@@ -1,0 +1,56 @@
+"""Does `cm` give the smallest bound on every text? Run the `max` effort preset per file, print a table.
+
+    .venv/bin/python bench/cm_vs_all.py [FILE ...]
+
+Default files: every .txt under /work/shared/corpora (or ../shared/corpora) but those named with
+--skip. Each backend's payload is verified by kbound's engine. Prints, per file, the best payload
+and the best total (payload + decoder) with the backend that gave it, and cm's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import kbound
+from kbound.backends.registry import effort_specs
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = [Path("/work/shared/corpora"), ROOT.parent / "shared" / "corpora"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--skip", action="append", default=[], help="file names to leave out")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    files = args.files
+    if not files:
+        root = next((d for d in SHARED if d.is_dir()), None)
+        if root is None:
+            raise SystemExit("no shared corpora found; name files")
+        files = sorted(p for p in root.rglob("*.txt") if p.name not in args.skip)
+    specs = effort_specs("max")
+    print("| file | bytes | best payload (backend) | cm payload | best total (backend) | cm total |")
+    print("|---|---:|---|---:|---|---:|")
+    for path in files:
+        report = kbound.estimate([str(path)], list(specs), jobs=args.jobs)
+        rows = [r for r in report.results if r.status == "verified"]
+        failed = [f"{r.spec}: {r.error}" for r in report.results if r.status != "verified"]
+        cm = next(r for r in rows if r.backend == "cm")
+        by_payload = min(rows, key=lambda r: r.payload_bytes)
+        by_total = min(rows, key=lambda r: r.total_bytes)
+        n = report.corpus.bytes
+        print(
+            f"| {path.name} | {n:,} | {by_payload.payload_bytes:,} ({by_payload.spec}) | {cm.payload_bytes:,} "
+            f"| {by_total.total_bytes:,} ({by_total.spec}) | {cm.total_bytes:,} |",
+            flush=True,
+        )
+        for f in failed:
+            print(f"  failed: {f}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
