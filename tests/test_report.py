@@ -54,8 +54,8 @@ def test_markdown() -> None:
         " 2 backends); 3.921 bits/byte, 4.901 bits/char; verified.\n"
         "\n"
         "This is an upper bound on the Kolmogorov complexity K(corpus), up to an additive constant for the"
-        " reference machine (CPython): a program of this size prints the corpus. The true K may be far lower;"
-        " no program can compute it.\n"
+        " reference machine (CPython with NumPy): a program of this size prints the corpus. The true K may be far"
+        " lower; no program can compute it.\n"
     )
 
 

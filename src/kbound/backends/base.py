@@ -88,7 +88,7 @@ class Backend(ABC):
         except ValueError as e:
             raise BackendError(str(e)) from None
 
-    def check(self) -> None:  # noqa: B027  # an optional hook with nothing to check by default, not abstract
+    def check(self) -> None:
         """Reject combinations of settings that the library would refuse (override to add rules)."""
 
     @classmethod

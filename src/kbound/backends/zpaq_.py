@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-import zpaq  # type: ignore[import-untyped]
+import zpaq
 
 from kbound.backends.base import Backend, Param, int_in
 

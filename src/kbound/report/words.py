@@ -6,7 +6,7 @@ from kbound.bounds import BackendResult, Best, Report
 
 MEANING = (
     "This is an upper bound on the Kolmogorov complexity K(corpus), up to an additive constant for "
-    "the reference machine (CPython): a program of this size prints the corpus. The true K may be "
+    "the reference machine (CPython with NumPy): a program of this size prints the corpus. The true K may be "
     "far lower; no program can compute it."
 )
 
