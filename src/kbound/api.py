@@ -52,6 +52,7 @@ def estimate(
     tokenizer: str | None = None,
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
+    on_progress: Callable[[Backend, int, int], None] | None = None,
     **load_options: object,
 ) -> Report:
     """Bound the Kolmogorov complexity of a corpus from above with every chosen backend.
@@ -71,8 +72,8 @@ def estimate(
     interrupted = False
     try:
         fresh = run_backends(
-            [b for b in chosen if b.spec not in known], corpus.data, corpus.sha256, verify=verify, jobs=jobs,
-            cache_root=cache_dir, on_start=on_start, on_done=on_done,
+            [b for b in chosen if b.spec not in known], corpus.path or corpus.data, corpus.sha256,
+            verify=verify, jobs=jobs, cache_root=cache_dir, on_start=on_start, on_done=on_done, on_progress=on_progress,
         )
     except Interrupted as stop:
         fresh, interrupted = stop.finished, True

@@ -42,6 +42,8 @@ class Corpus:
     separator: bytes = DEFAULT_SEPARATOR
     #: Inputs that were decompressed on reading, as "path (gzip)".
     decompressed: tuple[str, ...] = ()
+    #: A file holding exactly `data` (the input, when it is one plain file): workers stream it from disk.
+    path: str | None = field(default=None, compare=False)
     sha256: str = field(init=False)
     chars: int | None = field(init=False)
     #: Why `chars` is None (invalid UTF-8), else None.
@@ -254,7 +256,9 @@ def load_corpus(
             used += len(doc) + (len(separator) if len(docs) > 1 else 0)
         if used > max_bytes:
             raise CorpusError(f"{name}: input exceeds --max-bytes ({max_bytes:,} bytes); raise the limit")
+    plain_file = len(names) == 1 and names[0] != "-" and not decompressed and field is None
     return Corpus(
+        path=os.path.abspath(names[0]) if plain_file else None,
         data=separator.join(docs),
         sources=tuple(names),
         documents=len(docs),

@@ -8,16 +8,18 @@ outcome for that backend; the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder
@@ -68,27 +70,96 @@ def describe_mismatch(got: bytes, want: bytes) -> str:
     return f"round trip failed: decoder returned {len(got):,} of {len(want):,} bytes; {where}"
 
 
-def _work(backend: Backend, data: bytes, sha256: str, verify: bool, cache_root: str | None, conn: Connection) -> None:
+#: Bytes read from the corpus (or the payload) per step; the unit of progress and of the worker's own memory.
+CHUNK = 1 << 20
+_PROGRESS_EVERY = 0.2  # seconds between progress messages from a worker
+
+
+def _pieces(f: BinaryIO, length: int) -> Iterator[bytes]:
+    while length > 0:
+        chunk = f.read(min(CHUNK, length))
+        if not chunk:
+            raise OSError("the corpus file got shorter while it was being read")
+        length -= len(chunk)
+        yield chunk
+
+
+class _Reporter:
+    """Sends ("progress", bytes done) over the pipe at most every `_PROGRESS_EVERY` seconds."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn, self._last = conn, 0.0
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._last >= _PROGRESS_EVERY:
+            self._last = now
+            self._conn.send(("progress", done))
+
+
+def _verify(backend: Backend, payload: BinaryIO, corpus: BinaryIO, size: int, sha256: str, report: _Reporter) -> None:
+    """Decompress the payload as a stream, hash it, and compare it with the corpus as it comes out."""
+    decoder, digest = backend.decompressor(), hashlib.sha256()
+    got = 0
+    first_wrong: int | None = None
+    length = payload.seek(0, os.SEEK_END)
+    payload.seek(0)
+
+    def outputs() -> Iterator[bytes]:
+        for chunk in _pieces(payload, length):
+            yield decoder.process(chunk)
+        yield decoder.finish()
+
+    for out in outputs():
+        digest.update(out)
+        if first_wrong is None:
+            want = corpus.read(len(out))
+            if out != want:
+                n = min(len(out), len(want))
+                first_wrong = got + next((i for i in range(n) if out[i] != want[i]), n)
+        got += len(out)
+        report(size + min(got, size))
+    if digest.hexdigest() != sha256 or got != size:
+        if first_wrong is not None and first_wrong < min(got, size):
+            where = f"first wrong byte at {first_wrong:,}"
+        else:
+            where = "the bytes it returned are right" if got < size else "then extra bytes"
+        raise RoundTripError(f"round trip failed: decoder returned {got:,} of {size:,} bytes; {where}")
+
+
+def _work(
+    backend: Backend, path: str, offset: int, size: int, sha256: str, verify: bool, cache_root: str | None,
+    conn: Connection,
+) -> None:
+    """Compress `size` bytes of `path` from `offset` as a stream into an anonymous temporary file, then verify."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     result: dict[str, Any] = {}
+    report = _Reporter(conn)
     try:
-        t0 = time.perf_counter()
-        payload = backend.compress(data)
-        result["compress_seconds"] = time.perf_counter() - t0
-        result["payload_bytes"] = len(payload)
-        result["decoder"] = backend.decoder(cache_root)
-        if verify:
+        # TemporaryFile has no name on Linux: nothing is left behind however the worker ends.
+        with open(path, "rb") as corpus, tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
+            corpus.seek(offset)
             t0 = time.perf_counter()
-            out = backend.decompress(payload)
-            result["decompress_seconds"] = time.perf_counter() - t0
-            if hashlib.sha256(out).hexdigest() != sha256:
-                raise RoundTripError(describe_mismatch(out, data))
-            result["verified"] = True
+            coder, done = backend.compressor(size), 0
+            for chunk in _pieces(corpus, size):
+                payload.write(coder.process(chunk))
+                done += len(chunk)
+                report(done)
+            payload.write(coder.finish())
+            result["compress_seconds"] = time.perf_counter() - t0
+            result["payload_bytes"] = payload.tell()
+            result["decoder"] = backend.decoder(cache_root)
+            if verify:
+                t0 = time.perf_counter()
+                corpus.seek(offset)
+                _verify(backend, payload, corpus, size, sha256, report)
+                result["decompress_seconds"] = time.perf_counter() - t0
+                result["verified"] = True
     except RoundTripError as e:
         result["error"] = str(e)
     except Exception as e:  # a library's own error: report it as this row's failure
         result["error"] = f"{type(e).__name__}: {e}".rstrip(": ")
-    conn.send(result)
+    conn.send(("done", result))
     conn.close()
 
 
@@ -109,9 +180,32 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
 
 
+@dataclass(frozen=True)
+class Task:
+    """One backend on one byte range of the corpus file (the whole file, or one shard)."""
+
+    backend: Backend
+    offset: int
+    size: int
+    sha256: str
+
+
+@contextlib.contextmanager
+def corpus_file(source: bytes | str | os.PathLike[str]) -> Iterator[str]:
+    """A path workers can read: the file itself, or the bytes spooled to a temporary file removed on every exit."""
+    if not isinstance(source, bytes):
+        yield os.fspath(source)
+        return
+    with tempfile.TemporaryDirectory(prefix="kbound-") as tmp:
+        path = os.path.join(tmp, "corpus")
+        with open(path, "wb") as f:
+            f.write(source)
+        yield path
+
+
 def run_backends(
     backends: Sequence[Backend],
-    data: bytes,
+    source: bytes | str | os.PathLike[str],
     sha256: str,
     *,
     verify: bool = True,
@@ -119,45 +213,89 @@ def run_backends(
     cache_root: str | None = None,
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
+    on_progress: Callable[[Backend, int, int], None] | None = None,
 ) -> list[Outcome]:
-    """Run every backend on `data` in worker processes; return outcomes in the order given."""
+    """Run every backend on the corpus (its bytes, or the path of a file holding exactly them).
+
+    Returns outcomes in the order given. `on_progress(backend, done, total)` hears how many bytes
+    a worker has compressed (then, when verifying, compressed plus decompressed, out of twice the size).
+    """
+    with corpus_file(source) as path:
+        size = os.path.getsize(path)
+        tasks = [Task(b, 0, size, sha256) for b in backends]
+        return run_tasks(
+            tasks, path, verify=verify, jobs=jobs, cache_root=cache_root,
+            on_start=(lambda t: on_start(t.backend)) if on_start else None,
+            on_done=(lambda t, o: on_done(o)) if on_done else None,
+            on_progress=(lambda t, n: on_progress(t.backend, n, size * (2 if verify else 1))) if on_progress else None,
+        )
+
+
+def expected_seconds(task: Task) -> float:
+    """The scheduler's guess at a task's cost: the backend's seconds per MB times the MB it reads."""
+    return task.backend.expected_seconds_per_mb() * max(task.size, 1) / 1e6
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    path: str,
+    *,
+    verify: bool = True,
+    jobs: int | None = None,
+    cache_root: str | None = None,
+    on_start: Callable[[Task], None] | None = None,
+    on_done: Callable[[Task, Outcome], None] | None = None,
+    on_progress: Callable[[Task, int], None] | None = None,
+) -> list[Outcome]:
+    """Run tasks in worker processes, at most `jobs` at once, the longest expected first.
+
+    Ctrl-C terminates every worker (their payloads are anonymous temporary files, so nothing is
+    left behind) and raises `Interrupted` carrying the outcomes finished so far, in task order.
+    """
     ctx = _context()
     limit = max(1, jobs or default_jobs())
-    mb = max(len(data), 1) / 1e6
-    pending = sorted(range(len(backends)), key=lambda i: -backends[i].seconds_per_mb * mb)
+    # sorted() is stable: equal guesses keep the order given.
+    pending = sorted(range(len(tasks)), key=lambda i: -expected_seconds(tasks[i]))
     running: dict[Connection, tuple[Any, int]] = {}
     done: dict[int, Outcome] = {}
     try:
         while pending or running:
             while pending and len(running) < limit:
                 i = pending.pop(0)
+                t = tasks[i]
                 recv, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(
-                    target=_work, args=(backends[i], data, sha256, verify, cache_root, send), daemon=True
+                    target=_work, args=(t.backend, path, t.offset, t.size, t.sha256, verify, cache_root, send),
+                    daemon=True,
                 )
                 proc.start()
                 send.close()  # so the pipe reports EOF if the worker dies
                 running[recv] = (proc, i)
                 if on_start:
-                    on_start(backends[i])
+                    on_start(t)
             for ready in wait(list(running)):
-                conn = ready if isinstance(ready, Connection) else None
-                assert conn is not None
-                proc, i = running.pop(conn)
+                assert isinstance(ready, Connection)
+                proc, i = running[ready]
                 try:
-                    msg: dict[str, Any] | None = conn.recv()
+                    kind, msg = ready.recv()
                 except (EOFError, OSError):
-                    msg = None
-                conn.close()
+                    kind, msg = "done", None
+                if kind == "progress":
+                    if on_progress:
+                        on_progress(tasks[i], msg)
+                    continue
+                del running[ready]
+                ready.close()
                 proc.join()
-                outcome = Outcome(backends[i], **msg) if msg is not None else Outcome(backends[i], error=_died(proc))
+                backend = tasks[i].backend
+                outcome = Outcome(backend, **msg) if msg is not None else Outcome(backend, error=_died(proc))
                 done[i] = outcome
                 if on_done:
-                    on_done(outcome)
+                    on_done(tasks[i], outcome)
     except KeyboardInterrupt:
         for proc, _ in running.values():
             proc.terminate()
         for proc, _ in running.values():
             proc.join()
         raise Interrupted([done[i] for i in sorted(done)]) from None
-    return [done[i] for i in range(len(backends))]
+    return [done[i] for i in range(len(tasks))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from kbound.backends.decoder import Decoder, measure_decoder
 from kbound.errors import BackendError
@@ -59,6 +59,32 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
+class Coder(Protocol):
+    """One direction of a streaming codec: feed pieces to `process`, then call `finish` once."""
+
+    def process(self, chunk: bytes) -> bytes:
+        """Take the next piece of input; return whatever output is ready."""
+
+    def finish(self) -> bytes:
+        """Return the rest of the output; raise ValueError if the input was cut short or has trailing data."""
+
+
+class Whole:
+    """The fallback `Coder`: gathers every piece, then makes one whole-buffer call (memory grows with the input)."""
+
+    def __init__(self, fn: Callable[[bytes], bytes]) -> None:
+        self._fn = fn
+        self._parts: list[bytes] = []
+
+    def process(self, chunk: bytes) -> bytes:
+        self._parts.append(chunk)
+        return b""
+
+    def finish(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return self._fn(data)
+
+
 class Backend(ABC):
     """A lossless codec: `compress` and `decompress` whole byte strings, configured by a spec.
 
@@ -76,6 +102,10 @@ class Backend(ABC):
     decoder_python: ClassVar[tuple[str, ...]] = ()
     #: Rough single-core compress + decompress seconds per MB at the default settings, for ordering work.
     seconds_per_mb: ClassVar[float] = 1.0
+
+    def expected_seconds_per_mb(self) -> float:
+        """Single-core compress + decompress seconds per MB at these settings (measured on gcide.txt; see bench/)."""
+        return self.seconds_per_mb
 
     def __init__(self, **config: Any) -> None:
         known = {p.key: p for p in self.params}
@@ -147,6 +177,21 @@ class Backend(ABC):
     @abstractmethod
     def decompress(self, payload: bytes) -> bytes:
         """Invert `compress`."""
+
+    def compressor(self, size: int) -> Coder:
+        """A streaming `compress` for an input of `size` bytes; its output joined equals `compress(input)`.
+
+        The default gathers the input and calls `compress`; backends whose library streams override it
+        so that memory is bounded by the codec's own state, not by the corpus.
+        """
+        return Whole(self.compress)
+
+    def decompressor(self) -> Coder:
+        """A streaming `decompress` (the default gathers the payload and calls `decompress`)."""
+        return Whole(self.decompress)
+
+    #: True when `compressor`/`decompressor` stream (memory bounded by the codec, not the input).
+    streams: ClassVar[bool] = False
 
 
 def write_varint(n: int) -> bytes:

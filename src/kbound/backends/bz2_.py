@@ -5,8 +5,9 @@ from __future__ import annotations
 import _bz2
 import bz2
 
-from kbound.backends.base import Backend, Param, int_in
+from kbound.backends.base import Backend, Coder, Param, int_in
 from kbound.backends.native import c_version
+from kbound.backends.stream import ObjectCompressor, ObjectDecompressor
 
 
 class Bz2(Backend):
@@ -26,6 +27,14 @@ class Bz2(Backend):
 
     def compress(self, data: bytes) -> bytes:
         return bz2.compress(data, self.config["level"])
+
+    streams = True
+
+    def compressor(self, size: int) -> Coder:
+        return ObjectCompressor(bz2.BZ2Compressor(self.config["level"]))
+
+    def decompressor(self) -> Coder:
+        return ObjectDecompressor(bz2.BZ2Decompressor(), "bzip2 stream")
 
     def decompress(self, payload: bytes) -> bytes:
         d = bz2.BZ2Decompressor()

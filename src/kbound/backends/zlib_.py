@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import zlib
 
-from kbound.backends.base import Backend, Param, int_in
+from kbound.backends.base import Backend, Coder, Param, int_in
+from kbound.backends.stream import ObjectCompressor, ObjectDecompressor
 
 
 class Zlib(Backend):
@@ -24,6 +25,15 @@ class Zlib(Backend):
 
     def compress(self, data: bytes) -> bytes:
         return zlib.compress(data, self.config["level"])
+
+    streams = True
+
+    def compressor(self, size: int) -> Coder:
+        # compressobj's defaults (wbits 15, memLevel 8) are zlib.compress's: the same bytes.
+        return ObjectCompressor(zlib.compressobj(self.config["level"]))
+
+    def decompressor(self) -> Coder:
+        return ObjectDecompressor(zlib.decompressobj(), "zlib stream")
 
     def decompress(self, payload: bytes) -> bytes:
         d = zlib.decompressobj()
