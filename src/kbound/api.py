@@ -11,9 +11,10 @@ from kbound.backends.base import Backend
 from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_spec
 from kbound.bounds import BackendResult, CorpusSummary, Report, best_of, result_of
 from kbound.corpus import Corpus, load_corpus
-from kbound.engine import Interrupted, Outcome, default_jobs, run_backends
+from kbound.engine import Interrupted, Outcome, corpus_file, default_jobs, run_backends
 from kbound.errors import BackendError
 from kbound.result_cache import ResultCache
+from kbound.shards import run_sharded
 
 
 def kbound_version() -> str:
@@ -53,6 +54,8 @@ def estimate(
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
     on_progress: Callable[[Backend, int, int], None] | None = None,
+    shard_size: int | None = None,
+    scheduler: Any = None,
     **load_options: object,
 ) -> Report:
     """Bound the Kolmogorov complexity of a corpus from above with every chosen backend.
@@ -63,7 +66,16 @@ def estimate(
     False. Verified results are cached by corpus sha256 and backend (`use_cache=False` to
     recompute). With `tokenizer` (a local tokenizer.json) the corpus is also counted in tokens.
     Returns a frozen `Report`; if interrupted, it holds what finished and says so.
+
+    `shard_size` (bytes) cuts the corpus into independent shards (see `kbound.shards`); `scheduler`
+    (a Dask scheduler address or `distributed.Client`) runs the shards on a cluster. Sharded runs
+    do not use the result cache.
     """
+    if shard_size is not None or scheduler is not None:
+        return _estimate_sharded(
+            inputs, backends, effort=effort, verify=verify, jobs=jobs, cache_dir=cache_dir, on_start=on_start,
+            on_done=on_done, on_progress=on_progress, shard_size=shard_size, scheduler=scheduler, **load_options,
+        )
     corpus = inputs if isinstance(inputs, Corpus) else load_corpus(inputs, **load_options)  # type: ignore[arg-type]
     chosen = resolve_backends(backends, effort)
     summary = CorpusSummary.of(corpus)
@@ -108,3 +120,51 @@ def _count_tokens(corpus: Corpus, tokenizer: str, bound_bits: int | None) -> Any
     tokens = count_tokens(Path(tokenizer), corpus.data.decode("utf-8", "replace"))
     per_token = None if bound_bits is None else bits_per_token(bound_bits, tokens)
     return TokenCount(tokenizer=tokenizer, tokens=tokens, bits_per_token=per_token, note=note)
+
+
+def _estimate_sharded(
+    inputs: Sequence[str] | Corpus,
+    backends: Sequence[str] | None,
+    *,
+    effort: str,
+    verify: bool,
+    jobs: int | None,
+    cache_dir: str | None,
+    on_start: Callable[[Backend], None] | None,
+    on_done: Callable[[Outcome], None] | None,
+    on_progress: Callable[[Backend, int, int], None] | None,
+    shard_size: int | None,
+    scheduler: Any,
+    **load_options: object,
+) -> Report:
+    corpus = inputs if isinstance(inputs, Corpus) else load_corpus(inputs, **load_options)  # type: ignore[arg-type]
+    chosen = resolve_backends(backends, effort)
+    summary = CorpusSummary.of(corpus)
+    shard_bytes = shard_size or max(corpus.n_bytes, 1)
+    separator = corpus.separator if corpus.documents > 1 else None
+    interrupted = False
+    with corpus_file(corpus.path or corpus.data) as path:
+        try:
+            outcomes, sharding = run_sharded(
+                chosen, path, shard_bytes, separator, verify=verify, jobs=jobs, cache_root=cache_dir,
+                scheduler=scheduler, on_start=on_start, on_done=on_done, on_progress=on_progress,
+            )
+        except Interrupted as stop:
+            outcomes, sharding, interrupted = stop.finished, None, True
+    results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
+    return Report(
+        corpus=summary,
+        results=results,
+        best=best_of(results, summary),
+        settings={
+            "backends": [b.spec for b in chosen],
+            "effort": None if backends else effort,
+            "verify": verify,
+            "jobs": jobs or default_jobs(),
+            "shard_bytes": shard_bytes,
+            "distributed": scheduler is not None,
+        },
+        kbound_version=kbound_version(),
+        interrupted=interrupted,
+        sharding=sharding,
+    )

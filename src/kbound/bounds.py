@@ -115,6 +115,8 @@ class Report:
     #: A `kbound.baseline.BaselineComparison` when the run was compared with an earlier report.
     baseline: Any = None
     interrupted: bool = False
+    #: For a sharded run: the shard count, the largest shard, and the cost of sharding measured on a sample.
+    sharding: dict[str, Any] | None = None
 
 
 def _rate(bits: float, units: int | None) -> float | None:

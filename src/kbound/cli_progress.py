@@ -1,57 +1,81 @@
-"""The progress display on stderr: one line per backend, shown only on a terminal."""
+"""The progress display on stderr: one bar per backend (bytes, throughput, ETA, then its result), on a terminal only."""
 
 from __future__ import annotations
 
-import time
 from types import TracebackType
 
 from rich.console import Console
-from rich.live import Live
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.progress import Progress as RichProgress
 
 from kbound.backends.base import Backend
 from kbound.engine import Outcome
 
 
 class Progress:
-    """Shows which backends are running and how each finished; does nothing when disabled."""
+    """Shows each running backend's bytes done, throughput and ETA, and how each finished; no-op when disabled.
+
+    A bar counts bytes compressed and, when verifying, bytes decompressed too (so it ends at twice
+    the corpus size); the work of one worker is the unit, as the engine reports it.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self._rows: dict[str, tuple[float, str | None]] = {}
-        self._live: Live | None = None
+        self._bars: RichProgress | None = None
+        self._tasks: dict[str, TaskID] = {}
+        self._totals: dict[str, int] = {}
 
     def __enter__(self) -> Progress:
         if self.enabled:
-            self._live = Live(self._render(), console=Console(stderr=True), refresh_per_second=4, transient=True)
-            self._live.__enter__()
+            self._bars = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=16),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[result]}"),
+                console=Console(stderr=True),
+                refresh_per_second=4,
+                transient=True,
+            )
+            self._bars.__enter__()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._live is not None:
-            self._live.__exit__(kind, value, tb)
-            self._live = None
-
-    def _render(self) -> Table:
-        table = Table.grid(padding=(0, 2))
-        now = time.monotonic()
-        for spec, (started, status) in self._rows.items():
-            table.add_row(spec, status or f"running {now - started:.0f}s")
-        return table
+        if self._bars is not None:
+            self._bars.__exit__(kind, value, tb)
+            self._bars = None
 
     def start(self, backend: Backend) -> None:
         """A worker for `backend` started."""
-        if self._live is not None:
-            self._rows[backend.spec] = (time.monotonic(), None)
-            self._live.update(self._render())
+        if self._bars is not None:
+            self._tasks[backend.spec] = self._bars.add_task(backend.spec, total=None, result="")
+
+    def advance(self, backend: Backend, done: int, total: int) -> None:
+        """A worker reported `done` of `total` bytes."""
+        if self._bars is not None and backend.spec in self._tasks:
+            self._totals[backend.spec] = total
+            self._bars.update(self._tasks[backend.spec], completed=done, total=total)
 
     def done(self, outcome: Outcome) -> None:
-        """A worker finished (or failed)."""
-        if self._live is not None:
-            spec = outcome.backend.spec
-            started = self._rows.get(spec, (time.monotonic(), None))[0]
-            status = "failed" if outcome.error else f"done in {time.monotonic() - started:.1f}s"
-            self._rows[spec] = (started, status)
-            self._live.update(self._render())
+        """A worker finished (or failed): its bar stops and shows the result."""
+        if self._bars is None or outcome.backend.spec not in self._tasks:
+            return
+        task = self._tasks[outcome.backend.spec]
+        if outcome.error:
+            result = f"[red]failed[/]: {outcome.error[:60]}"
+        else:
+            check = "[green]✓[/]" if outcome.verified else "unverified"
+            result = f"{check} payload {outcome.payload_bytes or 0:,} B"
+        total = self._totals.get(outcome.backend.spec)
+        self._bars.update(task, result=result, completed=total or 0, total=total)
+        self._bars.stop_task(task)

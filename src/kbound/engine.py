@@ -44,9 +44,21 @@ class Outcome:
 class Interrupted(Exception):
     """The run was stopped (Ctrl-C); carries the outcomes finished before that."""
 
-    def __init__(self, finished: list[Outcome]) -> None:
+    def __init__(self, finished: list[Outcome], by_task: dict[int, Outcome] | None = None) -> None:
         super().__init__("interrupted")
         self.finished = finished
+        #: The finished outcomes by task index (from `run_tasks`).
+        self.by_task = by_task or {}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One backend on one byte range of the corpus file (the whole file, or one shard)."""
+
+    backend: Backend
+    offset: int
+    size: int
+    sha256: str
 
 
 def default_jobs() -> int:
@@ -75,9 +87,9 @@ CHUNK = 1 << 20
 _PROGRESS_EVERY = 0.2  # seconds between progress messages from a worker
 
 
-def _pieces(f: BinaryIO, length: int) -> Iterator[bytes]:
+def _pieces(f: BinaryIO, length: int, step: int = CHUNK) -> Iterator[bytes]:
     while length > 0:
-        chunk = f.read(min(CHUNK, length))
+        chunk = f.read(min(step, length))
         if not chunk:
             raise OSError("the corpus file got shorter while it was being read")
         length -= len(chunk)
@@ -97,7 +109,9 @@ class _Reporter:
             self._conn.send(("progress", done))
 
 
-def _verify(backend: Backend, payload: BinaryIO, corpus: BinaryIO, size: int, sha256: str, report: _Reporter) -> None:
+def _verify(
+    backend: Backend, payload: BinaryIO, corpus: BinaryIO, size: int, sha256: str, report: Callable[[int], None]
+) -> None:
     """Decompress the payload as a stream, hash it, and compare it with the corpus as it comes out."""
     decoder, digest = backend.decompressor(), hashlib.sha256()
     got = 0
@@ -106,7 +120,8 @@ def _verify(backend: Backend, payload: BinaryIO, corpus: BinaryIO, size: int, sh
     payload.seek(0)
 
     def outputs() -> Iterator[bytes]:
-        for chunk in _pieces(payload, length):
+        # Smaller steps here: a payload chunk expands several-fold on the way out.
+        for chunk in _pieces(payload, length, CHUNK // 4):
             yield decoder.process(chunk)
         yield decoder.finish()
 
@@ -127,38 +142,52 @@ def _verify(backend: Backend, payload: BinaryIO, corpus: BinaryIO, size: int, sh
         raise RoundTripError(f"round trip failed: decoder returned {got:,} of {size:,} bytes; {where}")
 
 
-def _work(
-    backend: Backend, path: str, offset: int, size: int, sha256: str, verify: bool, cache_root: str | None,
-    conn: Connection,
-) -> None:
-    """Compress `size` bytes of `path` from `offset` as a stream into an anonymous temporary file, then verify."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+def run_task(
+    task: Task, path: str, *, verify: bool = True, cache_root: str | None = None,
+    report: Callable[[int], None] | None = None, opener: Callable[[str], BinaryIO] | None = None,
+) -> dict[str, Any]:
+    """Compress one task's byte range of `path` as a stream into an anonymous temporary file, then verify it.
+
+    Memory stays at the codec's own state plus a few 1 MiB chunks, whatever the size. Returns the
+    fields of an `Outcome` (without the backend); a library error or a wrong round trip is `error`.
+    """
     result: dict[str, Any] = {}
-    report = _Reporter(conn)
+    backend, size = task.backend, task.size
+    tell = report or (lambda done: None)
     try:
         # TemporaryFile has no name on Linux: nothing is left behind however the worker ends.
-        with open(path, "rb") as corpus, tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
-            corpus.seek(offset)
+        with (opener or _open)(path) as corpus, tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
+            corpus.seek(task.offset)
             t0 = time.perf_counter()
             coder, done = backend.compressor(size), 0
             for chunk in _pieces(corpus, size):
                 payload.write(coder.process(chunk))
                 done += len(chunk)
-                report(done)
+                tell(done)
             payload.write(coder.finish())
             result["compress_seconds"] = time.perf_counter() - t0
             result["payload_bytes"] = payload.tell()
             result["decoder"] = backend.decoder(cache_root)
             if verify:
                 t0 = time.perf_counter()
-                corpus.seek(offset)
-                _verify(backend, payload, corpus, size, sha256, report)
+                corpus.seek(task.offset)
+                _verify(backend, payload, corpus, size, task.sha256, tell)
                 result["decompress_seconds"] = time.perf_counter() - t0
                 result["verified"] = True
     except RoundTripError as e:
         result["error"] = str(e)
     except Exception as e:  # a library's own error: report it as this row's failure
         result["error"] = f"{type(e).__name__}: {e}".rstrip(": ")
+    return result
+
+
+def _open(path: str) -> BinaryIO:
+    return open(path, "rb")
+
+
+def _work(task: Task, path: str, verify: bool, cache_root: str | None, conn: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    result = run_task(task, path, verify=verify, cache_root=cache_root, report=_Reporter(conn))
     conn.send(("done", result))
     conn.close()
 
@@ -178,16 +207,6 @@ def _context() -> Any:
     # fork shares the corpus with workers without copying it; elsewhere spawn pickles it.
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
-
-
-@dataclass(frozen=True)
-class Task:
-    """One backend on one byte range of the corpus file (the whole file, or one shard)."""
-
-    backend: Backend
-    offset: int
-    size: int
-    sha256: str
 
 
 @contextlib.contextmanager
@@ -265,7 +284,7 @@ def run_tasks(
                 t = tasks[i]
                 recv, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(
-                    target=_work, args=(t.backend, path, t.offset, t.size, t.sha256, verify, cache_root, send),
+                    target=_work, args=(t, path, verify, cache_root, send),
                     daemon=True,
                 )
                 proc.start()
@@ -297,5 +316,5 @@ def run_tasks(
             proc.terminate()
         for proc, _ in running.values():
             proc.join()
-        raise Interrupted([done[i] for i in sorted(done)]) from None
+        raise Interrupted([done[i] for i in sorted(done)], dict(done)) from None
     return [done[i] for i in range(len(tasks))]

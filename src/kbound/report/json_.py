@@ -50,7 +50,7 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
     c = report.corpus
     best = report.best
     settings = dict(report.settings)
-    return {
+    doc = {
         "schema": report.schema,
         "kbound_version": report.kbound_version,
         "settings": settings,
@@ -82,6 +82,9 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
         "baseline": baseline_to_dict(report),
         "interrupted": report.interrupted,
     }
+    if report.sharding is not None:
+        doc["sharding"] = report.sharding
+    return doc
 
 
 def render_json(report: Report, timings: bool = True) -> str:

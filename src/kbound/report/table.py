@@ -11,7 +11,7 @@ from rich.text import Text
 from kbound.bounds import BackendResult, Report
 from kbound.report.deltas import baseline_sentence, row_delta, signed
 from kbound.report.models import MODEL_COLUMNS, model_rows, model_sentences
-from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds
+from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds, sharding_sentence
 
 
 def _status(r: BackendResult, timings: bool) -> Text:
@@ -72,6 +72,8 @@ def render_table(report: Report, *, color: bool = False, timings: bool = True, w
     if report.interrupted:
         console.print("Interrupted: only the backends above finished.", style="yellow")
     console.print(best_sentence(report), soft_wrap=True)
+    if (shard_line := sharding_sentence(report)) is not None:
+        console.print(shard_line, soft_wrap=True)
     if (line := baseline_sentence(report)) is not None:
         console.print(line, soft_wrap=True)
     console.print(MEANING, soft_wrap=True, style="dim")

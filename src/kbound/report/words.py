@@ -59,3 +59,18 @@ def corpus_sentence(report: Report) -> str:
     if c.documents > 1:
         docs += f" joined with '{c.separator.encode('unicode_escape').decode()}'"
     return f"Corpus: {c.bytes:,} bytes, {chars}, {docs}, sha256 {c.sha256[:16]}…"
+
+
+def sharding_sentence(report: Report) -> str | None:
+    """For a sharded run: how the corpus was cut and what sharding cost on the sample, per backend."""
+    s = report.sharding
+    if s is None:
+        return None
+    text = (
+        f"Sharded: {s['shards']:,} shard(s) of about {s['shard_bytes_target']:,} bytes "
+        f"(largest {s['largest_shard_bytes']:,}); payloads include their framing."
+    )
+    costs = [f"{spec} {100 * c:+.2f} %" for spec, c in s["cost"].items() if c is not None]
+    if s["sample_bytes"] and costs:
+        text += f" Sharding cost on a {s['sample_bytes']:,}-byte sample (2 shards vs 1 piece): {', '.join(costs)}."
+    return text

@@ -1,0 +1,112 @@
+"""The streaming engine: bounded memory, payloads equal to the whole-buffer path, scheduling, Ctrl-C."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from kbound.backends.registry import parse_spec
+from kbound.backends.stream import run_coder
+from kbound.engine import Interrupted, Outcome, Task, run_task, run_tasks
+
+SPECS = ["raw", "zlib:9", "bz2:9", "xz:6", "zstd:19,long=27", "brotli:9,w=24", "ppmd:6,mem=16m", "ppmd:8,mem=16m,v=I"]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_streamed_payload_equals_the_whole_buffer_payload(spec: str, shakespeare: Path) -> None:
+    data = shakespeare.read_bytes()[:300_000]
+    backend = parse_spec(spec)
+    whole = backend.compress(data)
+    streamed = run_coder(backend.compressor(len(data)), data, piece=1 << 16)
+    assert streamed == whole
+    assert run_coder(backend.decompressor(), streamed, piece=777) == data  # odd pieces split headers too
+
+
+def test_a_worker_streams_a_file_much_larger_than_its_memory(tmp_path: Path, shakespeare: Path) -> None:
+    # 24 MB of real text; the worker's Python allocations must stay a small fraction of it.
+    text = shakespeare.read_bytes()
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        for i in range(22):
+            f.write(text.replace(b"the", b"the" + str(i).encode()))
+    size = big.stat().st_size
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    backend = parse_spec("zlib:1")
+    backend.decoder()  # measured once and cached; the measurement is not the streaming being tested
+    tracemalloc.start()
+    try:
+        result = run_task(Task(backend, 0, size, digest), str(big))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert size > 24_000_000
+    assert result.get("verified") is True, result
+    assert peak < 8 << 20, f"peak {peak:,} bytes of Python allocations for a {size:,}-byte file"
+
+
+def test_a_task_reads_only_its_byte_range(alice: Path) -> None:
+    data = alice.read_bytes()
+    part = data[1000:51000]
+    result = run_task(Task(parse_spec("zlib:9"), 1000, 50_000, hashlib.sha256(part).hexdigest()), str(alice))
+    assert result["verified"] and result["payload_bytes"] == len(parse_spec("zlib:9").compress(part))
+
+
+def test_longest_expected_task_starts_first(alice: Path) -> None:
+    size = alice.stat().st_size
+    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
+    specs = ["raw", "zlib:9", "xz:9e", "brotli:5", "ppmd:8,mem=16m", "zstd:19"]
+    tasks = [Task(parse_spec(s), 0, size, digest) for s in specs]
+    started: list[str] = []
+    outcomes = run_tasks(tasks, str(alice), jobs=1, on_start=lambda t: started.append(t.backend.spec))
+    assert started == ["xz:9e", "zstd:19", "ppmd:8,mem=16m,v=H", "zlib:9", "brotli:5,w=24", "raw"]
+    assert [o.backend.spec for o in outcomes] == [t.backend.spec for t in tasks]  # results in the order given
+    assert all(o.verified for o in outcomes)
+
+
+def test_an_interrupt_stops_every_worker_and_keeps_what_finished(alice: Path) -> None:
+    size = alice.stat().st_size
+    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
+    tasks = [Task(parse_spec(s), 0, size, digest) for s in ("xz:9e", "raw", "zstd:19", "ppmd:8,mem=16m")]
+
+    def stop_after_first(task: Task, outcome: Outcome) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as stop:
+        run_tasks(tasks, str(alice), jobs=2, on_done=stop_after_first)
+    assert len(stop.value.finished) == 1 and stop.value.finished[0].verified
+    assert multiprocessing.active_children() == []  # every other worker was terminated and reaped
+
+
+def test_ctrl_c_exits_130_prints_finished_rows_and_leaves_no_temporary_files(tmp_path: Path, shakespeare: Path) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    # From standard input the corpus is spooled to a temporary file, which must go too.
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from kbound.cli import main; main()", "-", "-b", "raw", "-b", "xz:9e",
+         "-b", "ppmd:12,mem=64m", "--no-cache", "-j", "3"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(shakespeare.read_bytes() * 4)
+    proc.stdin.close()
+    proc.stdin = None  # so communicate() does not flush it
+    deadline = time.monotonic() + 30
+    while not any(tmp.iterdir()) and time.monotonic() < deadline:  # wait until the run is under way
+        time.sleep(0.05)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err
+    assert out.startswith(b"raw\t"), (out, err)  # the floor finished before the interrupt and is printed
+    assert list(tmp.iterdir()) == []
