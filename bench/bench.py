@@ -119,6 +119,67 @@ def floor_of(doc: dict) -> tuple[float, float, float, int]:  # type: ignore[type
     return max(longest, cpu / jobs), longest, cpu, jobs
 
 
+def run_sharded(corpus: Path, args: argparse.Namespace) -> dict:  # type: ignore[type-arg]
+    """The same sharded run locally and on a Dask LocalCluster; their bounds must be equal."""
+    base = [
+        *KBOUND,
+        "estimate",
+        str(corpus),
+        "--effort",
+        args.shard_effort,
+        "--shard-size",
+        args.shard_size,
+        "--no-progress",
+        "-f",
+        "json",
+    ]
+    local = measure(base)
+    print(f"sharded local {local.wall_seconds:7.1f} s", flush=True)
+    try:
+        from distributed import LocalCluster
+    except ImportError:
+        return {"local": (local, json.loads(local.stdout)), "dask": None}
+    with LocalCluster(n_workers=args.dask_workers, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = measure([*base, "--scheduler", cluster.scheduler_address])
+    print(f"sharded dask  {remote.wall_seconds:7.1f} s", flush=True)
+    return {"local": (local, json.loads(local.stdout)), "dask": (remote, json.loads(remote.stdout))}
+
+
+def sharded_lines(sharded: dict, args: argparse.Namespace) -> list[str]:  # type: ignore[type-arg]
+    local, ldoc = sharded["local"]
+    out = [
+        "",
+        f"## Sharded runs (--effort {args.shard_effort}, --shard-size {args.shard_size})",
+        "",
+        "| run | best total bytes | wall s | CPU s (workers) | efficiency | load |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    rows = [("local, -j cores", local, ldoc)]
+    if sharded["dask"]:
+        remote, rdoc = sharded["dask"]
+        rows.append((f"Dask LocalCluster, {args.dask_workers} workers", remote, rdoc))
+    cores = os.cpu_count() or 1
+    for name, run, doc in rows:
+        cpu = sum((r["compress_seconds"] or 0) + (r["decompress_seconds"] or 0) for r in doc["results"])
+        out.append(
+            f"| {name} | {doc['best']['total_bytes']:,} | {run.wall_seconds:.1f} | {cpu:.1f} | "
+            f"{cpu / cores / run.wall_seconds:.2f} | {run.load_before:.2f} |"
+        )
+    if sharded["dask"]:
+        same = [(r["spec"], r["total_bytes"]) for r in ldoc["results"]] == [
+            (r["spec"], r["total_bytes"]) for r in rdoc["results"]
+        ]
+        out += ["", f"- every backend's total equal between the local and the Dask run: **{same}**"]
+    cost = ldoc.get("sharding", {}).get("cost", {})
+    out += [
+        f"- sharding cost measured on a {ldoc['sharding']['sample_bytes'] or 0:,}-byte sample: "
+        + ", ".join(f"`{k}` {100 * v:+.2f} %" for k, v in cost.items() if v is not None),
+        "- efficiency = (Σ worker seconds ÷ cores) ÷ wall; worker seconds are wall time inside each task, "
+        "so under outside load they include waiting for a core.",
+    ]
+    return out
+
+
 def mib(n: float) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
@@ -128,6 +189,11 @@ def main() -> int:
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
     parser.add_argument("--efforts", default="fast,default", help="efforts to run (max: xz dict=1536m needs ~17 GB)")
     parser.add_argument("--scaling", default="4,10,20,40", help="prefix MB for the scaling table")
+    parser.add_argument(
+        "--shard-size", default="10MB", help="shard size for the local vs Dask sharded runs ('' for none)"
+    )
+    parser.add_argument("--shard-effort", default="fast", help="effort of the sharded runs")
+    parser.add_argument("--dask-workers", type=int, default=4)
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     args = parser.parse_args()
     corpus = Path(args.corpus)
@@ -172,6 +238,8 @@ def main() -> int:
             scaling.append((mb, n, run, doc))
             os.unlink(prefix)
             print(f"scaling {mb:g} MB {run.wall_seconds:7.1f} s {mib(run.tree_rss_bytes)}", flush=True)
+
+        sharded = run_sharded(corpus, args) if args.shard_size else None
 
     xz = next(r for n, _, r in cli_rows if n == "xz -9e")
     smallest_name, smallest, _ = min(cli_rows, key=lambda row: row[1])
@@ -235,6 +303,8 @@ def main() -> int:
                 f"{mib(run.tree_rss_bytes)} | {run.tree_rss_bytes / n:.1f} | {mib(run.max_process_rss_bytes)} | "
                 f"{doc['best']['bits_per_byte']:.3f} | {run.load_before:.2f} |"
             )
+    if sharded:
+        lines += sharded_lines(sharded, args)
     text = "\n".join(lines) + "\n"
     print()
     print(text)
