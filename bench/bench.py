@@ -265,10 +265,11 @@ def main() -> int:
             f"(largest single process {mib(run.max_process_rss_bytes)}); load {run.load_before:.2f} before, "
             f"{run.load_after:.2f} after; {jobs} jobs.",
             "",
-            "| backend | status | payload | decoder | total | bits/byte | compress s | decompress s |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| backend | status | payload | decoder | total | bits/byte | compress s | decompress s | worker RSS |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in doc["results"]:
+            rss = mib(r["peak_rss_bytes"]) if r.get("peak_rss_bytes") else "—"
 
             def f(x: object, fmt: str = ",") -> str:
                 return "—" if x is None else format(x, fmt)
@@ -277,7 +278,7 @@ def main() -> int:
                 f"| `{r['spec']}` | {r['status']}{' (' + r['error'][:60] + ')' if r['error'] else ''} | "
                 f"{f(r['payload_bytes'])} | {f(r['decoder_bytes'])} | {f(r['total_bytes'])} | "
                 f"{f(r['bits_per_byte'], '.3f')} | {f(r['compress_seconds'], '.1f')} | "
-                f"{f(r['decompress_seconds'], '.1f')} |"
+                f"{f(r['decompress_seconds'], '.1f')} | {rss} |"
             )
         lines += [
             "",

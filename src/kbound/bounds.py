@@ -68,6 +68,8 @@ class BackendResult:
     error: str | None
     #: The row came from the result cache (its timings are those of the run that computed it).
     cached: bool = False
+    #: Peak resident memory of the worker that ran it (see `Outcome.peak_rss_bytes`).
+    peak_rss_bytes: int | None = None
 
     @property
     def verified(self) -> bool:
@@ -151,6 +153,7 @@ def result_of(outcome: Outcome, corpus: CorpusSummary, verify: bool) -> BackendR
         decoder_method=None if outcome.decoder is None else outcome.decoder.method,
         error=outcome.error,
         cached=outcome.cached,
+        peak_rss_bytes=outcome.peak_rss_bytes,
     )
 
 

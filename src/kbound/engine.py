@@ -21,6 +21,11 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, BinaryIO
 
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None  # type: ignore[assignment]
+
 from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder
 from kbound.errors import RoundTripError
@@ -35,6 +40,8 @@ class Outcome:
     decoder: Decoder | None = None
     compress_seconds: float | None = None
     decompress_seconds: float | None = None
+    #: The worker process's peak resident set (pages shared with the parent included); None when not measured.
+    peak_rss_bytes: int | None = None
     verified: bool = False
     error: str | None = None
     #: True when the outcome came from the result cache instead of a worker.
@@ -188,6 +195,8 @@ def _open(path: str) -> BinaryIO:
 def _work(task: Task, path: str, verify: bool, cache_root: str | None, conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     result = run_task(task, path, verify=verify, cache_root=cache_root, report=_Reporter(conn))
+    if resource is not None:  # ru_maxrss is in KiB on Linux
+        result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     conn.send(("done", result))
     conn.close()
 

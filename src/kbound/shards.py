@@ -111,6 +111,7 @@ def combine(
             compress_seconds=sum(o.compress_seconds or 0.0 for o in parts if o is not None),
             decompress_seconds=None if None in decompress else sum(d or 0.0 for d in decompress),
             verified=all(o is not None and o.verified for o in parts),
+            peak_rss_bytes=max((o.peak_rss_bytes or 0 for o in parts if o is not None), default=0) or None,
         ))
         cost[backend.spec] = None
         if plan.sample is not None and len(outcomes) > len(backends) * k:

@@ -39,6 +39,7 @@ def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
     }
     if timings:
         row["cached"] = r.cached
+        row["peak_rss_bytes"] = r.peak_rss_bytes
     else:
         for key in _TIMING_KEYS:
             del row[key]
