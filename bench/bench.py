@@ -3,10 +3,10 @@
     python bench/bench.py [CORPUS] [--efforts fast,default] [--scaling 4,10,20,40] [--out bench/RESULTS.md]
 
 CORPUS defaults to ../shared/corpora/gcide.txt beside the repository; without it the bench says so
-and exits 0. Wall times are measured here; peak RSS is the largest sum of the resident sets of the
-run's whole process tree (sampled every 50 ms), beside GNU time's largest single process. The load
-average is recorded with every figure, because other work on the machine slows everything down:
-ratios taken within one run are the figures to trust.
+and exits 0. Wall times are measured here; peak memory is the largest sum of the proportional set
+sizes (PSS) of the run's whole process tree (sampled every 50 ms), beside GNU time's largest single
+process. The load average is recorded with every figure, because other work on the machine slows
+everything down: ratios taken within one run are the figures to trust.
 """
 
 from __future__ import annotations
@@ -40,10 +40,24 @@ def load() -> float:
     return os.getloadavg()[0]
 
 
+def _pss(pid: int) -> int:
+    """A process's proportional set size in bytes: shared pages divided among the processes sharing them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _tree_rss(pid: int) -> int:
-    """The summed RSS in bytes of `pid` and all its descendants (Linux /proc)."""
+    """The summed PSS in bytes of `pid` and all its descendants (Linux /proc).
+
+    PSS, not RSS: forked workers share the parent's pages, and summing RSS would count them once per worker.
+    """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -52,13 +66,11 @@ def _tree_rss(pid: int) -> int:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        p = int(entry)
-        children.setdefault(int(fields[1]), []).append(p)
-        rss[p] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        children.setdefault(int(fields[1]), []).append(int(entry))
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        total += _pss(p)
         todo += children.get(p, [])
     return total
 
@@ -261,7 +273,7 @@ def main() -> int:
             "",
             f"## kbound --effort {effort}",
             "",
-            f"Wall {run.wall_seconds:.1f} s; peak RSS of the process tree {mib(run.tree_rss_bytes)} "
+            f"Wall {run.wall_seconds:.1f} s; peak memory (PSS) of the process tree {mib(run.tree_rss_bytes)} "
             f"(largest single process {mib(run.max_process_rss_bytes)}); load {run.load_before:.2f} before, "
             f"{run.load_after:.2f} after; {jobs} jobs.",
             "",
@@ -295,7 +307,7 @@ def main() -> int:
             "",
             "## Scaling (default effort on prefixes of the corpus)",
             "",
-            "| prefix | bytes | wall s | s/MB | peak RSS (tree) | RSS/MB | largest process | best bits/byte | load |",
+            "| prefix | bytes | wall s | s/MB | peak PSS (tree) | bytes/byte | largest process | best bpb | load |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for mb, n, run, doc in scaling:

@@ -110,3 +110,23 @@ def test_ctrl_c_exits_130_prints_finished_rows_and_leaves_no_temporary_files(tmp
     assert b"interrupted" in err
     assert out.startswith(b"raw\t"), (out, err)  # the floor finished before the interrupt and is printed
     assert list(tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("content", [None, "invalid"])
+def test_a_single_plain_file_is_scanned_not_loaded_with_the_same_summary(
+    content: str | None, tmp_path: Path, alice: Path
+) -> None:
+    from kbound.corpus import load_corpus
+    from kbound.corpus_file import CorpusFile, open_corpus
+
+    path = alice
+    if content == "invalid":  # a bad byte far past the first chunk, and a multibyte character split at 1 MiB
+        path = tmp_path / "mixed.txt"
+        path.write_bytes(b"a" * ((1 << 20) - 1) + "é".encode() + b"b" * 300_000 + b"\xff" + b"c" * 10)
+    scanned = open_corpus([str(path)])
+    loaded = load_corpus([str(path)])
+    assert isinstance(scanned, CorpusFile)
+    assert (scanned.n_bytes, scanned.sha256, scanned.chars, scanned.chars_reason) == (
+        loaded.n_bytes, loaded.sha256, loaded.chars, loaded.chars_reason,
+    )
+    assert scanned.data == loaded.data

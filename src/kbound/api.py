@@ -10,7 +10,8 @@ from typing import Any
 from kbound.backends.base import Backend
 from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_spec
 from kbound.bounds import BackendResult, CorpusSummary, Report, best_of, result_of
-from kbound.corpus import Corpus, load_corpus
+from kbound.corpus import Corpus
+from kbound.corpus_file import CorpusFile, open_corpus
 from kbound.engine import Interrupted, Outcome, corpus_file, default_jobs, run_backends
 from kbound.errors import BackendError
 from kbound.result_cache import ResultCache
@@ -42,7 +43,7 @@ def resolve_backends(specs: Sequence[str] | None = None, effort: str = DEFAULT_E
 
 
 def estimate(
-    inputs: Sequence[str] | Corpus,
+    inputs: Sequence[str] | Corpus | CorpusFile,
     backends: Sequence[str] | None = None,
     *,
     effort: str = DEFAULT_EFFORT,
@@ -76,7 +77,7 @@ def estimate(
             inputs, backends, effort=effort, verify=verify, jobs=jobs, cache_dir=cache_dir, on_start=on_start,
             on_done=on_done, on_progress=on_progress, shard_size=shard_size, scheduler=scheduler, **load_options,
         )
-    corpus = inputs if isinstance(inputs, Corpus) else load_corpus(inputs, **load_options)  # type: ignore[arg-type]
+    corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
     chosen = resolve_backends(backends, effort)
     summary = CorpusSummary.of(corpus)
     cache = ResultCache(cache_dir, enabled=use_cache, kbound_version=kbound_version())
@@ -123,7 +124,7 @@ def _count_tokens(corpus: Corpus, tokenizer: str, bound_bits: int | None) -> Any
 
 
 def _estimate_sharded(
-    inputs: Sequence[str] | Corpus,
+    inputs: Sequence[str] | Corpus | CorpusFile,
     backends: Sequence[str] | None,
     *,
     effort: str,
@@ -137,7 +138,7 @@ def _estimate_sharded(
     scheduler: Any,
     **load_options: object,
 ) -> Report:
-    corpus = inputs if isinstance(inputs, Corpus) else load_corpus(inputs, **load_options)  # type: ignore[arg-type]
+    corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
     chosen = resolve_backends(backends, effort)
     summary = CorpusSummary.of(corpus)
     shard_bytes = shard_size or max(corpus.n_bytes, 1)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.corpus import Corpus
+from kbound.corpus_file import CorpusFile
 from kbound.engine import Outcome
 
 SCHEMA = "kbound/1"
@@ -31,7 +32,7 @@ class CorpusSummary:
     decompressed: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, corpus: Corpus) -> CorpusSummary:
+    def of(cls, corpus: Corpus | CorpusFile) -> CorpusSummary:
         """Summarise a loaded corpus (the bytes themselves stay out of the report)."""
         return cls(
             bytes=corpus.n_bytes,
