@@ -64,3 +64,14 @@ def test_dask_local_cluster_gives_the_local_sharded_bound_byte_for_byte(shakespe
     assert remote.best == local.best
     assert remote.sharding == local.sharding
     assert all(r.verified for r in remote.results)
+
+
+def test_dask_workers_read_an_fsspec_url(shakespeare: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    url = shakespeare.resolve().as_uri()  # file:///…: the URL form a cluster's workers open through fsspec
+    local = kbound.estimate([str(shakespeare)], ["zlib:6"], shard_size=500_000)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        remote = kbound.estimate([url], ["zlib:6"], shard_size=500_000, scheduler=c.scheduler_address)
+    assert remote.corpus.sha256 == local.corpus.sha256
+    assert [r.total_bytes for r in remote.results] == [r.total_bytes for r in local.results]
+    assert remote.results[1].verified

@@ -130,3 +130,25 @@ def test_a_single_plain_file_is_scanned_not_loaded_with_the_same_summary(
         loaded.n_bytes, loaded.sha256, loaded.chars, loaded.chars_reason,
     )
     assert scanned.data == loaded.data
+
+
+def test_progress_shows_a_bar_per_backend_then_its_result(alice: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    import kbound
+    from kbound.cli_progress import Progress
+
+    buf = io.StringIO()
+    with Progress(True, console=Console(file=buf, force_terminal=True, width=150)) as progress:
+        report = kbound.estimate(
+            [str(alice)], ["zlib:9", "bz2:9"], use_cache=False,
+            on_start=progress.start, on_progress=progress.advance, on_done=progress.done,
+        )
+        progress._bars.refresh()  # type: ignore[union-attr]  # draw the finished state before the display closes
+    shown = buf.getvalue()
+    for row in report.results:
+        assert row.spec in shown
+        assert f"payload {row.payload_bytes:,} B" in shown
+    assert "304.2/304.2 kB" in shown  # compressed plus decompressed: twice the corpus

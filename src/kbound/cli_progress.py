@@ -26,8 +26,9 @@ class Progress:
     the corpus size); the work of one worker is the unit, as the engine reports it.
     """
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, console: Console | None = None) -> None:
         self.enabled = enabled
+        self._console = console
         self._bars: RichProgress | None = None
         self._tasks: dict[str, TaskID] = {}
         self._totals: dict[str, int] = {}
@@ -41,7 +42,7 @@ class Progress:
                 TransferSpeedColumn(),
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[result]}"),
-                console=Console(stderr=True),
+                console=self._console or Console(stderr=True),
                 refresh_per_second=4,
                 transient=True,
             )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kbound.corpus import _CHUNK, DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR, Corpus, compression_of, load_corpus
+from kbound.engine import open_binary
 from kbound.errors import CorpusError
 
 
@@ -43,7 +44,7 @@ class CorpusFile:
         digest, decoder = hashlib.sha256(), codecs.getincrementaldecoder("utf-8")()
         size, chars, reason = 0, 0, None
         try:
-            with open(name, "rb") as f:
+            with open_binary(name) as f:
                 for chunk in iter(lambda: f.read(_CHUNK), b""):
                     digest.update(chunk)
                     if reason is None:
@@ -63,13 +64,15 @@ class CorpusFile:
         except OSError as e:
             raise CorpusError(f"{name}: cannot read ({e.strerror or e})") from None
         return cls(
-            path=os.path.abspath(name), n_bytes=size, sha256=digest.hexdigest(),
+            path=name if "://" in name else os.path.abspath(name), n_bytes=size, sha256=digest.hexdigest(),
             chars=None if reason else chars, chars_reason=reason, sources=(name,),
         )
 
 
 def open_corpus(inputs: Sequence[str], **load_options: Any) -> Corpus | CorpusFile:
-    """A `CorpusFile` for one plain file given alone, else `load_corpus(inputs, **load_options)`."""
+    """A `CorpusFile` for one plain file (or fsspec URL) given alone, else `load_corpus(inputs, **load_options)`."""
+    if len(inputs) == 1 and "://" in inputs[0]:
+        return CorpusFile.scan(inputs[0], int(load_options.get("max_bytes") or DEFAULT_MAX_BYTES))
     if len(inputs) == 1 and inputs[0] != "-" and os.path.isfile(inputs[0]) and not load_options.get("field"):
         with open(inputs[0], "rb") as f:
             plain = compression_of(f.read(6)) is None

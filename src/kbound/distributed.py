@@ -9,24 +9,16 @@ the bound is the same byte for byte wherever the shards ran.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from typing import Any
 
 from kbound.backends.registry import parse_spec
 from kbound.engine import Interrupted, Outcome, Task, expected_seconds, run_task
 from kbound.errors import KboundError
 
 
-def _opener(path: str) -> BinaryIO:
-    if "://" in path:
-        import fsspec  # a dependency of dask
-
-        return fsspec.open(path, "rb").open()  # type: ignore[no-any-return]
-    return open(path, "rb")
-
-
 def _remote(spec: str, path: str, offset: int, size: int, sha256: str, verify: bool) -> dict[str, Any]:
     """What a Dask worker runs: one backend (rebuilt from its spec) on one byte range."""
-    result = run_task(Task(parse_spec(spec), offset, size, sha256), path, verify=verify, opener=_opener)
+    result = run_task(Task(parse_spec(spec), offset, size, sha256), path, verify=verify)
     result.pop("decoder", None)
     return result
 

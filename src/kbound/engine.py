@@ -163,7 +163,7 @@ def run_task(
     tell = report or (lambda done: None)
     try:
         # TemporaryFile has no name on Linux: nothing is left behind however the worker ends.
-        with (opener or _open)(path) as corpus, tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
+        with (opener or open_binary)(path) as corpus, tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
             corpus.seek(task.offset)
             t0 = time.perf_counter()
             coder, done = backend.compressor(size), 0
@@ -188,7 +188,14 @@ def run_task(
     return result
 
 
-def _open(path: str) -> BinaryIO:
+def open_binary(path: str) -> BinaryIO:
+    """Open a corpus for reading: a local path, or an fsspec URL (`s3://…`, `file://…`) if fsspec is installed."""
+    if "://" in path:
+        try:
+            import fsspec
+        except ImportError:
+            raise OSError(f"{path}: reading URLs needs fsspec (pip install 'kbound[dask]')") from None
+        return fsspec.open(path, "rb").open()  # type: ignore[no-any-return]
     return open(path, "rb")
 
 
@@ -249,7 +256,8 @@ def run_backends(
     a worker has compressed (then, when verifying, compressed plus decompressed, out of twice the size).
     """
     with corpus_file(source) as path:
-        size = os.path.getsize(path)
+        with open_binary(path) as f:
+            size = f.seek(0, os.SEEK_END)
         tasks = [Task(b, 0, size, sha256) for b in backends]
         return run_tasks(
             tasks, path, verify=verify, jobs=jobs, cache_root=cache_root,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend, write_varint
-from kbound.engine import CHUNK, Outcome, Task
+from kbound.engine import CHUNK, Outcome, Task, open_binary
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def run_sharded(
     """
     from kbound.engine import Interrupted, run_tasks
 
-    with open(path, "rb") as f:
+    with open_binary(path) as f:
         plan = plan_shards(f, shard_bytes, separator)
     tasks = tasks_for(backends, plan)
     index = {id(t): i for i, t in enumerate(tasks)}
