@@ -74,8 +74,9 @@ def estimate(
     """
     if shard_size is not None or scheduler is not None:
         return _estimate_sharded(
-            inputs, backends, effort=effort, verify=verify, jobs=jobs, cache_dir=cache_dir, on_start=on_start,
-            on_done=on_done, on_progress=on_progress, shard_size=shard_size, scheduler=scheduler, **load_options,
+            inputs, backends, effort=effort, verify=verify, jobs=jobs, cache_dir=cache_dir, tokenizer=tokenizer,
+            on_start=on_start, on_done=on_done, on_progress=on_progress, shard_size=shard_size, scheduler=scheduler,
+            **load_options,
         )
     corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
     chosen = resolve_backends(backends, effort)
@@ -112,7 +113,7 @@ def estimate(
     )
 
 
-def _count_tokens(corpus: Corpus, tokenizer: str, bound_bits: int | None) -> Any:
+def _count_tokens(corpus: Corpus | CorpusFile, tokenizer: str, bound_bits: int | None) -> Any:
     # Imported here: the model readers pull in gguf (~0.15 s), which plain runs do not need.
     from kbound.models.attach import TokenCount
     from kbound.models.tokens import bits_per_token, count_tokens
@@ -131,6 +132,7 @@ def _estimate_sharded(
     verify: bool,
     jobs: int | None,
     cache_dir: str | None,
+    tokenizer: str | None,
     on_start: Callable[[Backend], None] | None,
     on_done: Callable[[Outcome], None] | None,
     on_progress: Callable[[Backend, int, int], None] | None,
@@ -153,10 +155,11 @@ def _estimate_sharded(
         except Interrupted as stop:
             outcomes, sharding, interrupted = stop.finished, None, True
     results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
+    best = best_of(results, summary)
     return Report(
         corpus=summary,
         results=results,
-        best=best_of(results, summary),
+        best=best,
         settings={
             "backends": [b.spec for b in chosen],
             "effort": None if backends else effort,
@@ -166,6 +169,7 @@ def _estimate_sharded(
             "distributed": scheduler is not None,
         },
         kbound_version=kbound_version(),
+        tokens=None if tokenizer is None else _count_tokens(corpus, tokenizer, best.total_bits if best else None),
         interrupted=interrupted,
         sharding=sharding,
     )
