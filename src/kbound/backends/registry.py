@@ -32,7 +32,7 @@ EFFORTS: dict[str, tuple[str, ...]] = {
     # model-based bound below every reference CLI; xz:9 is as small as xz:9e on text at 60 % of the time.
     "fast": ("zlib:6", "bz2:9", "zstd:3", "brotli:5,w=22", "ppmd:4,mem=16m"),
     "default": (
-        "zlib:9", "bz2:9", "xz:9", "zstd:16,long=27", "brotli:9,w=24", "ppmd:6,mem=256m", "ppmd:8,mem=512m,v=I",
+        "zlib:9", "bz2:9", "xz:9", "zstd:12,long=27", "brotli:7,w=24", "ppmd:6,mem=256m", "ppmd:8,mem=512m,v=I",
     ),
     "max": (
         "zlib:9",

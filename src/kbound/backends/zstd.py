@@ -31,7 +31,8 @@ class Zstd(Backend):
                 raise ValueError(f"zstd: {key} must be 0 (off) or 10..{_MAX_WINDOW_LOG}")
 
     def expected_seconds_per_mb(self) -> float:
-        # CPU s/MB on a 10 MB prefix of gcide.txt with long=27 (loaded machine): 16 0.71, 17 0.91-1.06, 19 1.30.
+        # CPU s/MB on a 10 MB prefix of gcide.txt with long=27 (loaded machine): 12 0.16, 13 0.47, 16 0.71-0.82,
+        # 17 0.91-1.06, 19 1.30.
         level = self.config["level"]
         for top, seconds in ((3, 0.02), (12, 0.15), (16, 0.75), (17, 1.1), (18, 1.2), (19, 1.35)):
             if level <= top:
