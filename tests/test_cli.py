@@ -166,3 +166,13 @@ def test_readme_usage_of_growth_commands_matches_help(command: str) -> None:
     block = re.search(rf"<!-- usage:{command} -->\n```text\n(.*?)```\n<!-- /usage:{command} -->", text, re.S)
     assert block, f"README.md has no usage block for {command}"
     assert block.group(1) == run(command, "--help")[1]
+
+
+def test_readme_effort_table_matches_the_presets() -> None:
+    from kbound.backends.registry import EFFORTS
+
+    text = README.read_text(encoding="utf-8")
+    for effort, specs in EFFORTS.items():
+        row = re.search(rf"^\| `{effort}` \| (.*) \|$", text, re.M)
+        assert row, f"README has no row for --effort {effort}"
+        assert row.group(1).replace(" (when installed)", "") == ", ".join(specs)

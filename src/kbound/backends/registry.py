@@ -37,7 +37,7 @@ EFFORTS: dict[str, tuple[str, ...]] = {
     "max": (
         "zlib:9",
         "bz2:9",
-        "xz:9e,dict=1536m",
+        "xz:9e,dict=256m",  # the encoder needs about 11x its dictionary: 1536m would take ~17 GB
         "zstd:22,long=31",
         "brotli:11,w=24",
         "ppmd:8,mem=1g",
