@@ -72,45 +72,81 @@ def estimate(
     (a Dask scheduler address or `distributed.Client`) runs the shards on a cluster. Sharded runs
     do not use the result cache.
     """
-    if shard_size is not None or scheduler is not None:
-        return _estimate_sharded(
-            inputs, backends, effort=effort, verify=verify, jobs=jobs, cache_dir=cache_dir, tokenizer=tokenizer,
-            on_start=on_start, on_done=on_done, on_progress=on_progress, shard_size=shard_size, scheduler=scheduler,
-            **load_options,
-        )
     corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
     chosen = resolve_backends(backends, effort)
     summary = CorpusSummary.of(corpus)
-    cache = ResultCache(cache_dir, enabled=use_cache, kbound_version=kbound_version())
-    known = {b.spec: hit for b in chosen if (hit := cache.get(corpus.sha256, b)) is not None}
-    interrupted = False
+    settings: dict[str, Any] = {
+        "backends": [b.spec for b in chosen],
+        "effort": None if backends else effort,
+        "verify": verify,
+        "jobs": jobs or default_jobs(),
+    }
+    sharding = None
     try:
-        fresh = run_backends(
-            [b for b in chosen if b.spec not in known], corpus.path or corpus.data, corpus.sha256,
-            verify=verify, jobs=jobs, cache_root=cache_dir, on_start=on_start, on_done=on_done, on_progress=on_progress,
-        )
+        if shard_size is not None or scheduler is not None:
+            shard_bytes = shard_size or max(corpus.n_bytes, 1)
+            settings.update(shard_bytes=shard_bytes, distributed=scheduler is not None)
+            separator = corpus.separator if corpus.documents > 1 else None
+            with corpus_file(corpus.path or corpus.data) as path:
+                outcomes, sharding = run_sharded(
+                    chosen, path, shard_bytes, separator, verify=verify, jobs=jobs, cache_root=cache_dir,
+                    scheduler=scheduler, on_start=on_start, on_done=on_done, on_progress=on_progress,
+                )
+        else:
+            outcomes = _run_cached(
+                chosen, corpus, verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
+                on_start=on_start, on_done=on_done, on_progress=on_progress,
+            )
+        interrupted = False
     except Interrupted as stop:
-        fresh, interrupted = stop.finished, True
-    for outcome in fresh:
-        cache.put(corpus.sha256, outcome)
-        known[outcome.backend.spec] = outcome
-    outcomes = [known[b.spec] for b in chosen if b.spec in known]
+        outcomes, interrupted = stop.finished, True
     results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
     best = best_of(results, summary)
     return Report(
         corpus=summary,
         results=results,
         best=best,
-        settings={
-            "backends": [b.spec for b in chosen],
-            "effort": None if backends else effort,
-            "verify": verify,
-            "jobs": jobs or default_jobs(),
-        },
+        settings=settings,
         kbound_version=kbound_version(),
         tokens=None if tokenizer is None else _count_tokens(corpus, tokenizer, best.total_bits if best else None),
         interrupted=interrupted,
+        sharding=sharding,
     )
+
+
+def _run_cached(
+    chosen: list[Backend],
+    corpus: Corpus | CorpusFile,
+    *,
+    verify: bool,
+    jobs: int | None,
+    cache_dir: str | None,
+    use_cache: bool,
+    on_start: Callable[[Backend], None] | None,
+    on_done: Callable[[Outcome], None] | None,
+    on_progress: Callable[[Backend, int, int], None] | None,
+) -> list[Outcome]:
+    """Outcomes in the order of `chosen`: cached ones recalled, the rest run (and cached once verified).
+
+    On Ctrl-C, raises `Interrupted` carrying the cached and finished outcomes.
+    """
+    cache = ResultCache(cache_dir, enabled=use_cache, kbound_version=kbound_version())
+    known = {b.spec: hit for b in chosen if (hit := cache.get(corpus.sha256, b)) is not None}
+    stopped = None
+    try:
+        fresh = run_backends(
+            [b for b in chosen if b.spec not in known], corpus.path or corpus.data, corpus.sha256,
+            verify=verify, jobs=jobs, cache_root=cache_dir, on_start=on_start, on_done=on_done, on_progress=on_progress,
+        )
+    except Interrupted as stop:
+        fresh, stopped = stop.finished, stop
+    for outcome in fresh:
+        cache.put(corpus.sha256, outcome)
+        known[outcome.backend.spec] = outcome
+    outcomes = [known[b.spec] for b in chosen if b.spec in known]
+    if stopped is not None:
+        raise Interrupted(outcomes)
+    return outcomes
 
 
 def _count_tokens(corpus: Corpus | CorpusFile, tokenizer: str, bound_bits: int | None) -> Any:
@@ -122,54 +158,3 @@ def _count_tokens(corpus: Corpus | CorpusFile, tokenizer: str, bound_bits: int |
     tokens = count_tokens(Path(tokenizer), corpus.data.decode("utf-8", "replace"))
     per_token = None if bound_bits is None else bits_per_token(bound_bits, tokens)
     return TokenCount(tokenizer=tokenizer, tokens=tokens, bits_per_token=per_token, note=note)
-
-
-def _estimate_sharded(
-    inputs: Sequence[str] | Corpus | CorpusFile,
-    backends: Sequence[str] | None,
-    *,
-    effort: str,
-    verify: bool,
-    jobs: int | None,
-    cache_dir: str | None,
-    tokenizer: str | None,
-    on_start: Callable[[Backend], None] | None,
-    on_done: Callable[[Outcome], None] | None,
-    on_progress: Callable[[Backend, int, int], None] | None,
-    shard_size: int | None,
-    scheduler: Any,
-    **load_options: object,
-) -> Report:
-    corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
-    chosen = resolve_backends(backends, effort)
-    summary = CorpusSummary.of(corpus)
-    shard_bytes = shard_size or max(corpus.n_bytes, 1)
-    separator = corpus.separator if corpus.documents > 1 else None
-    interrupted = False
-    with corpus_file(corpus.path or corpus.data) as path:
-        try:
-            outcomes, sharding = run_sharded(
-                chosen, path, shard_bytes, separator, verify=verify, jobs=jobs, cache_root=cache_dir,
-                scheduler=scheduler, on_start=on_start, on_done=on_done, on_progress=on_progress,
-            )
-        except Interrupted as stop:
-            outcomes, sharding, interrupted = stop.finished, None, True
-    results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
-    best = best_of(results, summary)
-    return Report(
-        corpus=summary,
-        results=results,
-        best=best,
-        settings={
-            "backends": [b.spec for b in chosen],
-            "effort": None if backends else effort,
-            "verify": verify,
-            "jobs": jobs or default_jobs(),
-            "shard_bytes": shard_bytes,
-            "distributed": scheduler is not None,
-        },
-        kbound_version=kbound_version(),
-        tokens=None if tokenizer is None else _count_tokens(corpus, tokenizer, best.total_bits if best else None),
-        interrupted=interrupted,
-        sharding=sharding,
-    )

@@ -25,12 +25,12 @@ from kbound.cli_common import (
 )
 from kbound.cli_compare import compare_command
 from kbound.cli_curve import curve_command
+from kbound.cli_options import Size, separator_bytes
 from kbound.cli_progress import Progress
 from kbound.cli_tradeoff import tradeoff_command
 from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
 from kbound.errors import KboundError
 from kbound.report import FORMATS, render
-from kbound.units import parse_size
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -49,24 +49,6 @@ class DefaultGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["estimate", *args]
         return super().parse_args(ctx, args)
-
-
-class SizeType(click.ParamType):  # type: ignore[type-arg]
-    """A byte size option: `100MB`, `4GiB`, `256m`."""
-
-    name = "SIZE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_size(str(value))
-        except ValueError as e:
-            self.fail(str(e), param, ctx)
-
-
-def _separator(text: str) -> bytes:
-    return text.encode("utf-8").decode("unicode_escape").encode("utf-8", "surrogatepass")
 
 
 def _use_color(stream: Any) -> bool:
@@ -92,7 +74,7 @@ def cli() -> None:
 @click.option("--no-verify", is_flag=True,
               help="Skip decompressing and hash-checking each payload (rows are labelled unverified).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
-@click.option("--shard-size", type=SizeType(), default=None,
+@click.option("--shard-size", type=Size(), default=None,
               help="Cut the corpus into independent shards of about SIZE (on document boundaries); "
                    "the bound adds the shard payloads, their framing and the decoder once.")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
@@ -101,7 +83,7 @@ def cli() -> None:
 @click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME string is one document.")
 @click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
               help="Joins documents (backslash escapes allowed).")
-@click.option("--max-bytes", type=SizeType(), default=DEFAULT_MAX_BYTES, show_default="4GiB",
+@click.option("--max-bytes", type=Size(), default=DEFAULT_MAX_BYTES, show_default="4GiB",
               help="Refuse inputs larger than this after decompression.")
 @click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
               help="Output format [default: table on a terminal, else lines].")
@@ -127,7 +109,7 @@ def cli() -> None:
 @click.option("--tokens", type=click.IntRange(min=1), default=None, help="The corpus's token count.")
 @click.option("--tokenizer", type=click.Path(dir_okay=False), default=None,
               help="A local tokenizer.json: count the corpus's tokens, report bits per token.")
-@click.option("--corpus-size", type=SizeType(), default=None,
+@click.option("--corpus-size", type=Size(), default=None,
               help="Scale the model comparison to a corpus of this size (e.g. 2TB) at constant bits per byte.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
@@ -163,7 +145,7 @@ def estimate_command(
                 inputs, list(specs) or None, effort=effort, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
                 use_cache=not no_cache, tokenizer=tokenizer, on_start=progress.start, on_done=progress.done,
                 on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, glob=glob, field=field,
-                separator=_separator(separator), max_bytes=max_bytes,
+                separator=separator_bytes(separator), max_bytes=max_bytes,
             )
         if models:
             from kbound.models.attach import with_models

@@ -1,7 +1,7 @@
 """Options the growth commands (curve, tradeoff, compare) share: how to read a corpus, output, plot.
 
-`estimate` keeps its own definitions in `cli.py`; these mirror them so a corpus is read the same
-way everywhere, without the new commands importing `cli.py` (which imports them).
+`estimate` shares the size type and the separator parsing, so a corpus is read the same way
+everywhere; this module imports nothing from `cli.py` (which imports it).
 """
 
 from __future__ import annotations
