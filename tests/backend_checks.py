@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from kbound.backends.base import Backend
@@ -37,3 +39,9 @@ def check_bad_specs(name: str) -> None:
     for args in ("nosuchkey=1", "1,2,3=", "level=abc"):
         with pytest.raises(BackendError, match=name):
             parse_spec(f"{name}:{args}")
+
+
+def sigint_default() -> None:
+    """For Popen(preexec_fn=...): a child started from a background job inherits SIGINT ignored, and
+    Python then never raises KeyboardInterrupt; the Ctrl-C tests need the terminal's default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from backend_checks import sigint_default
 from kbound.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +149,7 @@ def test_ctrl_c_prints_finished_rows_and_exits_130(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.Popen(
         ["kbound", str(big), "-b", "zlib:1", "-b", "cm", "-j", "2", "-f", "lines", "--no-cache"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, preexec_fn=sigint_default,
     )
     time.sleep(4.0)  # zlib:1 must finish first, even on a loaded machine
     proc.send_signal(signal.SIGINT)

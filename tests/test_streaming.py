@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from backend_checks import sigint_default
 from kbound.backends.registry import parse_spec
 from kbound.backends.stream import run_coder
 from kbound.engine import Interrupted, Outcome, Task, run_task, run_tasks
@@ -95,6 +96,7 @@ def test_ctrl_c_exits_130_prints_finished_rows_and_leaves_no_temporary_files(tmp
         [sys.executable, "-c", "from kbound.cli import main; main()", "-", "-b", "raw", "-b", "xz:9e",
          "-b", "ppmd:12,mem=64m", "--no-cache", "-j", "3"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+        preexec_fn=sigint_default,
     )
     assert proc.stdin is not None
     proc.stdin.write(shakespeare.read_bytes() * 4)
