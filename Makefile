@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench clean readme
+.PHONY: install run test lint bench clean readme readme-examples
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ clean:
 
 readme: install
 	$(BIN)/python scripts/update_readme.py
+
+# Re-measure the README's example outputs too (runs the compressors: about a minute).
+readme-examples: install
+	$(BIN)/python scripts/update_readme.py --examples
