@@ -52,7 +52,7 @@ def examples(text: str) -> str:
         (Path(tmp) / "minilm").symlink_to(Path(spec.origin).parent / "model")
         (Path(tmp) / "corpora").symlink_to(root / "corpora")
         out = _kbound(["corpora", "--glob", "*.txt", "--model", "minilm/model.safetensors", "--tokenizer",
-                       "minilm/tokenizer.json", "--no-timings", "-f", "table"], Path(tmp))
+                       "minilm/tokenizer.json", "--no-timings", "--no-cache", "-f", "table"], Path(tmp))
     model_part = out[out.index("model "):]
     return _replace(text, "model-example", model_part)
 

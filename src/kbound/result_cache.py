@@ -8,7 +8,9 @@ and overwritten, never trusted. Only verified results are stored.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,16 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
+@functools.cache
+def _source_digest(cls: type[Backend]) -> str:
+    h = hashlib.sha256()
+    for module in sorted({cls.__module__, *cls.decoder_python}):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            h.update(Path(spec.origin).read_bytes())
+    return h.hexdigest()
+
+
 class ResultCache:
     """Look up and store verified outcomes under `<cache dir>/results/`."""
 
@@ -34,8 +46,16 @@ class ResultCache:
         self.kbound_version = kbound_version
 
     def key(self, corpus_sha256: str, backend: Backend) -> str:
-        """The entry's name: everything that could change the result goes into it."""
-        return _digest([_FORMAT, self.kbound_version, corpus_sha256, backend.spec, backend.library_version()])
+        """The entry's name: everything that could change the result goes into it.
+
+        Besides the versions, the backend's own Python source (its module and the decoder sources
+        it names) is hashed in, so a changed kbound checkout without a version bump cannot recall
+        results its current code would not produce.
+        """
+        return _digest([
+            _FORMAT, self.kbound_version, corpus_sha256, backend.spec, backend.library_version(),
+            _source_digest(type(backend)),
+        ])
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
