@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 from kbound.bounds import Report
-from kbound.report.deltas import baseline_sentence, row_delta, signed
+from kbound.report.deltas import baseline_sentence
 from kbound.report.models import MODEL_COLUMNS, model_rows, model_sentences
-from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds
+from kbound.report.words import MEANING, best_sentence, corpus_sentence, result_cells, result_columns
 
 
 def render_markdown(report: Report, timings: bool = True) -> str:
     """A GitHub-flavoured Markdown table; the best row is in bold."""
-    head = ["backend", "payload B", "decoder B", "total B", "bpb", "bpc"]
-    head += ["compress s", "decompress s"] if timings else []
-    if report.baseline is not None:
-        head += ["Δ total B"]
-    head += ["verified"]
-    align = ["---:" if h.endswith(("B", "bpb", "bpc", " s")) else "---" for h in head]
+    head = ["backend", *result_columns(report, timings), "verified"]
+    align = ["---" if h in ("backend", "verified") else "---:" for h in head]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(align) + "|"]
     best = report.best.spec if report.best else None
     for r in report.results:
-        cells = [
-            f"`{r.spec}`",
-            _n(r.payload_bytes),
-            _n(r.decoder_bytes),
-            _n(r.total_bytes),
-            rate(r.bits_per_byte),
-            rate(r.bits_per_char),
-        ]
-        if timings:
-            cells += [seconds(r.compress_seconds), seconds(r.decompress_seconds)]
-        if report.baseline is not None:
-            d = row_delta(report, r.spec)
-            cells += [signed(None if d is None else d.delta_bytes)]
-        cells += [_status(r.status, r.error, r.cached and timings)]
+        cells = [f"`{r.spec}`", *result_cells(report, r, timings), _status(r.status, r.error, r.cached and timings)]
         if r.spec == best:
             cells = [f"**{c}**" for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
@@ -46,10 +29,6 @@ def render_markdown(report: Report, timings: bool = True) -> str:
             body += [""]
         body += [f"- {line.strip()}" for line in model_sentences(report)]
     return "\n".join(body) + "\n"
-
-
-def _n(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
 
 
 def _status(status: str, error: str | None, cached: bool = False) -> str:

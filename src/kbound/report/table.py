@@ -9,9 +9,16 @@ from rich.table import Table
 from rich.text import Text
 
 from kbound.bounds import BackendResult, Report
-from kbound.report.deltas import baseline_sentence, row_delta, signed
+from kbound.report.deltas import baseline_sentence
 from kbound.report.models import MODEL_COLUMNS, model_rows, model_sentences
-from kbound.report.words import MEANING, best_sentence, corpus_sentence, rate, seconds, sharding_sentence
+from kbound.report.words import (
+    MEANING,
+    best_sentence,
+    corpus_sentence,
+    result_cells,
+    result_columns,
+    sharding_sentence,
+)
 
 
 def _status(r: BackendResult, timings: bool) -> Text:
@@ -23,39 +30,17 @@ def _status(r: BackendResult, timings: bool) -> Text:
     return Text(f"✗ {r.error or 'failed'}", style="red")
 
 
-def _n(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
-
-
 def build_table(report: Report, timings: bool = True) -> Table:
     """The rich Table object (used by `render_table`, and by the live progress display)."""
     table = Table(title=None, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("backend", no_wrap=True)
-    for name in ("payload B", "decoder B", "total B", "bpb", "bpc"):
+    for name in result_columns(report, timings):
         table.add_column(name, justify="right", no_wrap=True)
-    if timings:
-        table.add_column("comp s", justify="right", no_wrap=True)
-        table.add_column("decomp s", justify="right", no_wrap=True)
-    if report.baseline is not None:
-        table.add_column("Δ total B", justify="right", no_wrap=True)
     table.add_column("verified", overflow="fold")
     best = report.best.spec if report.best else None
     for r in report.results:
         spec = f"{r.spec} ◀ best" if r.spec == best else r.spec
-        cells: list[str | Text] = [
-            spec,
-            _n(r.payload_bytes),
-            _n(r.decoder_bytes),
-            _n(r.total_bytes),
-            rate(r.bits_per_byte),
-            rate(r.bits_per_char),
-        ]
-        if timings:
-            cells += [seconds(r.compress_seconds), seconds(r.decompress_seconds)]
-        if report.baseline is not None:
-            d = row_delta(report, r.spec)
-            cells.append(signed(None if d is None else d.delta_bytes))
-        cells.append(_status(r, timings))
+        cells: list[str | Text] = [spec, *result_cells(report, r, timings), _status(r, timings)]
         table.add_row(*cells, style="bold green" if r.spec == best else None)
     return table
 

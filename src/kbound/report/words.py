@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kbound.bounds import BackendResult, Best, Report
+from kbound.report.deltas import row_delta, signed
 
 MEANING = (
     "This is an upper bound on the Kolmogorov complexity K(corpus), up to an additive constant for "
@@ -19,6 +20,35 @@ def rate(value: float | None, digits: int = 3) -> str:
 def seconds(value: float | None) -> str:
     """Seconds with two decimals, or a dash."""
     return "-" if value is None else f"{value:.2f}"
+
+
+def count(value: int | None) -> str:
+    """A byte count with thousands separators, or a dash."""
+    return "-" if value is None else f"{value:,}"
+
+
+def result_columns(report: Report, timings: bool) -> list[str]:
+    """The numeric columns of a result row, between the backend and its status."""
+    columns = ["payload B", "decoder B", "total B", "bpb", "bpc"]
+    if timings:
+        columns += ["comp s", "decomp s"]
+    if report.baseline is not None:
+        columns.append("Δ total B")
+    return columns
+
+
+def result_cells(report: Report, r: BackendResult, timings: bool) -> list[str]:
+    """One result row's numeric cells, in the order of `result_columns`."""
+    cells = [
+        count(r.payload_bytes), count(r.decoder_bytes), count(r.total_bytes),
+        rate(r.bits_per_byte), rate(r.bits_per_char),
+    ]
+    if timings:
+        cells += [seconds(r.compress_seconds), seconds(r.decompress_seconds)]
+    if report.baseline is not None:
+        d = row_delta(report, r.spec)
+        cells.append(signed(None if d is None else d.delta_bytes))
+    return cells
 
 
 def best_row(report: Report) -> BackendResult | None:
