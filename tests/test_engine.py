@@ -146,3 +146,12 @@ def test_decoder_sizes_count_the_native_library(alice: Path) -> None:
     # A native library compresses to tens of kilobytes; raw's decoder is two small Python files.
     assert rows["xz"].decoder_bytes is not None and rows["xz"].decoder_bytes > 20_000
     assert rows["raw"].decoder_bytes is not None and rows["raw"].decoder_bytes < 10_000
+
+
+def test_decoder_archive_order_does_not_depend_on_the_install_prefix() -> None:
+    from kbound.backends.decoder import decoder_files
+
+    files = decoder_files(("_lzma",), ("lzma", "_compression", "kbound.backends.xz"))
+    names = [os.path.basename(f) for f in files]
+    assert names == sorted(names)
+    assert "xz.py" in names and any(n.startswith("liblzma") for n in names)

@@ -27,7 +27,7 @@ from pathlib import Path
 from kbound.cache import cache_dir, read_json, write_json_atomic
 
 #: Changes whenever the way a decoder is measured changes, so old cached sizes are not reused.
-_METHOD = "xz9e-loadable-v1"
+_METHOD = "xz9e-loadable-v2"
 
 _PROBE = r"""
 import ctypes, json, sys
@@ -72,10 +72,12 @@ def _native_files(extensions: tuple[str, ...]) -> list[str]:
 
 
 def decoder_files(native: tuple[str, ...], python: tuple[str, ...]) -> tuple[str, ...]:
-    """The files that make up a decoder, sorted: extension modules and their libraries, then sources."""
+    """The files that make up a decoder (extension modules, the libraries they load, sources), by name."""
     files = set(_native_files(native))
     files.update(p for p in (_origin(m) for m in python) if p)
-    return tuple(sorted(files))
+    # Ordered by file name, not full path, so the archive (and its size) is the same wherever
+    # Python and the libraries are installed.
+    return tuple(sorted(files, key=lambda f: (os.path.basename(f), f)))
 
 
 _SHF_ALLOC, _SHT_NOBITS = 0x2, 8
