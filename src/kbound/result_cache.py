@@ -30,7 +30,8 @@ def _digest(value: Any) -> str:
 @functools.cache
 def _source_digest(cls: type[Backend]) -> str:
     h = hashlib.sha256()
-    for module in sorted({cls.__module__, *cls.decoder_python}):
+    # decoder.py decides how decoder sizes are measured, so it belongs to every entry's identity too.
+    for module in sorted({cls.__module__, *cls.decoder_python, "kbound.backends.decoder"}):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             h.update(Path(spec.origin).read_bytes())
@@ -48,8 +49,8 @@ class ResultCache:
     def key(self, corpus_sha256: str, backend: Backend) -> str:
         """The entry's name: everything that could change the result goes into it.
 
-        Besides the versions, the backend's own Python source (its module and the decoder sources
-        it names) is hashed in, so a changed kbound checkout without a version bump cannot recall
+        Besides the versions, the backend's own Python source (its module, the decoder sources it
+        names, and the module that measures decoders) is hashed in, so a changed kbound checkout without a version bump cannot recall
         results its current code would not produce.
         """
         return _digest([
