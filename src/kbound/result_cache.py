@@ -50,8 +50,8 @@ class ResultCache:
         """The entry's name: everything that could change the result goes into it.
 
         Besides the versions, the backend's own Python source (its module, the decoder sources it
-        names, and the module that measures decoders) is hashed in, so a changed kbound checkout without a version bump cannot recall
-        results its current code would not produce.
+        names, and the module that measures decoders) is hashed in, so a changed kbound checkout
+        without a version bump cannot recall results its current code would not produce.
         """
         return _digest([
             _FORMAT, self.kbound_version, corpus_sha256, backend.spec, backend.library_version(),
