@@ -200,3 +200,15 @@ def test_points_are_cached_by_sample(tmp_path: Path) -> None:
     assert [p.payload_bytes for p in again.curves[0].points] == [p.payload_bytes for p in first.curves[0].points]
     assert again.curves[0].fit == first.curves[0].fit
     assert len(list((tmp_path / "results").rglob("*.json"))) == 3  # one verified point per sample
+
+
+def test_curve_model_loss_adds_the_two_part_code_at_the_target_size(alice: Path) -> None:
+    args = ("curve", str(alice), "-b", "bz2:9", "--points", "3", "--to", "2TB", "--model", "70B:bf16", "-f", "json")
+    code, out, _ = run(*args, "--model-loss", "0.7")
+    tp = json.loads(out)["model"]["two_part"]
+    assert code == 0
+    assert tp["model_bits"] == 8 * 140_000_000_000
+    assert tp["loss_bits"] == 0.7 * 2 * 10**12
+    assert tp["code_length_bits"] == 8 * 140_000_000_000 + 0.7 * 2 * 10**12
+    assert tp["bits_per_byte"] == (8 * 140_000_000_000 + 0.7 * 2 * 10**12) / (2 * 10**12)
+    assert run("curve", str(alice), "-b", "bz2:9", "--to", "2TB", "--model-loss", "0.7")[0] == 2  # needs --model

@@ -25,7 +25,9 @@ from kbound.growth.samples import SAMPLINGS
 from kbound.report.curve import render_curve
 
 
-def compare_with_model(report: CurveReport, model_arg: str, bits_per_param: float) -> CurveReport:
+def compare_with_model(
+    report: CurveReport, model_arg: str, bits_per_param: float, model_loss: float | None = None
+) -> CurveReport:
     """Attach `--model`'s comparison with the extrapolated bound (a plain number of bits at --to bytes)."""
     from kbound.models import compare, describe_model
 
@@ -35,7 +37,7 @@ def compare_with_model(report: CurveReport, model_arg: str, bits_per_param: floa
     try:
         comparison = compare(
             describe_model(model_arg), bound_bits=round(p.total_bits), corpus_bytes=p.target_bytes,
-            bits_per_param=bits_per_param,
+            bits_per_param=bits_per_param, model_loss_bpb=model_loss,
         )
     except ValueError as e:
         raise KboundError(str(e)) from None
@@ -62,6 +64,9 @@ def compare_with_model(report: CurveReport, model_arg: str, bits_per_param: floa
                    "extrapolated bound; needs --to.")
 @click.option("--bits-per-param", type=float, default=2.0, show_default=True,
               help="Storage rate for the parameters a copy of the bound would need (with --model).")
+@click.option("--model-loss", type=click.FloatRange(min=0), default=None, metavar="BPB",
+              help="The model's loss on text like this, in bits per byte: adds the two-part code (model + "
+                   "loss) at the --to size.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the curves and the extrapolation to FILE (.png, .svg, .pdf; needs kbound[plot]).")
 @click.option("--no-verify", is_flag=True, help="Skip the round-trip check of each payload.")
@@ -73,7 +78,8 @@ def compare_with_model(report: CurveReport, model_arg: str, bits_per_param: floa
 @output_options
 def curve_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, points: int, min_bytes: int, sampling: str,
-    seed: int, to_bytes: int | None, model_arg: str | None, bits_per_param: float, plot_path: str | None,
+    seed: int, to_bytes: int | None, model_arg: str | None, bits_per_param: float, model_loss: float | None,
+    plot_path: str | None,
     no_verify: bool, jobs: int | None, cache_dir: str | None, no_cache: bool, glob: str | None, field: str | None,
     separator: str, max_bytes: int,
     fmt: str | None, no_timings: bool, no_progress: bool,
@@ -88,6 +94,8 @@ def curve_command(
     """
     if model_arg is not None and to_bytes is None:
         raise click.UsageError("--model needs --to SIZE (the corpus size to compare the model with)")
+    if model_loss is not None and model_arg is None:
+        raise click.UsageError("--model-loss needs --model")
     out_format = default_format(fmt)
 
     def run() -> int:
@@ -105,7 +113,7 @@ def curve_command(
                 on_done=progress.done,
             )
         if model_arg is not None:
-            report = compare_with_model(report, model_arg, bits_per_param)
+            report = compare_with_model(report, model_arg, bits_per_param, model_loss)
         for cv in report.curves:
             for p in cv.points:
                 if p.status == "failed":

@@ -163,11 +163,20 @@ def model_sentence(report: CurveReport) -> str | None:
     m = report.model
     if m is None:
         return None
-    return (
+    text = (
         f"Model {m.model_source} ({human_bytes(m.model_bits / 8)}) vs the extrapolated bound "
         f"({human_bytes(m.bound_bits / 8)} at {human_bytes(m.corpus_bytes)}): ratio {m.ratio:,.3f}; {m.verdict}; "
         f"storing the bound at {m.bits_per_param:g} bits per parameter would take {m.parameters_needed:,} parameters."
     )
+    tp = m.two_part
+    if tp is not None:
+        shorter = "shorter" if tp.beats_bound else "longer"
+        text += (
+            f" Two-part code (model + {tp.loss_bits_per_byte:.4f} bits/byte of loss): "
+            f"{human_bytes(tp.code_length_bits / 8)} = {tp.bits_per_byte:.4f} bits/byte, {shorter} than the "
+            "extrapolated bound."
+        )
+    return text
 
 
 def _sentences(report: CurveReport) -> list[str]:
