@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -25,7 +23,7 @@ from kbound.cli_common import (
 )
 from kbound.cli_compare import compare_command
 from kbound.cli_curve import curve_command
-from kbound.cli_options import Size, separator_bytes
+from kbound.cli_options import Size, default_format, separator_bytes, use_color
 from kbound.cli_progress import Progress
 from kbound.cli_tradeoff import tradeoff_command
 from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
@@ -49,10 +47,6 @@ class DefaultGroup(click.Group):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["estimate", *args]
         return super().parse_args(ctx, args)
-
-
-def _use_color(stream: Any) -> bool:
-    return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
 @click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -134,7 +128,7 @@ def estimate_command(
         raise click.UsageError("--model-loss needs exactly one --model")
     if (corpus_size is not None or tokens is not None) and not models:
         raise click.UsageError("--corpus-size and --tokens compare with a model: add --model")
-    out_format = fmt or ("table" if sys.stdout.isatty() else "lines")
+    out_format = default_format(fmt)
     show_progress = not (quiet or no_progress) and sys.stderr.isatty()
 
     def run() -> int:
@@ -169,7 +163,7 @@ def estimate_command(
             if report.best is not None:
                 click.echo(report.best.total_bytes)
         else:
-            click.echo(render(report, out_format, color=_use_color(sys.stdout), timings=not no_timings), nl=False)
+            click.echo(render(report, out_format, color=use_color(), timings=not no_timings), nl=False)
         if report.interrupted:
             click.echo("kbound: interrupted", err=True)
             return EXIT_INTERRUPTED

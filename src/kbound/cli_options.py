@@ -6,6 +6,7 @@ everywhere; this module imports nothing from `cli.py` (which imports it).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -76,8 +77,6 @@ def default_format(fmt: str | None) -> str:
 
 def use_color() -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set."""
-    import os
-
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 

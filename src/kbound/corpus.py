@@ -114,6 +114,11 @@ def _decompressed_chunks(raw: BinaryIO, kind: str) -> Iterator[bytes]:
         yield from _stream_chunks(stream)
 
 
+def too_large(name: str, limit: int) -> CorpusError:
+    """The error for an input past --max-bytes (a decompression bomb, or simply too much text)."""
+    return CorpusError(f"{name}: input exceeds --max-bytes ({limit:,} bytes); raise the limit to read it")
+
+
 def _read_limited(chunks: Iterator[bytes], name: str, budget: int) -> bytes:
     """Join chunks, or fail once more than `budget` bytes arrive (a decompression bomb)."""
     parts: list[bytes] = []
@@ -121,9 +126,7 @@ def _read_limited(chunks: Iterator[bytes], name: str, budget: int) -> bytes:
     for chunk in chunks:
         total += len(chunk)
         if total > budget:
-            raise CorpusError(
-                f"{name}: input exceeds --max-bytes ({budget:,} bytes); raise the limit to read it"
-            )
+            raise too_large(name, budget)
         parts.append(chunk)
     return b"".join(parts)
 
@@ -255,7 +258,7 @@ def load_corpus(
             docs.append(doc)
             used += len(doc) + (len(separator) if len(docs) > 1 else 0)
         if used > max_bytes:
-            raise CorpusError(f"{name}: input exceeds --max-bytes ({max_bytes:,} bytes); raise the limit")
+            raise too_large(name, max_bytes)
     plain_file = len(names) == 1 and names[0] != "-" and not decompressed and field is None
     return Corpus(
         path=os.path.abspath(names[0]) if plain_file else None,

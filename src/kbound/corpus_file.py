@@ -13,7 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kbound.corpus import _CHUNK, DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR, Corpus, compression_of, load_corpus
+from kbound.corpus import (
+    _CHUNK,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_SEPARATOR,
+    Corpus,
+    compression_of,
+    load_corpus,
+    too_large,
+)
 from kbound.engine import open_binary
 from kbound.errors import CorpusError
 
@@ -55,7 +63,7 @@ class CorpusFile:
                             reason = f"not valid UTF-8 (byte {size - pending + e.start}: {e.reason})"
                     size += len(chunk)
                     if size > max_bytes:
-                        raise CorpusError(f"{name}: input exceeds --max-bytes ({max_bytes:,} bytes); raise the limit")
+                        raise too_large(name, max_bytes)
                 if reason is None:
                     try:
                         decoder.decode(b"", final=True)
@@ -71,11 +79,12 @@ class CorpusFile:
 
 def open_corpus(inputs: Sequence[str], **load_options: Any) -> Corpus | CorpusFile:
     """A `CorpusFile` for one plain file (or fsspec URL) given alone, else `load_corpus(inputs, **load_options)`."""
+    limit = int(load_options.get("max_bytes") or DEFAULT_MAX_BYTES)
     if len(inputs) == 1 and "://" in inputs[0]:
-        return CorpusFile.scan(inputs[0], int(load_options.get("max_bytes") or DEFAULT_MAX_BYTES))
+        return CorpusFile.scan(inputs[0], limit)
     if len(inputs) == 1 and inputs[0] != "-" and os.path.isfile(inputs[0]) and not load_options.get("field"):
         with open(inputs[0], "rb") as f:
             plain = compression_of(f.read(6)) is None
         if plain:
-            return CorpusFile.scan(inputs[0], int(load_options.get("max_bytes") or DEFAULT_MAX_BYTES))
+            return CorpusFile.scan(inputs[0], limit)
     return load_corpus(inputs, **load_options)

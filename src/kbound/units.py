@@ -32,11 +32,6 @@ def parse_size(text: str) -> int:
     return int(value)
 
 
-def format_bytes(n: int | float) -> str:
-    """Print a byte count with thousands separators: `1,115,394`."""
-    return f"{int(n):,}"
-
-
 def human_bytes(n: int | float) -> str:
     """Print a byte count in decimal units for prose: `39.95 MB`."""
     value = float(n)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 
 
+@functools.cache  # asked for each result row and cache key; the library does not change mid-run
 def c_version(module_file: str | None, symbol: str) -> str:
     """Call `symbol()` (returning `const char *`) in the library behind an extension module.
 
