@@ -1,4 +1,4 @@
-"""The `cm` model: hashed context models, a match model, a logistic mixer and two APMs (numba).
+"""The `cm` model: hashed context models, a match model, a logistic mixer and an APM (numba).
 
 Written for kbound after the design Matt Mahoney describes for lpaq1 and paq8; the code is
 kbound's own. Per bit:
@@ -15,12 +15,15 @@ kbound's own. Per bit:
   bit-history states of lpaq1 do).
   The match model finds the last occurrence of the previous 6 bytes and predicts the byte
   that followed, with a learned confidence per match length.
-* Mixing. Inputs are stretched, st(p) = ln(p / (1 - p)), and combined by two mixers, one
-  with a weight set per partial byte and match state, one per previous byte and bit
-  position; their outputs are averaged in the stretched domain. Each mixer's weights follow
-  the gradient of its own coding cost online.
-* SSE. Two adaptive probability maps refine the mixed probability, one by the partial byte
-  and one by it with the previous byte, interpolating 33 points along st(p).
+* Mixing. Inputs are stretched, st(p) = ln(p / (1 - p)), and combined by one mixer with a
+  weight set per partial byte, match state and kind of previous byte (letter, space or
+  newline, other ASCII, other); its weights follow the gradient of the coding cost online.
+* SSE. An adaptive probability map refines the mixed probability by the partial byte,
+  interpolating 33 points along st(p); the output averages the two.
+
+Format 3 had a second mixer (weights per previous byte and bit position) and a second APM
+(by the previous byte): 0.4 % smaller payloads on enwik8-head for 25 % more time. Format 4
+gave them up for speed (issue 7: at least 0.5 MB/s each way on one core).
 
 All arithmetic is on integers below 2^63 (no floats), so the result is the same under numba,
 on any machine, and as plain Python: the decoder is this source.
@@ -49,6 +52,7 @@ _MIN_MATCH = 6
 _LR = 6
 _MIX_SHIFT = 14
 _W_MAX = 1 << 24  # a weight of 256: far beyond any useful one, and well inside int32
+_WEIGHT_SETS = 4 * 3 * 256  # kind of previous byte x match state x partial byte
 
 _SQUASH_POINTS = np.array(
     [1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
@@ -83,7 +87,7 @@ STRETCH = _stretch_table().astype(np.int16)
 
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
-    fixed = 4 * (256 + 65536 + 2 * (3 + 8) * 256 * N_INPUTS + 2 * 256 * N_CTX + 33 * (256 + 65536) + 64)
+    fixed = 4 * (256 + 65536 + _WEIGHT_SETS * N_INPUTS + 2 * 256 * N_CTX + 33 * 256 + 64)
     match_entries = mem // 32
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
@@ -92,7 +96,10 @@ def table_bytes(mem: int) -> tuple[int, int]:
 def new_tables(mem: int) -> tuple[np.ndarray, np.ndarray]:
     """The zeroed context and match tables that `mem` allows."""
     buckets, match_entries = table_bytes(mem)
-    return np.zeros(buckets * 16, np.int32), np.zeros(match_entries, np.int32)
+    # Buckets start on 64-byte boundaries, so a bucket is one cache line, not two halves.
+    raw = np.zeros(buckets * 16 + 16, np.int32)
+    start = (-raw.ctypes.data // 4) % 16
+    return raw[start : start + buckets * 16], np.zeros(match_entries, np.int32)
 
 
 if getattr(numba.config, "DISABLE_JIT", False):
@@ -133,10 +140,11 @@ def _mix32(x: int) -> int:
 
 @njit(cache=True)
 def _touch(t: np.ndarray, nb2: int, key: int) -> None:
-    """Prefetch the first two buckets `_find` will look at for this key."""
+    """Prefetch the three buckets `_find` will look at for this key."""
     b = (_mix32(key & _M) * nb2) >> 32
     _prefetch(t, b << 4)
     _prefetch(t, (b + 1) << 4)
+    _prefetch(t, (b + 2) << 4)
 
 
 @njit(cache=True)
@@ -160,9 +168,17 @@ def _find(t: np.ndarray, nb2: int, key: int) -> int:
     return best
 
 
+#: The adaptation rate after n observations, 1 / (n + 1.5), in units of 2^-16.
+_DT = np.array([(65536 * 2) // (2 * n + 3) for n in range(1024)], np.int64)
+
+# The helpers below take and return numbers, not arrays: passing an array to a jitted function
+# costs a reference-count increment and decrement per call, and these run dozens of times a bit.
+
+
 @njit(cache=True)
-def _update(t: np.ndarray, i: int, y: int, limit: int, dt: np.ndarray) -> None:
-    v = int(t[i])
+def _next(v: int, y: int, limit: int) -> int:
+    """A counter (probability, count, bit history) after seeing bit y."""
+    dt = _DT
     p = v >> 13
     n = (v >> 8) & 31
     h = ((v & 255) << 1) | y
@@ -174,25 +190,19 @@ def _update(t: np.ndarray, i: int, y: int, limit: int, dt: np.ndarray) -> None:
         p -= (p * dt[n]) >> 16
     if n < limit:
         n += 1
-    t[i] = (p << 13) | (n << 8) | h
+    return (p << 13) | (n << 8) | h
 
 
 @njit(cache=True)
-def _update_sm(smp: np.ndarray, smn: np.ndarray, i: int, y: int, dt: np.ndarray) -> None:
-    n = int(smn[i])
-    smp[i] += ((((y << 22) - int(smp[i])) * dt[n]) >> 16)
-    if n < 1023:
-        smn[i] = n + 1
+def _sm_next(p: int, n: int, y: int) -> tuple[int, int]:
+    """A bit-history map entry (22-bit probability, count) after seeing bit y."""
+    return p + ((((y << 22) - p) * _DT[n]) >> 16), min(n + 1, 1023)
 
 
 @njit(cache=True)
-def _apm(a: np.ndarray, ctx: int, s: int) -> tuple[int, int]:
-    """An APM's 16-bit probability for stretch s in context ctx, and the node to train."""
-    s2 = s + 2048
-    lo = s2 >> 7
-    w = s2 & 127
-    base = ctx * 33 + lo
-    return (int(a[base]) * (128 - w) + int(a[base + 1]) * w) >> 7, base + (w >> 6)
+def _between(lo: int, hi: int, w: int) -> int:
+    """An APM's probability w/128 of the way from one of its points to the next."""
+    return (lo * (128 - w) + hi * w) >> 7
 
 
 @njit(cache=True)
@@ -208,9 +218,6 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
     squash = SQUASH
     stretch = STRETCH
     limits = _LIMITS
-    dt = np.zeros(1024, np.int64)
-    for n in range(1024):
-        dt[n] = (65536 * 2) // (2 * n + 3)
     t0 = np.full(256, _INIT, np.int32)
     t1 = np.full(65536, _INIT, np.int32)
     nb2 = buckets - 2
@@ -218,14 +225,10 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
     smp = np.full(N_CTX * 256, 1 << 21, np.int32)
     smn = np.zeros(N_CTX * 256, np.int32)
     slot = np.zeros(N_CTX, np.int64)
-    weights = np.full(3 * 256 * N_INPUTS, 1 << 13, np.int32)
-    weights2 = np.full(256 * 8 * N_INPUTS, 1 << 13, np.int32)
-    apm1 = np.zeros(256 * 33, np.uint16)
-    apm2 = np.zeros(65536 * 33, np.uint16)
+    weights = np.full(_WEIGHT_SETS * N_INPUTS, 1 << 13, np.int32)
+    apm = np.zeros(256 * 33, np.uint16)
     for j in range(33):
-        v = int(squash[min(max((j - 16) * 128, -2047), 2047) + 2047]) * 16
-        apm1[j::33] = v
-        apm2[j::33] = v
+        apm[j::33] = int(squash[min(max((j - 16) * 128, -2047), 2047) + 2047]) * 16
 
     st = arith.new_decoder(src) if decode else arith.new_encoder()
     out = np.zeros(64 if decode else data.size // 3 + 64, np.uint8)
@@ -245,6 +248,12 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
             out = arith.room(out, st[3], arith.MAX_BYTES_PER_BYTE)
         c = 0 if decode else int(data[i])
         c1 = c4 & 0xFF
+        if 65 <= c1 <= 90 or 97 <= c1 <= 122:
+            kind = 0
+        elif c1 == 32 or c1 == 10:
+            kind = 1
+        else:
+            kind = 2 if c1 < 128 else 3
         expected = int(data[mptr]) | 256 if mlen > 0 else 0
         c0 = 1
         nib = 1
@@ -274,22 +283,17 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
             else:
                 x[N_INPUTS - 2] = 0
             x[N_INPUTS - 1] = 256
-            ws = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512))) * N_INPUTS
-            ws2 = (c1 * 8 + j) * N_INPUTS
-            dot1 = 0
-            dot2 = 0
+            ws = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + kind * 768) * N_INPUTS
+            dot = 0
             for k in range(N_INPUTS):
-                dot1 += x[k] * int(weights[ws + k])
-                dot2 += x[k] * int(weights2[ws2 + k])
-            dot1 = min(max(dot1 >> 16, -2047), 2047)
-            dot2 = min(max(dot2 >> 16, -2047), 2047)
-            pm1 = int(squash[dot1 + 2047])
-            pm2 = int(squash[dot2 + 2047])
-            dot = (dot1 + dot2) >> 1
+                dot += x[k] * int(weights[ws + k])
+            dot = min(max(dot >> 16, -2047), 2047)
             pm = int(squash[dot + 2047])
-            p1, n1 = _apm(apm1, c0, dot)
-            p2, n2 = _apm(apm2, (c1 << 8) | c0, dot)
-            p = (pm * 16 + p1 + 2 * p2) >> 2
+            a = c0 * 33 + ((dot + 2048) >> 7)  # the APM points either side of dot
+            aw = (dot + 2048) & 127
+            pa = _between(int(apm[a]), int(apm[a + 1]), aw)
+            na = a + (aw >> 6)  # the nearer point is the one trained
+            p = (pm * 16 + pa) >> 1
             p = min(max(p, 32), arith.PROB_ONE - 32)
             if decode:
                 y = arith.decode_bit(st, src, p)
@@ -297,21 +301,21 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
                 y = (c >> (7 - j)) & 1
                 arith.encode_bit(st, out, p, y)
 
-            err1 = ((y << 12) - pm1) * _LR
-            err2 = ((y << 12) - pm2) * _LR
+            err = ((y << 12) - pm) * _LR
             for k in range(N_INPUTS):
-                weights[ws + k] = min(max(int(weights[ws + k]) + ((x[k] * err1) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
-                weights2[ws2 + k] = min(max(int(weights2[ws2 + k]) + ((x[k] * err2) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
-            _update(t0, c0, y, limits[0], dt)
-            _update(t1, (c1 << 8) | c0, y, limits[1], dt)
+                weights[ws + k] = min(max(int(weights[ws + k]) + ((x[k] * err) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
+            t0[c0] = _next(int(t0[c0]), y, limits[0])
+            i1 = (c1 << 8) | c0
+            t1[i1] = _next(int(t1[i1]), y, limits[1])
             for q in range(N_HASHED):
-                _update(t, base[q] + nib, y, limits[N_DIRECT + q], dt)
+                iq = base[q] + nib
+                t[iq] = _next(int(t[iq]), y, limits[N_DIRECT + q])
             for q in range(N_CTX):
-                _update_sm(smp, smn, slot[q], y, dt)
+                sq = slot[q]
+                smp[sq], smn[sq] = _sm_next(int(smp[sq]), int(smn[sq]), y)
             if mctx >= 0:
-                _update(msm, mctx, y, 31, dt)
-            apm1[n1] = int(apm1[n1]) + (((y << 16) - int(apm1[n1])) >> _APM_RATE)
-            apm2[n2] = int(apm2[n2]) + (((y << 16) - int(apm2[n2])) >> _APM_RATE)
+                msm[mctx] = _next(int(msm[mctx]), y, 31)
+            apm[na] = int(apm[na]) + (((y << 16) - int(apm[na])) >> _APM_RATE)
             c0 = (c0 << 1) | y
             nib = (nib << 1) | y
         c = c0 & 0xFF
