@@ -3,7 +3,7 @@
 Written for kbound after the design Matt Mahoney describes for lpaq1 and paq8; the code is
 kbound's own. Per bit:
 
-* Inputs. Order 0 and 1 counters are direct tables. Orders 2, 3, 4 and 6, two word
+* Inputs. Order 1 counters are a direct table. Orders 2, 3, 4 and 6, two word
   contexts (the word so far; it with the previous word) and a column context (column, the
   byte above it in the previous line, the last byte) are hashed into one table of 64-byte
   buckets, one bucket per context and half byte: a 31-bit check and 15 counters for the 15
@@ -21,9 +21,10 @@ kbound's own. Per bit:
 * SSE. An adaptive probability map refines the mixed probability by the partial byte,
   interpolating 33 points along st(p); the output averages the two.
 
-Format 3 had a second mixer (weights per previous byte and bit position) and a second APM
-(by the previous byte): 0.4 % smaller payloads on enwik8-head for 25 % more time. Format 4
-gave them up for speed (issue 7: at least 0.5 MB/s each way on one core).
+Format 3 also had an order-0 context, a second mixer (weights per previous byte and bit
+position) and a second APM (by the previous byte): payloads 1.5-2 % smaller on enwik8-head
+and gcide for about 40 % more time. Format 4 gave them up for speed (issue 7: at least
+0.5 MB/s each way on one core).
 
 All arithmetic is on integers below 2^63 (no floats), so the result is the same under numba,
 on any machine, and as plain Python: the decoder is this source.
@@ -41,11 +42,11 @@ from numba.extending import intrinsic
 from kbound.backends import arith
 
 _M = 0xFFFFFFFF
-N_DIRECT = 2  # orders 0 and 1
+N_DIRECT = 1  # order 1
 N_HASHED = 7  # orders 2, 3, 4, 6; word; word with previous word; column
 N_CTX = N_DIRECT + N_HASHED
 N_INPUTS = 2 * N_CTX + 2  # direct and history inputs per context, match, bias
-_LIMITS = np.array([31, 31, 31, 31, 31, 31, 31, 31, 31], np.int64)
+_LIMITS = np.array([31, 31, 31, 31, 31, 31, 31, 31], np.int64)
 _INIT = (1 << 28) | 1  # p = 1/2, count 0, empty history
 _APM_RATE = 7
 _MIN_MATCH = 6
@@ -87,7 +88,7 @@ STRETCH = _stretch_table().astype(np.int16)
 
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
-    fixed = 4 * (256 + 65536 + _WEIGHT_SETS * N_INPUTS + 2 * 256 * N_CTX + 33 * 256 + 64)
+    fixed = 4 * (65536 + _WEIGHT_SETS * N_INPUTS + 2 * 256 * N_CTX + 33 * 256 + 64)
     match_entries = mem // 32
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
@@ -218,7 +219,6 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
     squash = SQUASH
     stretch = STRETCH
     limits = _LIMITS
-    t0 = np.full(256, _INIT, np.int32)
     t1 = np.full(65536, _INIT, np.int32)
     nb2 = buckets - 2
     msm = np.full(64, _INIT, np.int32)
@@ -266,8 +266,7 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
                 for q in range(N_HASHED):
                     _touch(t, nb2, ctx[q] + (c0 << 1) * 0x9E3779B1)
                     _touch(t, nb2, ctx[q] + ((c0 << 1) | 1) * 0x9E3779B1)
-            slot[0] = t0[c0]
-            slot[1] = t1[(c1 << 8) | c0]
+            slot[0] = t1[(c1 << 8) | c0]
             for q in range(N_HASHED):
                 slot[N_DIRECT + q] = t[base[q] + nib]
             for q in range(N_CTX):
@@ -304,9 +303,8 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
             err = ((y << 12) - pm) * _LR
             for k in range(N_INPUTS):
                 weights[ws + k] = min(max(int(weights[ws + k]) + ((x[k] * err) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
-            t0[c0] = _next(int(t0[c0]), y, limits[0])
             i1 = (c1 << 8) | c0
-            t1[i1] = _next(int(t1[i1]), y, limits[1])
+            t1[i1] = _next(int(t1[i1]), y, limits[0])
             for q in range(N_HASHED):
                 iq = base[q] + nib
                 t[iq] = _next(int(t[iq]), y, limits[N_DIRECT + q])
