@@ -1,6 +1,6 @@
 """The kbound benchmark: each effort against the reference CLIs on one corpus, in one run; writes bench/RESULTS.md.
 
-    python bench/bench.py [CORPUS] [--efforts fast,default] [--scaling 4,10,20,40] [--out bench/RESULTS.md]
+    python bench/bench.py [CORPUS] [--efforts fast,default,max] [--scaling 4,10,20,40] [--out bench/RESULTS.md]
 
 CORPUS defaults to ../shared/corpora/gcide.txt beside the repository; without it the bench says so
 and exits 0. Wall times are measured here; peak memory is the largest sum of the proportional set
@@ -192,6 +192,21 @@ def sharded_lines(sharded: dict, args: argparse.Namespace) -> list[str]:  # type
     return out
 
 
+def flatness_lines(scaling: list) -> list[str]:  # type: ignore[type-arg]
+    """The issue-6 memory target: peak PSS flat within 10 % from the 10 MB prefix up."""
+    rows = [(mb, run.tree_rss_bytes) for mb, _, run, _ in scaling if mb >= 10]
+    if len(rows) < 2:
+        return []
+    base = rows[0][1]
+    spread = max(abs(pss / base - 1) for _, pss in rows)
+    return [
+        "",
+        f"- peak PSS from {rows[0][0]:g} MB to {rows[-1][0]:g} MB: "
+        + " → ".join(mib(pss) for _, pss in rows)
+        + f"; largest change from the {rows[0][0]:g} MB run **{spread:+.1%}** (target: within ±10 %)",
+    ]
+
+
 def mib(n: float) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
@@ -199,7 +214,9 @@ def mib(n: float) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", nargs="?", default=str(DEFAULT_CORPUS))
-    parser.add_argument("--efforts", default="fast,default", help="efforts to run (max: xz dict=1536m needs ~17 GB)")
+    parser.add_argument(
+        "--efforts", default="fast,default,max", help="efforts to run (max adds cm, zpaq:5)"
+    )
     parser.add_argument("--scaling", default="4,10,20,40", help="prefix MB for the scaling table")
     parser.add_argument(
         "--shard-size", default="10MB", help="shard size for the local vs Dask sharded runs ('' for none)"
@@ -316,6 +333,7 @@ def main() -> int:
                 f"{mib(run.tree_rss_bytes)} | {run.tree_rss_bytes / n:.1f} | {mib(run.max_process_rss_bytes)} | "
                 f"{doc['best']['bits_per_byte']:.3f} | {run.load_before:.2f} |"
             )
+        lines += flatness_lines(scaling)
     if sharded:
         lines += sharded_lines(sharded, args)
     text = "\n".join(lines) + "\n"

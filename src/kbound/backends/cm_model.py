@@ -17,7 +17,9 @@ kbound's own. Per bit:
   that followed, with a learned confidence per match length.
 * Mixing. Inputs are stretched, st(p) = ln(p / (1 - p)), and combined by one mixer with a
   weight set per partial byte, match state and kind of previous byte (letter, space or
-  newline, other ASCII, other); its weights follow the gradient of the coding cost online.
+  newline, other ASCII, other); its weights follow the gradient of the coding cost online,
+  skipping bits it predicted to within 16/4096: faster, and no larger (first 2 MiB of
+  enwik8-head: 472,020 bytes against 472,295 when training on every bit).
 * SSE. An adaptive probability map refines the mixed probability by the partial byte,
   interpolating 33 points along st(p); the output averages the two.
 
@@ -53,6 +55,7 @@ _MIN_MATCH = 6
 _LR = 6
 _MIX_SHIFT = 14
 _W_MAX = 1 << 24  # a weight of 256: far beyond any useful one, and well inside int32
+_TRAIN_ABOVE = 16  # the mixer learns from a bit only if it missed by more than 16/4096
 _WEIGHT_SETS = 4 * 3 * 256  # kind of previous byte x match state x partial byte
 
 _SQUASH_POINTS = np.array(
@@ -300,9 +303,11 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
                 y = (c >> (7 - j)) & 1
                 arith.encode_bit(st, out, p, y)
 
-            err = ((y << 12) - pm) * _LR
-            for k in range(N_INPUTS):
-                weights[ws + k] = min(max(int(weights[ws + k]) + ((x[k] * err) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
+            miss = (y << 12) - pm
+            if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:  # a near-certain bit that came true teaches little
+                err = miss * _LR
+                for k in range(N_INPUTS):
+                    weights[ws + k] = min(max(int(weights[ws + k]) + ((x[k] * err) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
             i1 = (c1 << 8) | c0
             t1[i1] = _next(int(t1[i1]), y, limits[0])
             for q in range(N_HASHED):
