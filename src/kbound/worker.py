@@ -99,6 +99,7 @@ def run_task(
                 tell(done)
             payload.write(coder.finish())
             result["compress_seconds"] = time.perf_counter() - t0
+            del coder  # the encoder's state (xz's match finder, ppmd's model) goes before the decoder's comes
             result["payload_bytes"] = payload.tell()
             result["decoder"] = backend.decoder(cache_root)
             if verify:
