@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 import tracemalloc
+import weakref
 from pathlib import Path
 
 import pytest
 
 from backend_checks import sigint_default
+from kbound.backends.base import Coder
+from kbound.backends.raw import Raw
 from kbound.backends.registry import parse_spec
 from kbound.backends.stream import run_coder
 from kbound.engine import Interrupted, Outcome, Task, run_task, run_tasks
@@ -52,6 +55,26 @@ def test_a_worker_streams_a_file_much_larger_than_its_memory(tmp_path: Path, sha
     assert size > 24_000_000
     assert result.get("verified") is True, result
     assert peak < 8 << 20, f"peak {peak:,} bytes of Python allocations for a {size:,}-byte file"
+
+
+def test_the_encoder_is_released_before_the_decoder_starts(alice: Path) -> None:
+    # Otherwise a worker holds both codecs' state at once (xz's match finder, ppmd's model).
+    alive_when_decoding: list[bool] = []
+
+    class Watched(Raw):
+        def compressor(self, size: int) -> Coder:
+            coder = super().compressor(size)
+            self.encoder_ref = weakref.ref(coder)
+            return coder
+
+        def decompressor(self) -> Coder:
+            alive_when_decoding.append(self.encoder_ref() is not None)
+            return super().decompressor()
+
+    data = alice.read_bytes()
+    result = run_task(Task(Watched(), 0, len(data), hashlib.sha256(data).hexdigest()), str(alice))
+    assert result.get("verified") is True, result
+    assert alive_when_decoding == [False]
 
 
 def test_a_task_reads_only_its_byte_range(alice: Path) -> None:
