@@ -212,3 +212,14 @@ def test_curve_model_loss_adds_the_two_part_code_at_the_target_size(alice: Path)
     assert tp["code_length_bits"] == 8 * 140_000_000_000 + 0.7 * 2 * 10**12
     assert tp["bits_per_byte"] == (8 * 140_000_000_000 + 0.7 * 2 * 10**12) / (2 * 10**12)
     assert run("curve", str(alice), "-b", "bz2:9", "--to", "2TB", "--model-loss", "0.7")[0] == 2  # needs --model
+
+
+def test_curve_model_loss_in_nats_per_token_with_tokens(alice: Path) -> None:
+    # 2.0 nats/token at alice's tokens per byte, as bits per byte, charged over the --to size.
+    n = alice.stat().st_size
+    args = ("curve", str(alice), "-b", "bz2:9", "--points", "3", "--to", "2TB", "--model", "70B:bf16", "-f", "json")
+    code, out, _ = run(*args, "--model-loss", "2.0", "--tokens", str(n // 4))
+    tp = json.loads(out)["model"]["two_part"]
+    assert code == 0
+    assert tp["loss_bits"] == pytest.approx(2.0 * (n // 4) / n / math.log(2) * 2 * 10**12, rel=1e-12)
+    assert run(*args, "--tokens", "100")[0] == 2  # --tokens without --model-loss

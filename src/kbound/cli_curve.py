@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 
 import click
@@ -64,9 +65,12 @@ def compare_with_model(
                    "extrapolated bound; needs --to.")
 @click.option("--bits-per-param", type=float, default=2.0, show_default=True,
               help="Storage rate for the parameters a copy of the bound would need (with --model).")
-@click.option("--model-loss", type=click.FloatRange(min=0), default=None, metavar="BPB",
-              help="The model's loss on text like this, in bits per byte: adds the two-part code (model + "
-                   "loss) at the --to size.")
+@click.option("--model-loss", type=click.FloatRange(min=0), default=None, metavar="VALUE",
+              help="The model's loss on text like this, in bits per byte (or nats per token with --tokens): "
+                   "adds the two-part code (model + loss) at the --to size.")
+@click.option("--tokens", type=click.IntRange(min=1), default=None,
+              help="CORPUS's token count: --model-loss is then nats per token, taken at the same tokens per "
+                   "byte at the --to size.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the curves and the extrapolation to FILE (.png, .svg, .pdf; needs kbound[plot]).")
 @click.option("--no-verify", is_flag=True, help="Skip the round-trip check of each payload.")
@@ -79,7 +83,7 @@ def compare_with_model(
 def curve_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, points: int, min_bytes: int, sampling: str,
     seed: int, to_bytes: int | None, model_arg: str | None, bits_per_param: float, model_loss: float | None,
-    plot_path: str | None,
+    tokens: int | None, plot_path: str | None,
     no_verify: bool, jobs: int | None, cache_dir: str | None, no_cache: bool, glob: str | None, field: str | None,
     separator: str, max_bytes: int,
     fmt: str | None, no_timings: bool, no_progress: bool,
@@ -96,6 +100,8 @@ def curve_command(
         raise click.UsageError("--model needs --to SIZE (the corpus size to compare the model with)")
     if model_loss is not None and model_arg is None:
         raise click.UsageError("--model-loss needs --model")
+    if tokens is not None and model_loss is None:
+        raise click.UsageError("--tokens gives --model-loss in nats per token: add --model-loss")
     out_format = default_format(fmt)
 
     def run() -> int:
@@ -104,6 +110,11 @@ def curve_command(
 
             check_plot_path(plot_path)
         corpus = read_corpus(inputs, glob, field, separator, max_bytes)
+        loss_bpb = model_loss
+        if tokens is not None and model_loss is not None:
+            if not corpus.n_bytes:
+                raise KboundError("--tokens: the corpus is empty, so it has no tokens per byte")
+            loss_bpb = model_loss * tokens / corpus.n_bytes / math.log(2)  # nats/token -> bits/byte
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
         with progress:
             report = growth_curve(
@@ -113,7 +124,7 @@ def curve_command(
                 on_done=progress.done,
             )
         if model_arg is not None:
-            report = compare_with_model(report, model_arg, bits_per_param, model_loss)
+            report = compare_with_model(report, model_arg, bits_per_param, loss_bpb)
         for cv in report.curves:
             for p in cv.points:
                 if p.status == "failed":

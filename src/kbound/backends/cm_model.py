@@ -189,9 +189,9 @@ def _next(v: int, y: int, limit: int) -> int:
     if h >= 256:
         h = (h & 127) | 128
     if y:
-        p += ((65536 - p) * dt[n]) >> 16
+        p += ((65536 - p) * int(dt[n])) >> 16
     else:
-        p -= (p * dt[n]) >> 16
+        p -= (p * int(dt[n])) >> 16
     if n < limit:
         n += 1
     return (p << 13) | (n << 8) | h
