@@ -10,12 +10,21 @@ from pathlib import Path
 import pytest
 
 import kbound
+from kbound.backends.base import Backend
 from kbound.backends.raw import Raw
 from kbound.bounds import Best
 from kbound.engine import describe_mismatch, run_backends
 
 
-class Crashes(Raw):
+class WholeBuffer(Raw):
+    """Raw through the whole-buffer path, so that overriding `compress`/`decompress` takes effect."""
+
+    streams = False
+    compressor = Backend.compressor
+    decompressor = Backend.decompressor
+
+
+class Crashes(WholeBuffer):
     """Dies in 'native code' the way pyppmd has: the worker process is killed by a signal."""
 
     name = "crashes"
@@ -25,7 +34,7 @@ class Crashes(Raw):
         os.abort()
 
 
-class Corrupts(Raw):
+class Corrupts(WholeBuffer):
     """Returns a payload whose decoding is wrong from byte 1,000 on."""
 
     name = "corrupts"
@@ -36,7 +45,7 @@ class Corrupts(Raw):
         return bytes(data)
 
 
-class Raises(Raw):
+class Raises(WholeBuffer):
     name = "raises"
 
     def compress(self, data: bytes) -> bytes:
