@@ -222,4 +222,5 @@ def test_curve_model_loss_in_nats_per_token_with_tokens(alice: Path) -> None:
     tp = json.loads(out)["model"]["two_part"]
     assert code == 0
     assert tp["loss_bits"] == pytest.approx(2.0 * (n // 4) / n / math.log(2) * 2 * 10**12, rel=1e-12)
+    assert tp["loss_from"] == f"nats per token over {n // 4} tokens"
     assert run(*args, "--tokens", "100")[0] == 2  # --tokens without --model-loss

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 
 import click
@@ -27,9 +26,13 @@ from kbound.report.curve import render_curve
 
 
 def compare_with_model(
-    report: CurveReport, model_arg: str, bits_per_param: float, model_loss: float | None = None
+    report: CurveReport, model_arg: str, bits_per_param: float, model_loss: float | None = None,
+    tokens: int | None = None, token_bytes: int | None = None,
 ) -> CurveReport:
-    """Attach `--model`'s comparison with the extrapolated bound (a plain number of bits at --to bytes)."""
+    """Attach `--model`'s comparison with the extrapolated bound (a plain number of bits at --to bytes).
+
+    With `tokens` (counted on `token_bytes` bytes), `model_loss` is in nats per token.
+    """
     from kbound.models import compare, describe_model
 
     if report.extrapolation is None:
@@ -38,7 +41,9 @@ def compare_with_model(
     try:
         comparison = compare(
             describe_model(model_arg), bound_bits=round(p.total_bits), corpus_bytes=p.target_bytes,
-            bits_per_param=bits_per_param, model_loss_bpb=model_loss,
+            bits_per_param=bits_per_param,
+            model_loss_bpb=None if tokens is not None else model_loss,
+            loss_nats_per_token=model_loss if tokens is not None else None, tokens=tokens, token_bytes=token_bytes,
         )
     except ValueError as e:
         raise KboundError(str(e)) from None
@@ -110,11 +115,6 @@ def curve_command(
 
             check_plot_path(plot_path)
         corpus = read_corpus(inputs, glob, field, separator, max_bytes)
-        loss_bpb = model_loss
-        if tokens is not None and model_loss is not None:
-            if not corpus.n_bytes:
-                raise KboundError("--tokens: the corpus is empty, so it has no tokens per byte")
-            loss_bpb = model_loss * tokens / corpus.n_bytes / math.log(2)  # nats/token -> bits/byte
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
         with progress:
             report = growth_curve(
@@ -124,7 +124,7 @@ def curve_command(
                 on_done=progress.done,
             )
         if model_arg is not None:
-            report = compare_with_model(report, model_arg, bits_per_param, loss_bpb)
+            report = compare_with_model(report, model_arg, bits_per_param, model_loss, tokens, corpus.n_bytes)
         for cv in report.curves:
             for p in cv.points:
                 if p.status == "failed":

@@ -71,7 +71,7 @@ class ModelComparison:
 
 
 def _loss_bpb(
-    model_loss_bpb: float | None, loss_nats_per_token: float | None, tokens: int | None, corpus_bytes: int
+    model_loss_bpb: float | None, loss_nats_per_token: float | None, tokens: int | None, token_bytes: int
 ) -> tuple[float, str] | None:
     if model_loss_bpb is not None and loss_nats_per_token is not None:
         raise ValueError("give the model's loss in bits per byte or in nats per token, not both")
@@ -85,7 +85,9 @@ def _loss_bpb(
         raise ValueError("a loss in nats per token needs the corpus's token count (--tokens N)")
     if not loss_nats_per_token >= 0 or math.isinf(loss_nats_per_token):
         raise ValueError(f"model loss must be a finite number of nats per token >= 0, not {loss_nats_per_token}")
-    return loss_nats_per_token * tokens / math.log(2) / corpus_bytes, f"nats per token over {tokens} tokens"
+    if token_bytes <= 0:
+        raise ValueError("a loss in nats per token needs a non-empty corpus (its tokens per byte)")
+    return loss_nats_per_token * tokens / math.log(2) / token_bytes, f"nats per token over {tokens} tokens"
 
 
 def compare(
@@ -97,11 +99,13 @@ def compare(
     model_loss_bpb: float | None = None,
     loss_nats_per_token: float | None = None,
     tokens: int | None = None,
+    token_bytes: int | None = None,
     corpus_size_bytes: int | None = None,
 ) -> ModelComparison:
     """Compare a model with a bound of `bound_bits` on a corpus of `corpus_bytes` bytes.
 
-    `tokens` counts the measured corpus's tokens (for a loss in nats per token);
+    `tokens` counts the tokens of `token_bytes` bytes (default: the corpus) for a loss in nats per
+    token, which is taken at that many tokens per byte;
     `corpus_size_bytes` scales the comparison to another corpus size at constant bits per byte.
     Raises ValueError for values that cannot be compared (zero corpus, negative loss, ...).
     """
@@ -125,7 +129,7 @@ def compare(
             f"bound scaled from {corpus_bytes} to {n} bytes at a constant {bpb:.4f} bits per byte"
             " (larger corpora usually compress better, so this overstates the bound)"
         )
-    loss = _loss_bpb(model_loss_bpb, loss_nats_per_token, tokens, corpus_bytes)
+    loss = _loss_bpb(model_loss_bpb, loss_nats_per_token, tokens, corpus_bytes if token_bytes is None else token_bytes)
     two_part = None
     if loss is not None:
         loss_bpb, loss_from = loss
