@@ -12,6 +12,7 @@ import pytest
 import kbound
 from kbound.backends.base import Backend
 from kbound.backends.raw import Raw
+from kbound.backends.stream import run_coder
 from kbound.bounds import Best
 from kbound.engine import describe_mismatch, run_backends
 
@@ -22,6 +23,12 @@ class WholeBuffer(Raw):
     streams = False
     compressor = Backend.compressor
     decompressor = Backend.decompressor
+
+    def compress(self, data: bytes) -> bytes:
+        return run_coder(Raw.compressor(self, len(data)), data)
+
+    def decompress(self, payload: bytes) -> bytes:
+        return run_coder(Raw.decompressor(self), payload)
 
 
 class Crashes(WholeBuffer):

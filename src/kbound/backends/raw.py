@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 
 from kbound.backends.base import Backend, Coder, read_varint, write_varint
+from kbound.backends.stream import run_coder
 
 
 class Raw(Backend):
@@ -15,21 +16,17 @@ class Raw(Backend):
     summary = "the corpus as is plus a LEB128 length header; no decoder beyond the reference machine"
     seconds_per_mb = 0.001
     streams = True
-    decoder_python = ("kbound.backends.base",)  # read_varint
+    decoder_python = ("kbound.backends.base", "kbound.backends.stream")  # read_varint, run_coder
 
     @classmethod
     def library_version(cls) -> str:
         return platform.python_version()
 
     def compress(self, data: bytes) -> bytes:
-        return write_varint(len(data)) + data
+        return run_coder(self.compressor(len(data)), data)
 
     def decompress(self, payload: bytes) -> bytes:
-        length, pos = read_varint(payload)
-        body = payload[pos:]
-        if len(body) != length:
-            raise ValueError(f"header says {length} bytes, payload holds {len(body)}")
-        return body
+        return run_coder(self.decompressor(), payload)
 
     def compressor(self, size: int) -> Coder:
         return _Writer(size)
