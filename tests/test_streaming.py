@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import multiprocessing
 import os
 import signal
@@ -20,7 +21,17 @@ from kbound.backends.base import Coder
 from kbound.backends.raw import Raw
 from kbound.backends.registry import parse_spec
 from kbound.backends.stream import run_coder
-from kbound.engine import Interrupted, Outcome, Task, run_task, run_tasks
+from kbound.engine import (
+    WORKER_BYTES,
+    Interrupted,
+    Outcome,
+    Task,
+    available_memory,
+    memory_need,
+    run_backends,
+    run_task,
+    run_tasks,
+)
 
 SPECS = ["raw", "zlib:9", "bz2:9", "xz:6", "zstd:19,long=27", "brotli:9,w=24", "ppmd:6,mem=16m", "ppmd:8,mem=16m,v=I"]
 
@@ -177,3 +188,85 @@ def test_progress_shows_a_bar_per_backend_then_its_result(alice: Path) -> None:
         assert row.spec in shown
         assert f"payload {row.payload_bytes:,} B" in shown
     assert "304.2/304.2 kB" in shown  # compressed plus decompressed: twice the corpus
+
+
+class _Hungry(Raw):
+    """`raw`, claiming to need `claim` bytes: for testing the memory budget without using it."""
+
+    claim = 100 << 20
+
+    def memory_bytes(self, size: int) -> int:
+        return self.claim
+
+
+def _peak_claims(tasks: list[Task], path: Path, **kw: object) -> tuple[int, int, list[Outcome]]:
+    """Run tasks; return the most tasks and the most estimated bytes that were running at once."""
+    running: dict[int, int] = {}
+    most = [0, 0]
+
+    def start(t: Task) -> None:
+        running[id(t)] = memory_need(t)
+        most[0], most[1] = max(most[0], len(running)), max(most[1], sum(running.values()))
+
+    outcomes = run_tasks(tasks, str(path), on_start=start, on_done=lambda t, o: running.pop(id(t), None), **kw)  # type: ignore[arg-type]
+    return most[0], most[1], outcomes
+
+
+def test_backends_run_together_only_while_their_memory_estimates_fit(alice: Path) -> None:
+    size = alice.stat().st_size
+    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
+    tasks = [Task(_Hungry(), 0, size, digest) for _ in range(4)]
+    each = memory_need(tasks[0])
+    assert each == WORKER_BYTES + _Hungry.claim
+    # Room for four: the job limit (3) is what holds them back.
+    assert _peak_claims(tasks, alice, jobs=3, max_memory=4 * each)[0] == 3
+    # Room for two: never more than two at once, and every task still runs.
+    most, peak, outcomes = _peak_claims(tasks, alice, jobs=3, max_memory=2 * each + 1)
+    assert (most, peak) == (2, 2 * each)
+    assert all(o.verified for o in outcomes)
+
+
+def test_a_backend_that_cannot_fit_alone_is_refused_and_says_what_it_needs(alice: Path) -> None:
+    size = alice.stat().st_size
+    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
+    small, big = Raw(), _Hungry()
+    budget = memory_need(Task(small, 0, size, digest)) + (1 << 20)
+    outcomes = run_tasks([Task(big, 0, size, digest), Task(small, 0, size, digest)], str(alice), max_memory=budget)
+    assert outcomes[1].verified
+    refused = outcomes[0]
+    assert not refused.verified and refused.payload_bytes is None and refused.error is not None
+    assert f"needs about {(memory_need(Task(big, 0, size, digest)) >> 20):,} MiB" in refused.error
+    assert "--max-memory" in refused.error and "\n" not in refused.error
+
+
+def test_the_default_memory_budget_is_what_the_kernel_says_is_available() -> None:
+    available = available_memory()
+    if not Path("/proc/meminfo").exists():
+        assert available is None
+        return
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            expected = int(line.split()[1]) * 1024
+    assert available is not None and abs(available - expected) < 256 << 20  # it moves a little between reads
+
+
+ESTIMATED = ["bz2:9", "xz:9", "zstd:19,long=27", "brotli:11,w=22", "ppmd:8,mem=64m,v=I", "cm:16m", "order:3,mem=16m"]
+
+
+def test_memory_estimates_cover_what_the_workers_really_use(shakespeare: Path) -> None:
+    # Peak RSS of each worker above that of the `raw` worker (the interpreter, kbound, the chunks).
+    specs = ESTIMATED + (["zpaq:5"] if importlib.util.find_spec("zpaq") else [])
+    backends = [parse_spec(s) for s in ["raw", *specs]]
+    for b in backends:
+        b.decoder()  # measured and cached here, so the workers only code
+    data = shakespeare.read_bytes()
+    outcomes = run_backends(backends, str(shakespeare), hashlib.sha256(data).hexdigest(), jobs=1)
+    assert all(o.verified and o.peak_rss_bytes for o in outcomes), [o.error for o in outcomes]
+    base = outcomes[0].peak_rss_bytes
+    assert base is not None
+    over = {
+        o.backend.spec: (o.peak_rss_bytes - base) >> 20
+        for o in outcomes[1:]
+        if o.peak_rss_bytes is not None and o.peak_rss_bytes - base > o.backend.memory_bytes(len(data))
+    }
+    assert not over, f"MiB used beyond the estimate: {over}"

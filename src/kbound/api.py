@@ -57,6 +57,7 @@ def estimate(
     on_progress: Callable[[Backend, int, int], None] | None = None,
     shard_size: int | None = None,
     scheduler: Any = None,
+    max_memory: int | None = None,
     **load_options: object,
 ) -> Report:
     """Bound the Kolmogorov complexity of a corpus from above with every chosen backend.
@@ -71,6 +72,9 @@ def estimate(
     `shard_size` (bytes) cuts the corpus into independent shards (see `kbound.shards`); `scheduler`
     (a Dask scheduler address or `distributed.Client`) runs the shards on a cluster. Sharded runs
     do not use the result cache.
+
+    `max_memory` (bytes; default: the memory available when the run starts) caps what the
+    backends running at once may hold, by their own estimates (`Backend.memory_bytes`).
     """
     corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
     chosen = resolve_backends(backends, effort)
@@ -80,6 +84,7 @@ def estimate(
         "effort": None if backends else effort,
         "verify": verify,
         "jobs": jobs or default_jobs(),
+        "max_memory": max_memory,  # None: the memory available when the run started
     }
     sharding = None
     try:
@@ -91,11 +96,12 @@ def estimate(
                 outcomes, sharding = run_sharded(
                     chosen, path, shard_bytes, separator, verify=verify, jobs=jobs, cache_root=cache_dir,
                     scheduler=scheduler, on_start=on_start, on_done=on_done, on_progress=on_progress,
+                    max_memory=max_memory,
                 )
         else:
             outcomes = _run_cached(
                 chosen, corpus, verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
-                on_start=on_start, on_done=on_done, on_progress=on_progress,
+                on_start=on_start, on_done=on_done, on_progress=on_progress, max_memory=max_memory,
             )
         interrupted = False
     except Interrupted as stop:
@@ -125,6 +131,7 @@ def _run_cached(
     on_start: Callable[[Backend], None] | None,
     on_done: Callable[[Outcome], None] | None,
     on_progress: Callable[[Backend, int, int], None] | None,
+    max_memory: int | None = None,
 ) -> list[Outcome]:
     """Outcomes in the order of `chosen`: cached ones recalled, the rest run (and cached once verified).
 
@@ -137,6 +144,7 @@ def _run_cached(
         fresh = run_backends(
             [b for b in chosen if b.spec not in known], corpus.path or corpus.data, corpus.sha256,
             verify=verify, jobs=jobs, cache_root=cache_dir, on_start=on_start, on_done=on_done, on_progress=on_progress,
+            max_memory=max_memory,
         )
     except Interrupted as stop:
         fresh, stopped = stop.finished, stop

@@ -73,6 +73,9 @@ def cli() -> None:
                    "the bound adds the shard payloads, their framing and the decoder once.")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run the shards on a Dask cluster (tcp://host:8786; pip install 'kbound[dask]').")
+@click.option("--max-memory", type=Size(), default=None,
+              help="Run at once only the backends whose memory estimates fit in SIZE together; refuse any that "
+                   "cannot fit alone [default: the memory available at the start].")
 @click.option("--glob", metavar="PATTERN", help="In directories, read only files whose name matches (e.g. '*.txt').")
 @click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME string is one document.")
 @click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
@@ -110,8 +113,8 @@ def cli() -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
 def estimate_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, no_verify: bool, jobs: int | None,
-    shard_size: int | None, scheduler: str | None, glob: str | None, field: str | None, separator: str,
-    max_bytes: int, fmt: str | None, no_timings: bool,
+    shard_size: int | None, scheduler: str | None, max_memory: int | None, glob: str | None, field: str | None,
+    separator: str, max_bytes: int, fmt: str | None, no_timings: bool,
     quiet: bool, no_progress: bool, output: str | None, baseline: str | None, max_bpb: float | None,
     max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | None,
     tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
@@ -138,7 +141,8 @@ def estimate_command(
             report = estimate(
                 inputs, list(specs) or None, effort=effort, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
                 use_cache=not no_cache, tokenizer=tokenizer, on_start=progress.start, on_done=progress.done,
-                on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, glob=glob, field=field,
+                on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, max_memory=max_memory,
+                glob=glob, field=field,
                 separator=separator_bytes(separator), max_bytes=max_bytes,
             )
         if models:

@@ -141,6 +141,7 @@ def run_sharded(
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
     on_progress: Callable[[Backend, int, int], None] | None = None,
+    max_memory: int | None = None,
 ) -> tuple[list[Outcome], dict[str, Any]]:
     """Run every backend on every shard of the file at `path`, locally or on a Dask cluster (`scheduler`).
 
@@ -175,6 +176,7 @@ def run_sharded(
         if scheduler is None:
             outcomes: list[Outcome | None] = list(run_tasks(
                 tasks, path, verify=verify, jobs=jobs, cache_root=cache_root, on_start=start, on_progress=progress,
+                max_memory=max_memory,
             ))
         else:
             from kbound.distributed import run_tasks_dask
