@@ -194,22 +194,14 @@ class Backend(ABC):
     streams: ClassVar[bool] = False
 
     def memory_bytes(self, size: int) -> int:
-        """An upper estimate of the memory the codec touches coding `size` bytes (the larger direction).
-
-        The engine adds the worker process itself and runs at once only as many backends as fit the
-        run's memory budget. This default, for backends that say nothing: a few MiB for a streaming
-        codec; otherwise the input and its copies that a whole-buffer call holds.
-        """
+        """An upper estimate of the bytes the codec holds coding `size` bytes (for the engine's budget)."""
         return STREAM_BYTES + (0 if self.streams else TEXT_COPIES * size)
 
 
-#: What a streaming codec that gives no estimate of its own is assumed to hold.
+# Memory estimates (README, "Memory budget"): a streaming codec that says nothing; the copies of
+# the text a whole-buffer coder holds; the compiled code a numba worker loads (measured).
 STREAM_BYTES = 8 << 20
-#: How many times over a whole-buffer coder holds its input at the worst moment (input, working
-#: copy, output, payload), as measured for `cm` and `order` on incompressible input.
 TEXT_COPIES = 5
-#: What a worker of a numba backend adds by loading the compiled code (`cm:64m` on 1 MB of
-#: text peaked 136 MiB above the `raw` worker: 64 MiB of tables, the text, and about 67 MiB of this).
 NUMBA_BYTES = 96 << 20
 
 

@@ -121,8 +121,7 @@ class Order(Backend):
             raise ValueError("order: mem must be a whole number of KiB")
 
     def memory_bytes(self, size: int) -> int:
-        # The tables (at most `mem`), the compiled code numba loads (NUMBA_BYTES) and, as a
-        # whole-buffer coder, the text a few times over: input, array, output buffer, payload.
+        # Tables, compiled code, and the text a few times over (input, array, output, payload).
         return int(self.config["mem"]) + NUMBA_BYTES + TEXT_COPIES * size
 
     def compress(self, data: bytes) -> bytes:
