@@ -23,6 +23,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kbound.backends.memory import estimate
+from kbound.backends.registry import parse_spec
+from kbound.engine import WORKER_BYTES
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "gcide.txt"
 KBOUND = [sys.executable, "-c", "from kbound.cli import main; main()"]
@@ -294,11 +298,14 @@ def main() -> int:
             f"(largest single process {mib(run.max_process_rss_bytes)}); load {run.load_before:.2f} before, "
             f"{run.load_after:.2f} after; {jobs} jobs.",
             "",
-            "| backend | status | payload | decoder | total | bits/byte | compress s | decompress s | worker RSS |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| backend | status | payload | decoder | total | bits/byte | compress s | decompress s | worker RSS "
+            "| estimate |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in doc["results"]:
             rss = mib(r["peak_rss_bytes"]) if r.get("peak_rss_bytes") else "—"
+            # What the engine's memory budget set aside for the worker (engine.memory_need).
+            need = WORKER_BYTES + estimate(parse_spec(r["spec"]), size)
 
             def f(x: object, fmt: str = ",") -> str:
                 return "—" if x is None else format(x, fmt)
@@ -307,7 +314,7 @@ def main() -> int:
                 f"| `{r['spec']}` | {r['status']}{' (' + r['error'][:60] + ')' if r['error'] else ''} | "
                 f"{f(r['payload_bytes'])} | {f(r['decoder_bytes'])} | {f(r['total_bytes'])} | "
                 f"{f(r['bits_per_byte'], '.3f')} | {f(r['compress_seconds'], '.1f')} | "
-                f"{f(r['decompress_seconds'], '.1f')} | {rss} |"
+                f"{f(r['decompress_seconds'], '.1f')} | {rss} | {mib(need)} |"
             )
         lines += [
             "",

@@ -18,6 +18,7 @@ import pytest
 
 from backend_checks import sigint_default
 from kbound.backends.base import Coder
+from kbound.backends.memory import estimate
 from kbound.backends.raw import Raw
 from kbound.backends.registry import parse_spec
 from kbound.backends.stream import run_coder
@@ -267,6 +268,6 @@ def test_memory_estimates_cover_what_the_workers_really_use(shakespeare: Path) -
     over = {
         o.backend.spec: (o.peak_rss_bytes - base) >> 20
         for o in outcomes[1:]
-        if o.peak_rss_bytes is not None and o.peak_rss_bytes - base > o.backend.memory_bytes(len(data))
+        if o.peak_rss_bytes is not None and o.peak_rss_bytes - base > estimate(o.backend, len(data))
     }
     assert not over, f"MiB used beyond the estimate: {over}"

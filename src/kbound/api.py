@@ -74,7 +74,7 @@ def estimate(
     do not use the result cache.
 
     `max_memory` (bytes; default: the memory available when the run starts) caps what the
-    backends running at once may hold, by their own estimates (`Backend.memory_bytes`).
+    backends running at once may hold, by their estimates (`kbound.backends.memory`).
     """
     corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
     chosen = resolve_backends(backends, effort)

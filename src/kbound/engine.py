@@ -27,6 +27,7 @@ except ImportError:  # not on Windows
 
 from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder
+from kbound.backends.memory import estimate
 from kbound.worker import CHUNK, Task, open_binary, run_task
 
 __all__ = [
@@ -89,7 +90,7 @@ def available_memory() -> int | None:
 
 def memory_need(task: Task) -> int:
     """The memory the scheduler sets aside for a task: its worker plus the codec's own estimate."""
-    return WORKER_BYTES + task.backend.memory_bytes(task.size)
+    return WORKER_BYTES + estimate(task.backend, task.size)
 
 
 def _mib(n: int) -> str:

@@ -193,17 +193,6 @@ class Backend(ABC):
     #: True when `compressor`/`decompressor` stream (memory bounded by the codec, not the input).
     streams: ClassVar[bool] = False
 
-    def memory_bytes(self, size: int) -> int:
-        """An upper estimate of the bytes the codec holds coding `size` bytes (for the engine's budget)."""
-        return STREAM_BYTES + (0 if self.streams else TEXT_COPIES * size)
-
-
-# Memory estimates (README, "Memory budget"): a streaming codec that says nothing; the copies of
-# the text a whole-buffer coder holds; the compiled code a numba worker loads (measured).
-STREAM_BYTES = 8 << 20
-TEXT_COPIES = 5
-NUMBA_BYTES = 96 << 20
-
 
 def write_varint(n: int) -> bytes:
     """LEB128: 7 bits a byte, low first; the length headers in kbound's own payloads."""

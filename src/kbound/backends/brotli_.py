@@ -33,14 +33,6 @@ class Brotli(Backend):
     def library_version(cls) -> str:
         return str(getattr(brotli, "__version__", getattr(brotli, "version", "unknown")))
 
-    def memory_bytes(self, size: int) -> int:
-        # Brotli's ring buffer, hashers and meta-block buffers grow with the input up to the window.
-        # Not documented by the library: this is the envelope of peak RSS measured on gcide.txt prefixes
-        # (4-40 MB, qualities 1-11, windows 20-24; quality 7, window 24: 80 MiB at 20 MB; quality 11:
-        # 182 MiB at 20 MB, 198 at 40), with a few MiB to spare. Decoding holds the window only.
-        window = min(size, 1 << int(self.config["w"]))
-        return 16 * window + (24 << 20) if self.config["quality"] >= 10 else 6 * window + (16 << 20)
-
     def compress(self, data: bytes) -> bytes:
         return bytes(
             brotli.compress(data, mode=brotli.MODE_TEXT, quality=self.config["quality"], lgwin=self.config["w"])

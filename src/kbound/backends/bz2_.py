@@ -30,10 +30,6 @@ class Bz2(Backend):
 
     streams = True
 
-    def memory_bytes(self, size: int) -> int:
-        # bzip2's manual: compression needs 400k + 8 x the block size (level x 100 kB); decompression less.
-        return 400_000 + 800_000 * int(self.config["level"]) + (1 << 20)
-
     def compressor(self, size: int) -> Coder:
         return ObjectCompressor(bz2.BZ2Compressor(self.config["level"]))
 

@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from kbound.backends import arith, cm_model
-from kbound.backends.base import NUMBA_BYTES, TEXT_COPIES, Backend, Param, read_varint, size_in, write_varint
+from kbound.backends.base import Backend, Param, read_varint, size_in, write_varint
 
 #: Bump when the model changes: a payload names the model that wrote it.
 FORMAT = 4
@@ -45,10 +45,6 @@ class Cm(Backend):
     def check(self) -> None:
         if self.config["mem"] % 1024:
             raise ValueError("cm: mem must be a whole number of KiB")
-
-    def memory_bytes(self, size: int) -> int:
-        # Tables, compiled code, and the text a few times over (input, array, output, payload).
-        return int(self.config["mem"]) + NUMBA_BYTES + TEXT_COPIES * size
 
     def compress(self, data: bytes) -> bytes:
         mem = self.config["mem"]

@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 from kbound.backends import arith
-from kbound.backends.base import NUMBA_BYTES, TEXT_COPIES, Backend, Param, int_in, read_varint, size_in, write_varint
+from kbound.backends.base import Backend, Param, int_in, read_varint, size_in, write_varint
 
 _PROBES = 16
 _HALVE_AT = 1 << 29
@@ -119,10 +119,6 @@ class Order(Backend):
     def check(self) -> None:
         if self.config["mem"] % 1024:
             raise ValueError("order: mem must be a whole number of KiB")
-
-    def memory_bytes(self, size: int) -> int:
-        # Tables, compiled code, and the text a few times over (input, array, output, payload).
-        return int(self.config["mem"]) + NUMBA_BYTES + TEXT_COPIES * size
 
     def compress(self, data: bytes) -> bytes:
         k, mem = self.config["k"], self.config["mem"]

@@ -55,13 +55,6 @@ class Ppmd(Backend):
         if self.config["mem"] % 1024:
             raise ValueError("ppmd: mem must be a whole number of KiB")
 
-    def memory_bytes(self, size: int) -> int:
-        # The model is carved out of one block of `mem` bytes, touched as it grows: each byte coded
-        # adds at most a few 12-byte units per order (and PPMd keeps the text it has seen), until
-        # the block is full and the model restarts or is pruned. Decoding builds the same model.
-        mem, order = int(self.config["mem"]), int(self.config["o"])
-        return min(mem, 24 * (order + 1) * size) + (1 << 20)
-
     def compress(self, data: bytes) -> bytes:
         return run_coder(self.compressor(len(data)), data)
 

@@ -17,21 +17,6 @@ def _preset(text: str) -> str:
     return text
 
 
-#: The dictionary of each preset, 0-9 (xz(1)).
-_PRESET_DICT = (256 << 10, *(n << 20 for n in (1, 2, 4, 4, 8, 8, 16, 32, 64)))
-
-
-def _hash_entries(dict_size: int, hash_bytes: int) -> int:
-    """The entries of liblzma's match-finder hash table for a dictionary (lz_encoder.c, lz_encoder_prepare)."""
-    hs = dict_size - 1
-    for shift in (1, 2, 4, 8, 16):
-        hs |= hs >> shift
-    hs = (hs >> 1) | 0xFFFF
-    if hs > 1 << 24:
-        hs = (1 << 24) - 1 if hash_bytes == 3 else hs >> 1
-    return hs + 1 + (1 << 10) + (1 << 16 if hash_bytes >= 4 else 0)
-
-
 class Xz(Backend):
     """LZMA2: LZ77 with a window up to 1.5 GiB, range-coded with context models."""
 
@@ -55,17 +40,6 @@ class Xz(Backend):
     @classmethod
     def library_version(cls) -> str:
         return c_version(getattr(_lzma, "__file__", None), "lzma_version_string")
-
-    def memory_bytes(self, size: int) -> int:
-        # liblzma's encoder (lz_encoder.c): a hash table touched all over from the start, then per
-        # position of the dictionary 1.5 bytes of buffer (it reserves half a dictionary more) and the
-        # match finder's links: 8 bytes for the binary trees of presets 4-9, 4 for the hash chains of
-        # 0-3. Both fill as the input comes, up to the dictionary. Decoding needs only the dictionary.
-        level = int(self.config["preset"][0])
-        dict_size = self.config["dict"] or _PRESET_DICT[level]
-        links = 8 if level >= 4 else 4
-        window = min(size, dict_size) * (3 + 2 * links) // 2
-        return 4 * _hash_entries(dict_size, 4 if level >= 1 else 3) + window + (4 << 20)
 
     def _filters(self) -> list[dict[str, int]]:
         text = self.config["preset"]

@@ -30,13 +30,6 @@ class Zpaq(Backend):
     def library_version(cls) -> str:
         return version("zpaq")
 
-    def memory_bytes(self, size: int) -> int:
-        # libzpaq's model for the method plus its blocks and buffers, which grow with the input. Not
-        # documented: the envelope of peak RSS measured on gcide.txt prefixes (1-40 MB; methods 1-4
-        # at most 83 MiB at 10 MB; method 5 86 MiB at 1 MB, 284 at 10, 814 at 40), with room to spare.
-        method = self.config["method"]
-        return (96 << 20) + 24 * size if method == 5 else (32 << 20) + 8 * size
-
     def compress(self, data: bytes) -> bytes:
         return bytes(zpaq.compress(data, level=self.config["method"], threads=1, hints=False, verify=False))
 

@@ -60,16 +60,6 @@ class Zstd(Backend):
     def _compressor(self, size: int) -> zstandard.ZstdCompressor:
         return zstandard.ZstdCompressor(compression_params=self._params(size))
 
-    def memory_bytes(self, size: int) -> int:
-        # libzstd's compression context: the window (no more than the input), the level's hash and
-        # chain tables (4 bytes an entry), and for long-distance matching a table of 8-byte entries,
-        # 2^(window log - 7) of them by default. Decoding holds the window only.
-        p = self._params(size)
-        tables = 4 * ((1 << p.hash_log) + (1 << p.chain_log))
-        if p.enable_ldm:
-            tables += 8 << (p.ldm_hash_log or max(p.window_log - 7, 6))
-        return min(size, 1 << p.window_log) + tables + (4 << 20)
-
     def compress(self, data: bytes) -> bytes:
         return self._compressor(len(data)).compress(data)
 
