@@ -72,8 +72,10 @@ def default_jobs() -> int:
 
 
 #: What a worker process holds besides its codec: the interpreter, numpy, kbound and a few 1 MiB
-#: chunks (the `raw` worker peaks at about 51 MiB of RSS).
-WORKER_BYTES = 64 << 20
+#: chunks (the `raw` worker peaks at about 50 MiB of RSS), and, the first time a decoder is
+#: measured (then cached), xz -9e's work on its files: `ppmd:4,mem=16m`'s first worker peaked at
+#: 107 MiB in `make bench`.
+WORKER_BYTES = 128 << 20
 
 
 def available_memory() -> int | None:
