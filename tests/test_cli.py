@@ -194,3 +194,9 @@ def test_max_memory_refuses_a_backend_that_cannot_fit_and_runs_the_rest(alice: P
 def test_max_memory_must_be_a_size(alice: Path) -> None:
     code, _, err = run(str(alice), "--max-memory", "lots")
     assert code == 2 and "--max-memory" in err
+
+
+@pytest.mark.parametrize("size", ["0", "100m"])
+def test_max_memory_below_one_worker_is_a_usage_error(alice: Path, size: str) -> None:
+    code, out, err = run(str(alice), "--max-memory", size)
+    assert code == 2 and out == "" and "--max-memory" in err and "runs nothing" in err

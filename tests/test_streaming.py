@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from backend_checks import sigint_default
+from kbound import engine
 from kbound.backends.base import Coder
 from kbound.backends.memory import estimate
 from kbound.backends.raw import Raw
@@ -271,3 +272,17 @@ def test_memory_estimates_cover_what_the_workers_really_use(shakespeare: Path) -
         if o.peak_rss_bytes is not None and o.peak_rss_bytes - base > estimate(o.backend, len(data))
     }
     assert not over, f"MiB used beyond the estimate: {over}"
+
+
+def test_without_max_memory_a_backend_too_big_for_the_available_memory_runs_alone(
+    alice: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The automatic budget only orders the work: the estimates are upper envelopes, and nothing that
+    # ran before there was a budget is refused because the machine reports little memory free.
+    size = alice.stat().st_size
+    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
+    big, small = Task(_Hungry(), 0, size, digest), Task(Raw(), 0, size, digest)
+    monkeypatch.setattr(engine, "available_memory", lambda: memory_need(small) + (1 << 20))
+    most, _, outcomes = _peak_claims([big, small, Task(Raw(), 0, size, digest)], alice, jobs=3)
+    assert all(o.verified for o in outcomes)
+    assert most == 1  # the big one alone, then the two small ones one at a time

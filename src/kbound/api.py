@@ -73,8 +73,9 @@ def estimate(
     (a Dask scheduler address or `distributed.Client`) runs the shards on a cluster. Sharded runs
     do not use the result cache.
 
-    `max_memory` (bytes; default: the memory available when the run starts) caps what the
-    backends running at once may hold, by their estimates (`kbound.backends.memory`).
+    `max_memory` (bytes) caps what the backends running at once may hold, by their estimates
+    (`kbound.backends.memory`); one that cannot fit alone is refused. Without it, the memory
+    available when the run starts orders the work the same way but refuses nothing.
     """
     corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
     chosen = resolve_backends(backends, effort)

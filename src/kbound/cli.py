@@ -58,6 +58,15 @@ def cli() -> None:
     """
 
 
+def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """--max-memory below one streaming worker would refuse every backend, `raw` included."""
+    from kbound.engine import MIN_MAX_MEMORY
+
+    if value is not None and value < MIN_MAX_MEMORY:
+        raise click.BadParameter(f"{value:,} bytes runs nothing: one worker needs {MIN_MAX_MEMORY >> 20} MiB")
+    return value
+
+
 @cli.command("estimate", epilog=EXIT_CODES_HELP)
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUTS...")
 @click.option("-b", "--backend", "specs", multiple=True, metavar="SPEC",
@@ -73,9 +82,9 @@ def cli() -> None:
                    "the bound adds the shard payloads, their framing and the decoder once.")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
               help="Run the shards on a Dask cluster (tcp://host:8786; pip install 'kbound[dask]').")
-@click.option("--max-memory", type=Size(), default=None,
+@click.option("--max-memory", type=Size(), default=None, callback=check_max_memory,
               help="Run at once only the backends whose memory estimates fit in SIZE together; refuse any that "
-                   "cannot fit alone [default: the memory available at the start].")
+                   "cannot fit alone [default: the memory available at the start, and none refused].")
 @click.option("--glob", metavar="PATTERN", help="In directories, read only files whose name matches (e.g. '*.txt').")
 @click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME string is one document.")
 @click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",

@@ -27,12 +27,12 @@ except ImportError:  # not on Windows
 
 from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder
-from kbound.backends.memory import estimate
+from kbound.backends.memory import STREAM_BYTES, estimate
 from kbound.worker import CHUNK, Task, open_binary, run_task
 
 __all__ = [
-    "CHUNK", "Interrupted", "Outcome", "Task", "available_memory", "memory_need", "open_binary", "run_backends",
-    "run_task", "run_tasks",
+    "CHUNK", "MIN_MAX_MEMORY", "Interrupted", "Outcome", "Task", "available_memory", "memory_need", "open_binary",
+    "run_backends", "run_task", "run_tasks",
 ]
 
 
@@ -76,6 +76,8 @@ def default_jobs() -> int:
 #: measured (then cached), xz -9e's work on its files: `ppmd:4,mem=16m`'s first worker peaked at
 #: 107 MiB in `make bench`.
 WORKER_BYTES = 128 << 20
+#: The smallest --max-memory that runs anything: one worker of a streaming codec (`raw`, the floor).
+MIN_MAX_MEMORY = WORKER_BYTES + STREAM_BYTES
 
 
 def available_memory() -> int | None:
@@ -217,9 +219,11 @@ def run_tasks(
 ) -> list[Outcome]:
     """Run tasks in worker processes, at most `jobs` at once, the longest expected first.
 
-    Memory: tasks run together only while the sum of their `memory_need` stays within
-    `max_memory` (default: the memory available now; no limit where that is unknown). A task that
-    cannot fit even alone is not started: its outcome says what it would need.
+    Memory: tasks run together only while the sum of their `memory_need` stays within the budget.
+    Given `max_memory`, the budget is a hard cap: a task that cannot fit even alone is not
+    started, and its outcome says what it would need. Without it, the budget is the memory
+    available now (no limit where that is unknown) and only orders the work: a task too big for
+    it runs alone, since the estimates are upper envelopes and it ran before there was a budget.
 
     Ctrl-C terminates every worker (their payloads are anonymous temporary files, so nothing is
     left behind) and raises `Interrupted` carrying the outcomes finished so far, in task order.
@@ -232,12 +236,12 @@ def run_tasks(
     pending = sorted(range(len(tasks)), key=lambda i: -expected_seconds(tasks[i]))
     running: dict[Connection, tuple[Any, int]] = {}
     done: dict[int, Outcome] = {}
-    if budget is not None:
-        for i in [i for i in pending if need[i] > budget]:
+    if max_memory is not None:
+        for i in [i for i in pending if need[i] > max_memory]:
             pending.remove(i)
             done[i] = Outcome(tasks[i].backend, error=(
                 f"needs about {_mib(need[i])} of memory for {tasks[i].size:,} bytes, more than the "
-                f"{_mib(budget)} this run may use (--max-memory)"
+                f"{_mib(max_memory)} this run may use (--max-memory)"
             ))
             if on_done:
                 on_done(tasks[i], done[i])
@@ -245,10 +249,12 @@ def run_tasks(
     try:
         while pending or running:
             while pending and len(running) < limit:
-                # The longest task that fits beside the running ones; none fits: wait for one to end.
+                # The longest task that fits beside the running ones; none fits: wait for one to end
+                # (with nothing running, only a task larger than the automatic budget is left: it runs alone).
                 pick = next((k for k, i in enumerate(pending) if budget is None or in_use + need[i] <= budget), None)
-                if pick is None:
+                if pick is None and running:
                     break
+                pick = pick or 0
                 i = pending.pop(pick)
                 in_use += need[i]
                 t = tasks[i]
