@@ -23,9 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kbound.backends.memory import estimate
 from kbound.backends.registry import parse_spec
-from kbound.engine import WORKER_BYTES
+from kbound.engine import Task, memory_need
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "gcide.txt"
@@ -314,8 +313,7 @@ def main() -> int:
         ]
         for r in doc["results"]:
             rss = mib(r["peak_rss_bytes"]) if r.get("peak_rss_bytes") else "—"
-            # What the engine's memory budget set aside for the worker (engine.memory_need).
-            need = WORKER_BYTES + estimate(parse_spec(r["spec"]), size)
+            need = memory_need(Task(parse_spec(r["spec"]), 0, size, ""))  # what the scheduler set aside
 
             def f(x: object, fmt: str = ",") -> str:
                 return "—" if x is None else format(x, fmt)
