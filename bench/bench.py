@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kbound.backends.registry import parse_spec
-from kbound.engine import Task, memory_need
+from kbound.run.engine import Task, memory_need
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "gcide.txt"

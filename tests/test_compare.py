@@ -11,9 +11,9 @@ from click.testing import CliRunner
 
 from kbound.backends.registry import parse_spec
 from kbound.cli import cli
-from kbound.corpus import load_corpus
 from kbound.growth.conditional import ConditionalReport, conditional, default_specs
 from kbound.growth.windows import window_bytes
+from kbound.sources.corpus import load_corpus
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SPECS = ["zstd:19,long=27", "xz:9e", "zlib:9"]

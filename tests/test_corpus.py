@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from kbound.corpus import DEFAULT_SEPARATOR, compression_of, load_corpus
 from kbound.errors import CorpusError
+from kbound.sources.corpus import DEFAULT_SEPARATOR, compression_of, load_corpus
 
 COMPRESSORS = {
     "gz": gzip.compress,

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from kbound.cli import cli
-from kbound.corpus import load_corpus
 from kbound.growth.curve import CurvePoint, CurveReport, fit_points, growth_curve
 from kbound.growth.fit import fit_power_law, t975
 from kbound.growth.samples import document_samples, geometric_sizes
+from kbound.sources.corpus import load_corpus
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SIZES = [16000, 33893, 71797, 152089]

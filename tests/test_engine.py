@@ -13,8 +13,8 @@ import kbound
 from kbound.backends.base import Backend
 from kbound.backends.raw import Raw
 from kbound.backends.stream import run_coder
-from kbound.bounds import Best
-from kbound.engine import describe_mismatch, run_backends
+from kbound.bounds.results import Best
+from kbound.run.engine import describe_mismatch, run_backends
 
 
 class WholeBuffer(Raw):

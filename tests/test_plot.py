@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from kbound.cli import cli
-from kbound.corpus import load_corpus
 from kbound.growth.curve import CurveReport, growth_curve
 from kbound.report.plot import MISSING, curve_figure, plot_curve
+from kbound.sources.corpus import load_corpus
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from kbound.bounds import BackendResult, Best, CorpusSummary, Report
+from kbound.bounds.results import BackendResult, Best, CorpusSummary, Report
 from kbound.report import render
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import kbound
 from kbound.backends.base import write_varint
-from kbound.shards import framing_bytes, plan_shards
+from kbound.run.shards import framing_bytes, plan_shards
 
 
 def test_framing_counts_the_shard_count_and_each_payload_length() -> None:

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from backend_checks import sigint_default
-from kbound import engine
+from kbound.run import engine
 from kbound.backends.base import Coder
 from kbound.backends.memory import estimate
 from kbound.backends.raw import Raw
 from kbound.backends.registry import parse_spec
 from kbound.backends.stream import run_coder
-from kbound.engine import (
+from kbound.run.engine import (
     WORKER_BYTES,
     Interrupted,
     Outcome,
@@ -154,8 +154,8 @@ def test_ctrl_c_exits_130_prints_finished_rows_and_leaves_no_temporary_files(tmp
 def test_a_single_plain_file_is_scanned_not_loaded_with_the_same_summary(
     content: str | None, tmp_path: Path, alice: Path
 ) -> None:
-    from kbound.corpus import load_corpus
-    from kbound.corpus_file import CorpusFile, open_corpus
+    from kbound.sources.corpus import load_corpus
+    from kbound.sources.corpus_file import CorpusFile, open_corpus
 
     path = alice
     if content == "invalid":  # a bad byte far past the first chunk, and a multibyte character split at 1 MiB
@@ -176,7 +176,7 @@ def test_progress_shows_a_bar_per_backend_then_its_result(alice: Path) -> None:
     from rich.console import Console
 
     import kbound
-    from kbound.cli_progress import Progress
+    from kbound.cli.progress import Progress
 
     buf = io.StringIO()
     with Progress(True, console=Console(file=buf, force_terminal=True, width=150)) as progress:

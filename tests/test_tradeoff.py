@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from kbound.cli import cli
-from kbound.corpus import load_corpus
 from kbound.growth.tradeoff import LADDERS, TradeoffReport, expand, pareto, tradeoff
 from kbound.report.plot import plot_tradeoff, tradeoff_figure
+from kbound.sources.corpus import load_corpus
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 

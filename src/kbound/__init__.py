@@ -8,11 +8,12 @@ Flow: `corpus` (loading) -> `backends` (compressing, verified in `engine`) -> `b
 (combining into estimates) -> `report` (rendering) -> `cli` (wiring).
 """
 
-from kbound.api import estimate, kbound_version, resolve_backends
 from kbound.backends.registry import parse_spec
-from kbound.bounds import BackendResult, Best, CorpusSummary, Report
-from kbound.corpus import Corpus, load_corpus
+from kbound.bounds.estimate import estimate, resolve_backends
+from kbound.bounds.results import BackendResult, Best, CorpusSummary, Report
 from kbound.errors import BackendError, CorpusError, KboundError, ModelFormatError, RoundTripError
+from kbound.sources.corpus import Corpus, load_corpus
+from kbound.version import kbound_version
 
 __all__ = [
     "BackendError",

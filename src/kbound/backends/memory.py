@@ -4,7 +4,7 @@ Kept apart from the backend modules on purpose: those are the decoders kbound co
 bound, and scheduling code does not decode anything. Each estimate is an upper envelope of what
 the codec touches in the larger of its two directions (compress, for every built-in), checked
 against measured peak RSS by `tests/test_streaming.py`; the engine adds the worker process itself
-(`kbound.engine.WORKER_BYTES`). A backend class may give its own: a method `memory_bytes(size)`.
+(`kbound.run.engine.WORKER_BYTES`). A backend class may give its own: a method `memory_bytes(size)`.
 """
 
 from __future__ import annotations

@@ -15,14 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbound.api import kbound_version
 from kbound.backends.base import Backend, show_value
 from kbound.backends.registry import parse_spec
-from kbound.bounds import CorpusSummary
-from kbound.corpus import Corpus
-from kbound.engine import Interrupted, Outcome, default_jobs, run_backends
+from kbound.bounds.results import CorpusSummary
 from kbound.errors import BackendError, KboundError
 from kbound.growth.windows import window_bytes
+from kbound.run.engine import Interrupted, Outcome, default_jobs, run_backends
+from kbound.sources.corpus import Corpus
+from kbound.version import kbound_version
 
 SCHEMA = "kbound-compare/1"
 

@@ -15,16 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbound.api import kbound_version, resolve_backends
 from kbound.backends.base import Backend
 from kbound.backends.registry import DEFAULT_EFFORT
-from kbound.bounds import CorpusSummary
-from kbound.corpus import Corpus
-from kbound.engine import Interrupted, Outcome, default_jobs, run_backends
+from kbound.bounds.estimate import resolve_backends
+from kbound.bounds.results import CorpusSummary
 from kbound.errors import KboundError
 from kbound.growth.fit import MIN_POINTS, PowerLawFit, fit_power_law
 from kbound.growth.samples import document_samples, geometric_sizes, prefix_samples
-from kbound.result_cache import ResultCache
+from kbound.run.engine import Interrupted, Outcome, default_jobs, run_backends
+from kbound.run.result_cache import ResultCache
+from kbound.sources.corpus import Corpus
+from kbound.version import kbound_version
 
 SCHEMA = "kbound-curve/1"
 DEFAULT_POINTS = 8

@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kbound.bounds import Report
+from kbound.bounds.results import Report
 from kbound.models.compare import DEFAULT_BITS_PER_PARAM, ModelComparison, compare_report
 from kbound.models.info import ModelInfo
 

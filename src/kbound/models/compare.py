@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kbound.bounds import Report
+from kbound.bounds.results import Report
 from kbound.errors import KboundError
 from kbound.models.info import ModelInfo
 

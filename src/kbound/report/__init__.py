@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kbound.bounds import Report
+from kbound.bounds.results import Report
 from kbound.report.csv_ import render_csv
 from kbound.report.json_ import render_json, report_to_dict
 from kbound.report.lines import render_lines

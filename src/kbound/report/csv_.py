@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from kbound.bounds import Report
+from kbound.bounds.results import Report
 from kbound.report.deltas import row_delta
 from kbound.report.json_ import result_to_dict
 from kbound.report.models import models_to_dicts

@@ -17,7 +17,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from kbound.bounds import CorpusSummary
+from kbound.bounds.results import CorpusSummary
 from kbound.growth.curve import BackendCurve, CurvePoint, CurveReport, Projection
 from kbound.units import human_bytes
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kbound.baseline import BaselineComparison, RowDelta
-from kbound.bounds import Report
+from kbound.bounds.baseline import BaselineComparison, RowDelta
+from kbound.bounds.results import Report
 
 
 def row_delta(report: Report, spec: str) -> RowDelta | None:

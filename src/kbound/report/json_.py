@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kbound.bounds import BackendResult, Report
+from kbound.bounds.results import BackendResult, Report
 from kbound.report.deltas import baseline_to_dict
 from kbound.report.models import models_to_dicts, tokens_to_dict
 

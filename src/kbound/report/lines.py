@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbound.bounds import Report
+from kbound.bounds.results import Report
 from kbound.report.deltas import row_delta
 
 

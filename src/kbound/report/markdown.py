@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbound.bounds import Report
+from kbound.bounds.results import Report
 from kbound.report.deltas import baseline_sentence
 from kbound.report.models import MODEL_COLUMNS, model_rows, model_sentences
 from kbound.report.words import MEANING, best_sentence, corpus_sentence, result_cells, result_columns

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kbound.bounds import Report
+from kbound.bounds.results import Report
 
 
 def _r(value: float | None, digits: int = 6) -> float | None:

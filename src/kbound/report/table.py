@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kbound.bounds import BackendResult, Report
+from kbound.bounds.results import BackendResult, Report
 from kbound.report.deltas import baseline_sentence
 from kbound.report.models import MODEL_COLUMNS, model_rows, model_sentences
 from kbound.report.words import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbound.bounds import BackendResult, Best, Report
+from kbound.bounds.results import BackendResult, Best, Report
 from kbound.report.deltas import row_delta, signed
 
 MEANING = (

@@ -8,8 +8,8 @@ import sys
 import click
 
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
-from kbound.cli_common import EXIT_INTERRUPTED, EXIT_OK, run_cli
-from kbound.cli_options import (
+from kbound.cli.common import EXIT_INTERRUPTED, EXIT_OK, run_cli
+from kbound.cli.options import (
     EXIT_CODES_EPILOG,
     Size,
     corpus_options,
@@ -18,7 +18,7 @@ from kbound.cli_options import (
     read_corpus,
     use_color,
 )
-from kbound.cli_progress import Progress
+from kbound.cli.progress import Progress
 from kbound.errors import KboundError
 from kbound.growth.curve import DEFAULT_MIN_BYTES, DEFAULT_POINTS, DEFAULT_SEED, CurveReport, growth_curve
 from kbound.growth.samples import SAMPLINGS

@@ -6,9 +6,9 @@ import sys
 
 import click
 
-from kbound.cli_common import EXIT_INTERRUPTED, EXIT_OK, run_cli
-from kbound.cli_options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
-from kbound.cli_progress import Progress
+from kbound.cli.common import EXIT_INTERRUPTED, EXIT_OK, run_cli
+from kbound.cli.options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
+from kbound.cli.progress import Progress
 from kbound.growth.tradeoff import LADDERS, tradeoff
 from kbound.report.tradeoff import render_tradeoff
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend, write_varint
-from kbound.engine import CHUNK, Outcome, Task, open_binary
+from kbound.run.engine import CHUNK, Outcome, Task, open_binary
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def run_sharded(
 
     Raises `Interrupted` (with the backends whose shards all finished) on Ctrl-C.
     """
-    from kbound.engine import Interrupted, run_tasks
+    from kbound.run.engine import Interrupted, run_tasks
 
     with open_binary(path) as f:
         plan = plan_shards(f, shard_bytes, separator)
@@ -179,7 +179,7 @@ def run_sharded(
                 max_memory=max_memory,
             ))
         else:
-            from kbound.distributed import run_tasks_dask
+            from kbound.run.distributed import run_tasks_dask
 
             outcomes = list(run_tasks_dask(tasks, path, scheduler, verify=verify, on_start=start))
     except Interrupted as stop:

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kbound.corpus import (
+from kbound.errors import CorpusError
+from kbound.run.engine import open_binary
+from kbound.sources.corpus import (
     _CHUNK,
     DEFAULT_MAX_BYTES,
     DEFAULT_SEPARATOR,
@@ -22,8 +24,6 @@ from kbound.corpus import (
     load_corpus,
     too_large,
 )
-from kbound.engine import open_binary
-from kbound.errors import CorpusError
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ except ImportError:  # not on Windows
 from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder
 from kbound.backends.memory import STREAM_BYTES, estimate
-from kbound.worker import CHUNK, Task, open_binary, run_task
+from kbound.run.worker import CHUNK, Task, open_binary, run_task
 
 __all__ = [
     "CHUNK", "MIN_MAX_MEMORY", "Interrupted", "Outcome", "Task", "available_memory", "memory_need", "open_binary",

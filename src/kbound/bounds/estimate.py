@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from kbound.backends.base import Backend
 from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_spec
-from kbound.bounds import BackendResult, CorpusSummary, Report, best_of, result_of
-from kbound.corpus import Corpus
-from kbound.corpus_file import CorpusFile, open_corpus
-from kbound.engine import Interrupted, Outcome, corpus_file, default_jobs, run_backends
+from kbound.bounds.results import BackendResult, CorpusSummary, Report, best_of, result_of
 from kbound.errors import BackendError
-from kbound.result_cache import ResultCache
-from kbound.shards import run_sharded
-
-
-def kbound_version() -> str:
-    """The installed kbound version."""
-    try:
-        return version("kbound")
-    except PackageNotFoundError:
-        return "0+unknown"
+from kbound.run.engine import Interrupted, Outcome, corpus_file, default_jobs, run_backends
+from kbound.run.result_cache import ResultCache
+from kbound.run.shards import run_sharded
+from kbound.sources.corpus import Corpus
+from kbound.sources.corpus_file import CorpusFile, open_corpus
+from kbound.version import kbound_version
 
 
 def resolve_backends(specs: Sequence[str] | None = None, effort: str = DEFAULT_EFFORT) -> list[Backend]:
@@ -69,7 +61,7 @@ def estimate(
     recompute). With `tokenizer` (a local tokenizer.json) the corpus is also counted in tokens.
     Returns a frozen `Report`; if interrupted, it holds what finished and says so.
 
-    `shard_size` (bytes) cuts the corpus into independent shards (see `kbound.shards`); `scheduler`
+    `shard_size` (bytes) cuts the corpus into independent shards (see `kbound.run.shards`); `scheduler`
     (a Dask scheduler address or `distributed.Client`) runs the shards on a cluster. Sharded runs
     do not use the result cache.
 

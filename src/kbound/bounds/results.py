@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbound.corpus import Corpus
-from kbound.corpus_file import CorpusFile
-from kbound.engine import Outcome
+from kbound.run.engine import Outcome
+from kbound.sources.corpus import Corpus
+from kbound.sources.corpus_file import CorpusFile
 
 SCHEMA = "kbound/1"
 
@@ -115,7 +115,7 @@ class Report:
     models: tuple[Any, ...] = field(default=())
     #: A `kbound.models.attach.TokenCount` when a tokenizer counted the corpus.
     tokens: Any = None
-    #: A `kbound.baseline.BaselineComparison` when the run was compared with an earlier report.
+    #: A `kbound.bounds.baseline.BaselineComparison` when the run was compared with an earlier report.
     baseline: Any = None
     interrupted: bool = False
     #: For a sharded run: the shard count, the largest shard, and the cost of sharding measured on a sample.

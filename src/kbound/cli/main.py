@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from kbound.api import estimate, kbound_version
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
-from kbound.baseline import compare_with_baseline, load_baseline, threshold_breaches
+from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
+from kbound.bounds.estimate import estimate
 from kbound.cache import write_text_atomic
-from kbound.cli_backends import backends_command
-from kbound.cli_common import (
+from kbound.cli.backends import backends_command
+from kbound.cli.common import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -21,14 +21,15 @@ from kbound.cli_common import (
     quiet_stdout,
     run_cli,
 )
-from kbound.cli_compare import compare_command
-from kbound.cli_curve import curve_command
-from kbound.cli_options import Size, default_format, separator_bytes, use_color
-from kbound.cli_progress import Progress
-from kbound.cli_tradeoff import tradeoff_command
-from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
+from kbound.cli.compare import compare_command
+from kbound.cli.curve import curve_command
+from kbound.cli.options import Size, default_format, separator_bytes, use_color
+from kbound.cli.progress import Progress
+from kbound.cli.tradeoff import tradeoff_command
 from kbound.errors import KboundError
 from kbound.report import FORMATS, render
+from kbound.sources.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
+from kbound.version import kbound_version
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -60,7 +61,7 @@ def cli() -> None:
 
 def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
     """--max-memory below one streaming worker would refuse every backend, `raw` included."""
-    from kbound.engine import MIN_MAX_MEMORY
+    from kbound.run.engine import MIN_MAX_MEMORY
 
     if value is not None and value < MIN_MAX_MEMORY:
         raise click.BadParameter(f"{value:,} bytes runs nothing: one worker needs {MIN_MAX_MEMORY >> 20} MiB")

@@ -18,7 +18,7 @@ from typing import Any
 from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder
 from kbound.cache import cache_dir, read_json, write_json_atomic
-from kbound.engine import Outcome
+from kbound.run.engine import Outcome
 
 _FORMAT = "kbound-result/1"
 

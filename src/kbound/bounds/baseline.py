@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kbound.bounds import SCHEMA, Report
+from kbound.bounds.results import SCHEMA, Report
 from kbound.errors import BaselineError
 
 

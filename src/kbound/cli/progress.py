@@ -16,7 +16,7 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 
 from kbound.backends.base import Backend
-from kbound.engine import Outcome
+from kbound.run.engine import Outcome
 
 
 class Progress:

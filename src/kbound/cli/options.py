@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from kbound.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR, Corpus, load_corpus
+from kbound.sources.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR, Corpus, load_corpus
 from kbound.units import parse_size
 
 FORMAT_CHOICES = ("table", "json", "csv", "md", "lines")

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kbound.backends.registry import parse_spec
-from kbound.engine import Interrupted, Outcome, Task, expected_seconds, run_task
 from kbound.errors import KboundError
+from kbound.run.engine import Interrupted, Outcome, Task, expected_seconds, run_task
 
 
 def _remote(spec: str, path: str, offset: int, size: int, sha256: str, verify: bool) -> dict[str, Any]:

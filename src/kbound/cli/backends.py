@@ -9,7 +9,7 @@ import click
 
 from kbound.backends.base import show_value
 from kbound.backends.registry import EFFORTS, entries
-from kbound.cli_common import run_cli
+from kbound.cli.common import run_cli
 
 
 def _rows() -> list[dict[str, object]]:

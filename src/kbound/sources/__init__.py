@@ -1,0 +1,1 @@
+"""Reading inputs as documents and streaming the corpus they make."""
