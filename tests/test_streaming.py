@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from backend_checks import sigint_default
-from kbound.run import engine
 from kbound.backends.base import Coder
 from kbound.backends.memory import estimate
 from kbound.backends.raw import Raw
 from kbound.backends.registry import parse_spec
 from kbound.backends.stream import run_coder
+from kbound.run import engine
 from kbound.run.engine import (
     WORKER_BYTES,
     Interrupted,

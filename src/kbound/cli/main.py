@@ -1,44 +1,18 @@
-"""The command line: parsing and wiring only; the library does the work and raises `KboundError`s."""
+"""The `kbound` command group and its entry point; each command lives in its own module."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from pathlib import Path
 
 import click
 
-from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
-from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
-from kbound.bounds.estimate import estimate
-from kbound.cache import write_text_atomic
 from kbound.cli.backends import backends_command
-from kbound.cli.common import (
-    EXIT_BROKEN_PIPE,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_THRESHOLD,
-    quiet_stdout,
-    run_cli,
-)
+from kbound.cli.common import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_OK, quiet_stdout
 from kbound.cli.compare import compare_command
 from kbound.cli.curve import curve_command
-from kbound.cli.options import Size, default_format, separator_bytes, use_color
-from kbound.cli.progress import Progress
+from kbound.cli.estimate import estimate_command
 from kbound.cli.tradeoff import tradeoff_command
-from kbound.errors import KboundError
-from kbound.report import FORMATS, render
-from kbound.sources.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
 from kbound.version import kbound_version
-
-EXIT_CODES_HELP = """\b
-Exit codes:
-  0    success
-  1    error (bad input, unknown backend, missing library)
-  2    usage error (bad option or argument)
-  3    a threshold was breached (--max-bpb, --max-growth); one line says which
-  130  interrupted (Ctrl-C); results finished so far are printed
-  141  standard output was closed early (e.g. piped into head); nothing is printed"""
 
 
 class DefaultGroup(click.Group):
@@ -59,136 +33,7 @@ def cli() -> None:
     """
 
 
-def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
-    """--max-memory below one streaming worker would refuse every backend, `raw` included."""
-    from kbound.run.engine import MIN_MAX_MEMORY
-
-    if value is not None and value < MIN_MAX_MEMORY:
-        raise click.BadParameter(f"{value:,} bytes runs nothing: one worker needs {MIN_MAX_MEMORY >> 20} MiB")
-    return value
-
-
-@cli.command("estimate", epilog=EXIT_CODES_HELP)
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUTS...")
-@click.option("-b", "--backend", "specs", multiple=True, metavar="SPEC",
-              help="Backend spec such as zstd:19, xz:9e, ppmd:o=8,mem=1g; repeat for more "
-                   "(default: the effort preset).")
-@click.option("-e", "--effort", type=click.Choice(list(EFFORTS)), default=DEFAULT_EFFORT, show_default=True,
-              help="Preset set of backends when no -b is given.")
-@click.option("--no-verify", is_flag=True,
-              help="Skip decompressing and hash-checking each payload (rows are labelled unverified).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
-@click.option("--shard-size", type=Size(), default=None,
-              help="Cut the corpus into independent shards of about SIZE (on document boundaries); "
-                   "the bound adds the shard payloads, their framing and the decoder once.")
-@click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="Run the shards on a Dask cluster (tcp://host:8786; pip install 'kbound[dask]').")
-@click.option("--max-memory", type=Size(), default=None, callback=check_max_memory,
-              help="Run at once only the backends whose memory estimates fit in SIZE together; refuse any that "
-                   "cannot fit alone [default: the memory available at the start, and none refused].")
-@click.option("--glob", metavar="PATTERN", help="In directories, read only files whose name matches (e.g. '*.txt').")
-@click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME string is one document.")
-@click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
-              help="Joins documents (backslash escapes allowed).")
-@click.option("--max-bytes", type=Size(), default=DEFAULT_MAX_BYTES, show_default="4GiB",
-              help="Refuse inputs larger than this after decompression.")
-@click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
-              help="Output format [default: table on a terminal, else lines].")
-@click.option("--no-timings", is_flag=True, help="Leave timing columns out (diffable output).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the best bound's total in bytes.")
-@click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Also write the JSON report to FILE (atomically: a temporary file, then a rename).")
-@click.option("--baseline", type=click.Path(dir_okay=False), default=None,
-              help="Compare with an earlier JSON report: per-backend and best deltas.")
-@click.option("--max-bpb", type=float, default=None,
-              help="Exit 3 if the best bound exceeds this many bits per byte.")
-@click.option("--max-growth", type=float, default=None, metavar="PCT",
-              help="Exit 3 if the best bound grew more than PCT percent over --baseline.")
-@click.option("-m", "--model", "models", multiple=True, metavar="PATH|SIZE",
-              help="Compare with a model: .safetensors, sharded index/dir, .gguf, PyTorch zip .bin/.pt, a model "
-                   "directory, or a typed size (13GB, 500GiB, 7B, 70B:q4_k, 8B:fp16). Repeatable. Never unpickled.")
-@click.option("--bits-per-param", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
-              help="Storage rate for 'parameters a lossless copy would need' (Allen-Zhu & Li 2024).")
-@click.option("--model-loss", type=click.FloatRange(min=0), default=None, metavar="VALUE",
-              help="The model's loss on this corpus: bits per byte, or nats per token when --tokens or "
-                   "--tokenizer gives a token count; adds a two-part code (model + loss).")
-@click.option("--tokens", type=click.IntRange(min=1), default=None, help="The corpus's token count.")
-@click.option("--tokenizer", type=click.Path(dir_okay=False), default=None,
-              help="A local tokenizer.json: count the corpus's tokens, report bits per token.")
-@click.option("--corpus-size", type=Size(), default=None,
-              help="Scale the model comparison to a corpus of this size (e.g. 2TB) at constant bits per byte.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
-def estimate_command(
-    inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, no_verify: bool, jobs: int | None,
-    shard_size: int | None, scheduler: str | None, max_memory: int | None, glob: str | None, field: str | None,
-    separator: str, max_bytes: int, fmt: str | None, no_timings: bool,
-    quiet: bool, no_progress: bool, output: str | None, baseline: str | None, max_bpb: float | None,
-    max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | None,
-    tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
-) -> None:
-    """Bound K(corpus) from above with many verified compressors.
-
-    INPUTS are files, directories (read recursively) or - for standard input; gzip, bzip2,
-    xz and zstd inputs are decompressed. Each backend's payload is decompressed and checked
-    against the input's sha256; its decoder size is counted beside the payload.
-    """
-    if max_growth is not None and baseline is None:
-        raise click.UsageError("--max-growth needs --baseline")
-    if model_loss is not None and len(models) != 1:
-        raise click.UsageError("--model-loss needs exactly one --model")
-    if (corpus_size is not None or tokens is not None) and not models:
-        raise click.UsageError("--corpus-size and --tokens compare with a model: add --model")
-    out_format = default_format(fmt)
-    show_progress = not (quiet or no_progress) and sys.stderr.isatty()
-
-    def run() -> int:
-        baseline_doc = load_baseline(baseline) if baseline else None
-        progress = Progress(enabled=show_progress)
-        with progress:
-            report = estimate(
-                inputs, list(specs) or None, effort=effort, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
-                use_cache=not no_cache, tokenizer=tokenizer, on_start=progress.start, on_done=progress.done,
-                on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, max_memory=max_memory,
-                glob=glob, field=field,
-                separator=separator_bytes(separator), max_bytes=max_bytes,
-            )
-        if models:
-            from kbound.models.attach import with_models
-
-            try:
-                report = with_models(report, models, bits_per_param=bits_per_param, model_loss=model_loss,
-                                     tokens=tokens, corpus_size_bytes=corpus_size)
-            except ValueError as e:
-                raise click.UsageError(str(e)) from None
-        if baseline_doc is not None and baseline is not None:
-            report = dataclasses.replace(report, baseline=compare_with_baseline(report, baseline_doc, baseline))
-        if output:
-            try:
-                write_text_atomic(Path(output), render(report, "json", timings=not no_timings))
-            except OSError as e:
-                raise KboundError(f"{output}: cannot write report ({e.strerror or e})") from None
-        for r in report.results:
-            if (r.status == "failed" and out_format in ("lines",)) or (quiet and r.status == "failed"):
-                click.echo(f"kbound: {r.spec} failed: {r.error}", err=True)
-        if quiet:
-            if report.best is not None:
-                click.echo(report.best.total_bytes)
-        else:
-            click.echo(render(report, out_format, color=use_color(), timings=not no_timings), nl=False)
-        if report.interrupted:
-            click.echo("kbound: interrupted", err=True)
-            return EXIT_INTERRUPTED
-        breaches = threshold_breaches(report, max_bpb=max_bpb, max_growth=max_growth)
-        for line in breaches:
-            click.echo(f"kbound: threshold breached: {line}", err=True)
-        return EXIT_THRESHOLD if breaches else EXIT_OK
-
-    sys.exit(run_cli(run))
-
-
+cli.add_command(estimate_command)
 cli.add_command(backends_command)
 cli.add_command(curve_command)
 cli.add_command(compare_command)
