@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kbound.backends.registry import parse_spec
-from kbound.run.engine import Task, memory_need
+from kbound.run.engine import memory_need
+from kbound.run.worker import Task
+from kbound.sources import Selection
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "gcide.txt"
@@ -313,7 +315,7 @@ def main() -> int:
         ]
         for r in doc["results"]:
             rss = mib(r["peak_rss_bytes"]) if r.get("peak_rss_bytes") else "—"
-            need = memory_need(Task(parse_spec(r["spec"]), 0, size, ""))  # what the scheduler set aside
+            need = memory_need(Task(parse_spec(r["spec"]), Selection(()), size))  # what the scheduler set aside
 
             def f(x: object, fmt: str = ",") -> str:
                 return "—" if x is None else format(x, fmt)

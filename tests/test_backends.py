@@ -10,6 +10,7 @@ import zlib
 import pytest
 
 from backend_checks import check_bad_specs, check_config, check_deterministic, check_round_trip
+from kbound.backends.base import read_varint
 from kbound.backends.registry import EFFORTS, entries, parse_spec
 from kbound.errors import BackendError
 
@@ -95,22 +96,27 @@ def test_stdlib_payloads_are_exactly_the_libraries_output(alice_bytes: bytes) ->
     assert lzma.decompress(xz) == alice_bytes
 
 
-def test_raw_payload_is_the_data_behind_a_varint_length(alice_bytes: bytes) -> None:
-    # 152,089 needs three 7-bit groups.
-    assert parse_spec("raw").compress(alice_bytes) == bytes([0x99, 0xA4, 0x09]) + alice_bytes
+def test_raw_payload_is_the_data_in_length_prefixed_pieces(alice_bytes: bytes) -> None:
+    # 152,089 needs three 7-bit groups; a zero length ends the payload.
+    assert parse_spec("raw").compress(alice_bytes) == bytes([0x99, 0xA4, 0x09]) + alice_bytes + b"\x00"
+    big = alice_bytes * 20  # 3,041,780 bytes: pieces of 1 MiB (0x80 0x80 0x40), then the rest
+    payload = parse_spec("raw").compress(big)
+    assert len(payload) == len(big) + 3 * 3 + 1 and payload[:3] == bytes([0x80, 0x80, 0x40])
 
 
 def test_zstd_long_mode_payload_is_a_standard_frame(alice_bytes: bytes) -> None:
     import zstandard
 
     payload = parse_spec("zstd:19,long=27").compress(alice_bytes)
-    assert zstandard.ZstdDecompressor().decompress(payload) == alice_bytes
+    # A stream's size is not known in advance, so the frame header does not carry it: decode as a stream.
+    assert zstandard.ZstdDecompressor(max_window_size=1 << 27).decompressobj().decompress(payload) == alice_bytes
 
 
 def test_ppmd_payload_header_carries_its_settings(alice_bytes: bytes) -> None:
     payload = parse_spec("ppmd:o=4,mem=16m,v=I").compress(alice_bytes)
-    assert payload[:3] == bytes([0x99, 0xA4, 0x09])  # length
-    assert payload[3:5] == bytes([1, 4])  # variant I, order 4
+    assert payload[:2] == bytes([1, 4])  # variant I, order 4
+    assert read_varint(payload, 2) == (16 << 10, 5)  # memory in KiB
+    assert read_varint(payload, 5) == (152_089, 12)  # the length, seven bytes wide: written once it was known
     # Another instance (other settings) still decodes it: the payload describes itself.
     assert parse_spec("ppmd").decompress(payload) == alice_bytes
 

@@ -157,7 +157,7 @@ def test_ctrl_c_prints_finished_rows_and_exits_130(tmp_path: Path) -> None:
     assert proc.returncode == 130
     specs = [line.split("\t")[0] for line in out.splitlines()]
     assert "cm:256m" not in specs and "zlib:1" in specs
-    assert err.endswith("kbound: interrupted\n") and "Traceback" not in err
+    assert err.endswith("kbound: interrupted (SIGINT)\n") and "Traceback" not in err
 
 
 def test_readme_ci_recipe_runs_as_written(tmp_path: Path) -> None:

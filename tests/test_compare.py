@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kbound.backends.registry import parse_spec
+from corpus_helpers import corpus_of
+from kbound.backends.registry import parse_spec, window_bytes
 from kbound.cli import cli
 from kbound.growth.conditional import ConditionalReport, conditional, default_specs
-from kbound.growth.windows import window_bytes
-from kbound.sources.corpus import load_corpus
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SPECS = ["zstd:19,long=27", "xz:9e", "zlib:9"]
@@ -26,13 +25,13 @@ def run(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def same() -> ConditionalReport:
-    alice = load_corpus([str(CORPORA / "alice29.txt")])
+    alice = corpus_of(CORPORA / "alice29.txt")
     return conditional(alice, alice, SPECS, jobs=2)
 
 
 @pytest.fixture(scope="module")
 def different() -> ConditionalReport:
-    return conditional(load_corpus([str(CORPORA / "alice29.txt")]), load_corpus([str(CORPORA / "asyoulik.txt")]),
+    return conditional(corpus_of(CORPORA / "alice29.txt"), corpus_of(CORPORA / "asyoulik.txt"),
                        SPECS, jobs=2)
 
 

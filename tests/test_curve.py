@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from corpus_helpers import corpus_of
 from kbound.cli import cli
 from kbound.growth.curve import CurvePoint, CurveReport, fit_points, growth_curve
 from kbound.growth.fit import fit_power_law, t975
-from kbound.growth.samples import document_samples, geometric_sizes
-from kbound.sources.corpus import load_corpus
+from kbound.growth.samples import geometric_sizes, sample_selections
+from kbound.sources import read_selection
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SIZES = [16000, 33893, 71797, 152089]
@@ -77,17 +78,22 @@ def test_geometric_sizes() -> None:
 
 
 def test_document_samples_are_nested_seeded_and_end_with_the_corpus() -> None:
-    corpus = load_corpus([str(CORPORA)], glob="*.txt")
-    samples = document_samples(corpus.data, corpus.separator, [100_000, 300_000, corpus.n_bytes], seed=0)
-    assert [s.documents for s in samples] == [1, 2, 3]
-    assert samples[-1].data == corpus.data
-    assert [len(s.data) for s in samples] == [152089, 1267484, corpus.n_bytes]  # alice, + tinyshakespeare, all
-    assert document_samples(corpus.data, corpus.separator, [100_000], seed=0) == samples[:1]
+    corpus = corpus_of(CORPORA, glob="*.txt")
+    whole, stats = corpus.read()
+    selections = sample_selections(corpus.selection(), stats, [100_000, 300_000, stats.bytes], "documents", seed=0)
+    samples = [read_selection(s) for s in selections]
+    assert [s.documents for _, s in samples] == [1, 2, 3]
+    assert samples[-1][0] == whole
+    asyoulik, shakespeare = (CORPORA / "asyoulik.txt").read_bytes(), (CORPORA / "tinyshakespeare.txt").read_bytes()
+    assert samples[0][0] == asyoulik  # the smallest set of at least 100 kB, in the seed's order
+    assert samples[1][0] == asyoulik + b"\x1e" + shakespeare  # nested, and in corpus order
+    other = sample_selections(corpus.selection(), stats, [100_000], "documents", seed=2)
+    assert read_selection(other[0])[0] == (CORPORA / "alice29.txt").read_bytes()  # another seed, another order
 
 
 @pytest.fixture(scope="module")
 def alice_curve() -> CurveReport:
-    corpus = load_corpus([str(CORPORA / "alice29.txt")])
+    corpus = corpus_of(CORPORA / "alice29.txt")
     return growth_curve(corpus, ["zlib:9", "bz2:9"], points=4, min_bytes=16000, target_bytes=2 * 10**12, jobs=2)
 
 
@@ -182,19 +188,20 @@ def test_pyppmd_failures_at_some_sizes_leave_that_backend_without_a_fit(
 
 
 def test_document_sampling_curve_is_seeded() -> None:
-    corpus = load_corpus([str(CORPORA)], glob="*.txt")
+    corpus = corpus_of(CORPORA, glob="*.txt")
     report = growth_curve(corpus, ["zlib:9"], points=3, min_bytes=100_000, sampling="documents", seed=0)
-    assert report.sample_bytes == (152089, 1267484, corpus.n_bytes) and report.seed == 0
+    whole, stats = corpus.read()
+    assert report.sample_bytes == (125179, 1240574, stats.bytes) and report.seed == 0
     points = report.curves[0].points
     assert [p.documents for p in points] == [1, 2, 3]
-    alice = (CORPORA / "alice29.txt").read_bytes()
-    assert points[0].payload_bytes == len(zlib.compress(alice, 9)) == 54170
-    assert points[-1].payload_bytes == len(zlib.compress(corpus.data, 9))
+    asyoulik = (CORPORA / "asyoulik.txt").read_bytes()
+    assert points[0].payload_bytes == len(zlib.compress(asyoulik, 9))
+    assert points[-1].payload_bytes == len(zlib.compress(whole, 9))
     assert report.settings["sampling"] == "documents" and report.curves[0].fit is not None
 
 
 def test_points_are_cached_by_sample(tmp_path: Path) -> None:
-    corpus = load_corpus([str(CORPORA / "alice29.txt")])
+    corpus = corpus_of(CORPORA / "alice29.txt")
     first = growth_curve(corpus, ["zlib:9"], points=3, cache_dir=str(tmp_path))
     again = growth_curve(corpus, ["zlib:9"], points=3, cache_dir=str(tmp_path))
     assert [p.payload_bytes for p in again.curves[0].points] == [p.payload_bytes for p in first.curves[0].points]

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 import kbound
+from corpus_helpers import corpus_of, run_on
 from kbound.backends.base import Backend
 from kbound.backends.raw import Raw
 from kbound.backends.stream import run_coder
 from kbound.bounds.results import Best
-from kbound.run.engine import describe_mismatch, run_backends
+from kbound.run.worker import first_difference
 
 
 class WholeBuffer(Raw):
@@ -25,7 +26,7 @@ class WholeBuffer(Raw):
     decompressor = Backend.decompressor
 
     def compress(self, data: bytes) -> bytes:
-        return run_coder(Raw.compressor(self, len(data)), data)
+        return run_coder(Raw.compressor(self), data)
 
     def decompress(self, payload: bytes) -> bytes:
         return run_coder(Raw.decompressor(self), payload)
@@ -60,28 +61,25 @@ class Raises(WholeBuffer):
 
 
 def test_a_native_crash_is_a_failed_row_not_the_end_of_the_run(alice: Path) -> None:
-    corpus = kbound.load_corpus([str(alice)])
-    outcomes = run_backends([Crashes(), Raw()], corpus.data, corpus.sha256, jobs=2)
+    outcomes = run_on([Crashes(), Raw()], alice, jobs=2)
     assert outcomes[0].error == "the backend crashed (SIGABRT) in native code"
     assert outcomes[0].payload_bytes is None
-    assert outcomes[1].verified and outcomes[1].payload_bytes == 152_092
+    assert outcomes[1].verified and outcomes[1].payload_bytes == 152_093  # 3-byte length + text + end mark
 
 
 def test_a_wrong_round_trip_is_reported_with_where_it_went_wrong(alice: Path) -> None:
-    corpus = kbound.load_corpus([str(alice)])
-    [outcome] = run_backends([Corrupts()], corpus.data, corpus.sha256)
+    [outcome] = run_on([Corrupts()], alice)
     assert outcome.error == "round trip failed: decoder returned 152,089 of 152,089 bytes; first wrong byte at 1,000"
     assert not outcome.verified
 
 
 def test_library_errors_are_reported_with_their_type(alice: Path) -> None:
-    corpus = kbound.load_corpus([str(alice)])
-    [outcome] = run_backends([Raises()], corpus.data, corpus.sha256)
+    [outcome] = run_on([Raises()], alice)
     assert outcome.error == "MemoryError: model too large"
 
 
 def test_failed_rows_are_never_the_best_bound(alice: Path) -> None:
-    corpus = kbound.load_corpus([str(alice)])
+    corpus = corpus_of(alice)
     report = kbound.estimate(corpus, ["zlib:9"])
     ok = {r.spec: r for r in report.results}
     assert report.best is not None and report.best.spec == "zlib:9"
@@ -133,7 +131,7 @@ def test_empty_corpus_has_a_bound_but_no_rates(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     report = kbound.estimate([str(empty)], ["zlib:9"])
     raw = report.results[0]
-    assert raw.payload_bytes == 1  # the one-byte length header
+    assert raw.payload_bytes == 1  # the zero length that ends a raw payload
     assert raw.bits_per_byte is None and raw.bits_per_char is None
     assert report.best is not None and report.best.bits_per_byte is None
 
@@ -147,11 +145,11 @@ def test_invalid_utf8_gives_bits_per_byte_but_not_per_char(tmp_path: Path) -> No
     assert report.corpus.chars_note is not None and "not valid UTF-8" in report.corpus.chars_note
 
 
-def test_describe_mismatch() -> None:
-    assert describe_mismatch(b"abc", b"abcdef") == (
-        "round trip failed: decoder returned 3 of 6 bytes; the bytes it returned are right"
-    )
-    assert describe_mismatch(b"x" * 5000 + b"y", b"x" * 5001).endswith("first wrong byte at 5,000")
+def test_first_difference_says_where_two_streams_part() -> None:
+    assert first_difference([b"abcdef"], [b"ab", b"c"]) == "the bytes it returned are right"
+    assert first_difference([b"abc"], [b"abcdef"]) == "then extra bytes"
+    assert first_difference([b"x" * 3000, b"x" * 2001], [b"x" * 5000 + b"y"]) == "first wrong byte at 5,000"
+    assert first_difference([b"same"], [b"sa", b"", b"me"]).startswith("the bytes are the same")
 
 
 def test_decoder_sizes_count_the_native_library(alice: Path) -> None:

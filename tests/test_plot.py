@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from corpus_helpers import corpus_of
 from kbound.cli import cli
 from kbound.growth.curve import CurveReport, growth_curve
 from kbound.report.plot import MISSING, curve_figure, plot_curve
-from kbound.sources.corpus import load_corpus
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 
@@ -24,7 +24,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def curve() -> CurveReport:
-    corpus = load_corpus([str(CORPORA / "asyoulik.txt")])
+    corpus = corpus_of(CORPORA / "asyoulik.txt")
     return growth_curve(corpus, ["zlib:9", "bz2:9"], points=4, min_bytes=16000, target_bytes=10**9, jobs=2)
 
 

@@ -1,15 +1,23 @@
-"""Sharded runs: shard plans on document boundaries, framing arithmetic, and local vs Dask equality."""
+"""Sharded runs: shards that follow the data, the framing arithmetic, resume, and Dask on the workers' own data."""
 
 from __future__ import annotations
 
-import io
+import json
+import threading
 from pathlib import Path
 
 import pytest
+import zstandard
 
 import kbound
+from corpus_helpers import corpus_of
 from kbound.backends.base import write_varint
+from kbound.backends.raw import Raw
+from kbound.backends.registry import parse_spec
+from kbound.errors import CorpusError, KboundError
+from kbound.run import batch, engine
 from kbound.run.shards import framing_bytes, plan_shards
+from kbound.sources import read_selection
 
 
 def test_framing_counts_the_shard_count_and_each_payload_length() -> None:
@@ -18,60 +26,201 @@ def test_framing_counts_the_shard_count_and_each_payload_length() -> None:
     assert framing_bytes([5] * 200) == len(write_varint(200)) + 200 == 202
 
 
-def test_shards_cover_the_corpus_and_cut_just_after_a_separator(alice_bytes: bytes) -> None:
-    docs = alice_bytes.split(b"CHAPTER")
-    data = b"\x1e".join(docs)
-    plan = plan_shards(io.BytesIO(data), 20_000, b"\x1e")
-    assert sum(s.size for s in plan.shards) == len(data)
-    assert [s.offset for s in plan.shards] == [0, *(s.offset + s.size for s in plan.shards[:-1])]
-    for s in plan.shards[:-1]:
-        assert s.size >= 20_000
-        assert data[s.offset + s.size - 1 : s.offset + s.size] == b"\x1e"
-    assert plan.sample is not None and plan.sample.size == plan.shards[0].size + plan.shards[1].size
+def _files(tmp_path: Path, shakespeare: Path, n: int = 6) -> list[Path]:
+    """`n` text files cut from tinyshakespeare.txt (about 186 kB each)."""
+    text = shakespeare.read_bytes()
+    step = len(text) // n
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"part-{i:02d}.txt"
+        path.write_bytes(text[i * step : (i + 1) * step])
+        paths.append(path)
+    return paths
 
 
-def test_without_documents_shards_are_exact(alice_bytes: bytes) -> None:
-    plan = plan_shards(io.BytesIO(alice_bytes), 50_000, None)
-    assert [s.size for s in plan.shards] == [50_000, 50_000, 50_000, len(alice_bytes) - 150_000]
-    assert plan_shards(io.BytesIO(b""), 10, None).shards[0].size == 0
+def test_shards_are_runs_of_whole_files_and_concatenate_to_the_corpus(tmp_path: Path, shakespeare: Path) -> None:
+    _files(tmp_path, shakespeare)
+    corpus = corpus_of(tmp_path)
+    plan = plan_shards(corpus, 400_000)
+    assert [[p.source.name.rsplit("/", 1)[1] for p in s.pieces] for s in plan.shards] == [
+        ["part-00.txt", "part-01.txt"], ["part-02.txt", "part-03.txt"], ["part-04.txt", "part-05.txt"],
+    ]
+    assert all(p.start == 0 and p.stop is None for s in plan.shards for p in s.pieces)
+    streams = [read_selection(s)[0] for s in plan.shards]
+    assert b"".join(streams) == corpus.read()[0]
+    assert all(s.endswith(b"\x1e") for s in streams[:-1])
 
 
-def test_a_sharded_bound_is_the_shard_payloads_plus_framing_plus_one_decoder(shakespeare: Path) -> None:
-    data = shakespeare.read_bytes()
-    report = kbound.estimate([str(shakespeare)], ["zlib:9"], shard_size=400_000)
+@pytest.mark.parametrize("kind", ["text", "jsonl.zst", "parquet"])
+def test_a_file_larger_than_a_shard_is_cut_into_parts(kind: str, tmp_path: Path, shakespeare: Path) -> None:
+    text = shakespeare.read_text(encoding="utf-8")
+    docs = [d for d in text.split("\n\n") if d]
+    path = tmp_path / f"big.{kind}"
+    field = None
+    if kind == "text":
+        path.write_text(text, encoding="utf-8")
+    elif kind == "jsonl.zst":
+        lines = "".join(json.dumps({"text": d}) + "\n" for d in docs).encode()
+        path.write_bytes(zstandard.ZstdCompressor(level=3).compress(lines))
+        field = "text"
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({"text": docs}), path, row_group_size=500)
+        field = "text"
+    corpus = corpus_of(path, field=field)
+    plan = plan_shards(corpus, 300_000)
+    assert 3 <= len(plan.shards) <= 5
+    streams = [read_selection(s)[0] for s in plan.shards]
+    whole, _ = corpus.read()
+    assert b"".join(streams) == whole
+    assert all(s.decode("utf-8") for s in streams)  # cut between lines (documents): whole characters
+    parts = [read_selection(p)[0] for p in plan.cost_parts]
+    assert b"".join(parts) == streams[0]
+
+
+def test_a_sharded_bound_is_the_shard_payloads_plus_framing_plus_one_decoder(tmp_path: Path, shakespeare: Path) -> None:
+    paths = _files(tmp_path, shakespeare)
+    report = kbound.estimate([str(tmp_path)], ["zlib:9"], shard_size=400_000, use_cache=False)
     row = report.results[1]
-    pieces = [data[:400_000], data[400_000:800_000], data[800_000:]]
-    payloads = [len(kbound.parse_spec("zlib:9").compress(p)) for p in pieces]
+    corpus = corpus_of(tmp_path)
+    plan = plan_shards(corpus, 400_000)
+    pieces = [read_selection(s)[0] for s in plan.shards]
+    zlib9 = parse_spec("zlib:9")
+    payloads = [len(zlib9.compress(p)) for p in pieces]
     assert row.payload_bytes == sum(payloads) + framing_bytes(payloads)
     assert row.total_bytes == row.payload_bytes + row.decoder_bytes  # type: ignore[operator]
-    assert row.verified
+    assert row.verified and row.shards == 3
     sharding = report.sharding
-    assert sharding is not None and sharding["shards"] == 3 and sharding["sample_bytes"] == 800_000
-    whole = len(kbound.parse_spec("zlib:9").compress(data[:800_000]))
-    two_shards = payloads[0] + payloads[1] + framing_bytes(payloads[:2])
-    assert sharding["cost"]["zlib:9"] == pytest.approx(two_shards / whole - 1)
+    assert sharding is not None and sharding["shards"] == 3
+    half = plan.sizes[0] // 2
+    halves = [len(zlib9.compress(pieces[0][:half])), len(zlib9.compress(pieces[0][half:]))]
+    assert sharding["cost"]["zlib:9"] == pytest.approx((sum(halves) + framing_bytes(halves)) / payloads[0] - 1)
+    # The identity of a sharded run: the manifest of its shards, said so.
+    assert report.corpus.identity.startswith("sha256 of the shard manifest")
+    assert report.corpus.bytes == sum(len(p) for p in pieces) == sum(p.stat().st_size for p in paths) + 5
 
 
-def test_dask_local_cluster_gives_the_local_sharded_bound_byte_for_byte(shakespeare: Path) -> None:
+def test_a_backend_that_holds_its_input_is_sharded_to_fit_the_memory(tmp_path: Path, shakespeare: Path) -> None:
+    _files(tmp_path, shakespeare)
+
+    class Holds(Raw):
+        """raw through its whole-buffer path, claiming 100 bytes of memory per byte of input."""
+
+        name = "holds"
+        streams = False
+
+        def memory_bytes(self, size: int) -> int:
+            return 100 * size
+
+    report = kbound.estimate(corpus_of(tmp_path), [], use_cache=False, max_memory=engine.WORKER_BYTES + 40_000_000)
+    assert report.sharding is None  # raw streams: one piece
+    from kbound.bounds.estimate import plans_for
+    from kbound.sources.sizes import text_bytes
+
+    corpus = corpus_of(tmp_path)
+    [plan] = plans_for([Holds()], corpus, text_bytes(corpus.sources), None, engine.WORKER_BYTES + 40_000_000)
+    assert plan.sharded and max(plan.sizes) * 100 <= 40_000_000
+
+
+def test_a_stopped_run_resumes_with_only_the_missing_shards(
+    tmp_path: Path, shakespeare: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _files(tmp_path, shakespeare)
+    cache = str(tmp_path / "cache")
+    specs = ["zlib:9", "bz2:9"]
+    original = batch.run_tasks
+
+    def stop_after_four(*args: object, **kw: object) -> object:
+        on_done, finished = kw["on_done"], []
+
+        def counted(task: object, outcome: object) -> None:
+            on_done(task, outcome)  # type: ignore[operator]
+            finished.append(task)
+            if len(finished) == 4:
+                raise KeyboardInterrupt  # as Ctrl-C would, after four tasks were stored
+
+        return original(*args, **{**kw, "on_done": counted})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "run_tasks", stop_after_four)
+    stopped = kbound.estimate([str(tmp_path)], specs, shard_size=400_000, cache_dir=cache, jobs=1, glob="*.txt")
+    monkeypatch.setattr(batch, "run_tasks", original)
+    assert stopped.interrupted
+    resumed = kbound.estimate([str(tmp_path)], specs, shard_size=400_000, cache_dir=cache, glob="*.txt")
+    fresh = kbound.estimate([str(tmp_path)], specs, shard_size=400_000, use_cache=False, glob="*.txt")
+    assert resumed.sharding is not None and resumed.sharding["cached_tasks"] == 4
+    assert resumed.sharding["tasks"] == 3 * (3 + 2)  # raw too: 3 shards and 2 cost parts each
+    assert [(r.spec, r.total_bytes) for r in resumed.results] == [(r.spec, r.total_bytes) for r in fresh.results]
+    again = kbound.estimate([str(tmp_path)], specs, shard_size=400_000, cache_dir=cache, glob="*.txt")
+    assert again.sharding is not None and again.sharding["cached_tasks"] == again.sharding["tasks"]
+
+
+def test_the_input_changing_during_a_run_is_an_error(tmp_path: Path, alice: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes(alice.read_bytes())
+    corpus = corpus_of(path)
+    writes = threading.Event()
+
+    def grow(task: object) -> None:
+        if not writes.is_set():
+            writes.set()
+            with path.open("ab") as f:
+                f.write(b"appended while the run reads it")
+
+    with pytest.raises(CorpusError, match="the input changed while it was being read"):
+        kbound.estimate(corpus, ["zlib:9", "bz2:9", "xz:6"], use_cache=False, jobs=1,
+                        on_start=lambda b: grow(b) if b.name == "bz2" else None)
+
+
+def test_dask_local_cluster_gives_the_local_sharded_bound_byte_for_byte(tmp_path: Path, shakespeare: Path) -> None:
     distributed = pytest.importorskip("distributed")
+    (tmp_path / "data").mkdir()
+    _files(tmp_path / "data", shakespeare)
     specs = ["zlib:9", "ppmd:6,mem=16m", "brotli:9,w=22"]
-    local = kbound.estimate([str(shakespeare)], specs, shard_size=300_000)
-    with distributed.LocalCluster(n_workers=3, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        remote = kbound.estimate([str(shakespeare)], specs, shard_size=300_000, scheduler=cluster.scheduler_address)
+    local = kbound.estimate([str(tmp_path / "data")], specs, shard_size=300_000, use_cache=False)
+    # The workers get a temporary directory of their own: nothing they need may live in the client's.
+    worker_tmp = tmp_path / "worker-tmp"
+    worker_tmp.mkdir()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  env={"TMPDIR": str(worker_tmp)}) as cluster:
+        remote = kbound.estimate([str(tmp_path / "data")], specs, shard_size=300_000, use_cache=False,
+                                 scheduler=cluster.scheduler_address)
     assert [(r.spec, r.payload_bytes, r.total_bytes, r.status) for r in remote.results] == [
         (r.spec, r.payload_bytes, r.total_bytes, r.status) for r in local.results
     ]
     assert remote.best == local.best
-    assert remote.sharding == local.sharding
+    assert remote.corpus == local.corpus
     assert all(r.verified for r in remote.results)
+    assert list(worker_tmp.iterdir()) == [] or all(p.name.startswith("dask") for p in worker_tmp.iterdir())
+
+
+def test_a_task_that_fails_on_the_cluster_fails_the_run(tmp_path: Path, shakespeare: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    (tmp_path / "data").mkdir()
+    paths = _files(tmp_path / "data", shakespeare)
+    corpus = corpus_of(tmp_path / "data")
+    paths[3].unlink()  # the workers cannot read a shard the client described
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c, \
+            pytest.raises(KboundError, match=r"shard 2 of 3.*part-03.txt"):
+        kbound.estimate(corpus, ["zlib:9"], shard_size=400_000, use_cache=False, scheduler=c.scheduler_address)
 
 
 def test_dask_workers_read_an_fsspec_url(shakespeare: Path) -> None:
     distributed = pytest.importorskip("distributed")
     url = shakespeare.resolve().as_uri()  # file:///…: the URL form a cluster's workers open through fsspec
-    local = kbound.estimate([str(shakespeare)], ["zlib:6"], shard_size=500_000)
+    local = kbound.estimate([str(shakespeare)], ["zlib:6"], shard_size=500_000, use_cache=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
-        remote = kbound.estimate([url], ["zlib:6"], shard_size=500_000, scheduler=c.scheduler_address)
-    assert remote.corpus.sha256 == local.corpus.sha256
+        remote = kbound.estimate([url], ["zlib:6"], shard_size=500_000, scheduler=c.scheduler_address,
+                                 use_cache=False)
+    assert (remote.corpus.sha256, remote.corpus.bytes) == (local.corpus.sha256, local.corpus.bytes)
     assert [r.total_bytes for r in remote.results] == [r.total_bytes for r in local.results]
     assert remote.results[1].verified
+
+
+def test_standard_input_cannot_go_to_a_cluster(shakespeare: Path) -> None:
+    import io
+
+    with pytest.raises(KboundError, match="cannot be sent to Dask workers"):
+        kbound.estimate(["-"], ["zlib:6"], scheduler="tcp://127.0.0.1:1", stdin=io.BytesIO(b"some text"),
+                        use_cache=False)

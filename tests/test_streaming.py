@@ -17,35 +17,40 @@ from pathlib import Path
 import pytest
 
 from backend_checks import sigint_default
-from kbound.backends.base import Coder
-from kbound.backends.memory import estimate
+from corpus_helpers import corpus_of, run_on
+from kbound.backends.base import Backend, Coder
 from kbound.backends.raw import Raw
-from kbound.backends.registry import parse_spec
+from kbound.backends.registry import memory_bytes, parse_spec
 from kbound.backends.stream import run_coder
 from kbound.run import engine
-from kbound.run.engine import (
-    WORKER_BYTES,
-    Interrupted,
-    Outcome,
-    Task,
-    available_memory,
-    memory_need,
-    run_backends,
-    run_task,
-    run_tasks,
-)
+from kbound.run.engine import WORKER_BYTES, available_memory, memory_need, run_tasks
+from kbound.run.outcome import Interrupted, Outcome
+from kbound.run.worker import Task, run_task
+from kbound.sources import Selection
 
 SPECS = ["raw", "zlib:9", "bz2:9", "xz:6", "zstd:19,long=27", "brotli:9,w=24", "ppmd:6,mem=16m", "ppmd:8,mem=16m,v=I"]
 
 
+def task(backend: Backend, path: Path, **selection: object) -> Task:
+    """`backend` on the whole of one file."""
+    corpus = corpus_of(path)
+    return Task(backend, Selection(corpus.selection().pieces, **selection), path.stat().st_size)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("spec", SPECS)
-def test_streamed_payload_equals_the_whole_buffer_payload(spec: str, shakespeare: Path) -> None:
-    data = shakespeare.read_bytes()[:300_000]
+def test_a_worker_payload_equals_the_whole_buffer_payload_at_8_5_mb(
+    spec: str, tmp_path: Path, shakespeare: Path
+) -> None:
+    # Every path feeds a coder the same 1 MiB pieces, so the payload a worker streams from disk is the one
+    # compress() returns; once it did not hold (zstd:12,long=27 on 8.5 MB streamed to 98 bytes fewer).
+    data = b"".join(shakespeare.read_bytes().replace(b"the", b"the" + bytes([48 + i])) for i in range(8))[:8_500_000]
+    path = tmp_path / "big.txt"
+    path.write_bytes(data)
     backend = parse_spec(spec)
     whole = backend.compress(data)
-    streamed = run_coder(backend.compressor(len(data)), data, piece=1 << 16)
-    assert streamed == whole
-    assert run_coder(backend.decompressor(), streamed, piece=777) == data  # odd pieces split headers too
+    result = run_task(task(backend, path))
+    assert result["verified"] and result["payload_bytes"] == len(whole)
+    assert run_coder(backend.decompressor(), whole, piece=777) == data  # odd pieces split headers too
 
 
 def test_a_worker_streams_a_file_much_larger_than_its_memory(tmp_path: Path, shakespeare: Path) -> None:
@@ -56,12 +61,11 @@ def test_a_worker_streams_a_file_much_larger_than_its_memory(tmp_path: Path, sha
         for i in range(22):
             f.write(text.replace(b"the", b"the" + str(i).encode()))
     size = big.stat().st_size
-    digest = hashlib.sha256(big.read_bytes()).hexdigest()
     backend = parse_spec("zlib:1")
     backend.decoder()  # measured once and cached; the measurement is not the streaming being tested
     tracemalloc.start()
     try:
-        result = run_task(Task(backend, 0, size, digest), str(big))
+        result = run_task(task(backend, big))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -75,8 +79,8 @@ def test_the_encoder_is_released_before_the_decoder_starts(alice: Path) -> None:
     alive_when_decoding: list[bool] = []
 
     class Watched(Raw):
-        def compressor(self, size: int) -> Coder:
-            coder = super().compressor(size)
+        def compressor(self) -> Coder:
+            coder = super().compressor()
             self.encoder_ref = weakref.ref(coder)
             return coder
 
@@ -84,50 +88,69 @@ def test_the_encoder_is_released_before_the_decoder_starts(alice: Path) -> None:
             alive_when_decoding.append(self.encoder_ref() is not None)
             return super().decompressor()
 
-    data = alice.read_bytes()
-    result = run_task(Task(Watched(), 0, len(data), hashlib.sha256(data).hexdigest()), str(alice))
+    result = run_task(task(Watched(), alice))
     assert result.get("verified") is True, result
     assert alive_when_decoding == [False]
 
 
-def test_a_task_reads_only_its_byte_range(alice: Path) -> None:
+def test_a_task_reads_only_its_part_and_measures_it(alice: Path) -> None:
     data = alice.read_bytes()
     part = data[1000:51000]
-    result = run_task(Task(parse_spec("zlib:9"), 1000, 50_000, hashlib.sha256(part).hexdigest()), str(alice))
+    result = run_task(task(parse_spec("zlib:9"), alice, window=(1000, 50_000)))
     assert result["verified"] and result["payload_bytes"] == len(parse_spec("zlib:9").compress(part))
+    assert result["stats"].sha256 == hashlib.sha256(part).hexdigest() and result["stats"].bytes == 50_000
 
 
 def test_longest_expected_task_starts_first(alice: Path) -> None:
-    size = alice.stat().st_size
-    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
     specs = ["raw", "zlib:9", "xz:9e", "brotli:5", "ppmd:8,mem=16m", "zstd:19"]
-    tasks = [Task(parse_spec(s), 0, size, digest) for s in specs]
+    tasks = [task(parse_spec(s), alice) for s in specs]
     started: list[str] = []
-    outcomes = run_tasks(tasks, str(alice), jobs=1, on_start=lambda t: started.append(t.backend.spec))
+    outcomes = run_tasks(tasks, jobs=1, on_start=lambda t: started.append(t.backend.spec))
     assert started == ["xz:9e", "zstd:19", "ppmd:8,mem=16m,v=H", "zlib:9", "brotli:5,w=24", "raw"]
     assert [o.backend.spec for o in outcomes] == [t.backend.spec for t in tasks]  # results in the order given
     assert all(o.verified for o in outcomes)
 
 
 def test_an_interrupt_stops_every_worker_and_keeps_what_finished(alice: Path) -> None:
-    size = alice.stat().st_size
-    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
-    tasks = [Task(parse_spec(s), 0, size, digest) for s in ("xz:9e", "raw", "zstd:19", "ppmd:8,mem=16m")]
+    tasks = [task(parse_spec(s), alice) for s in ("xz:9e", "raw", "zstd:19", "ppmd:8,mem=16m")]
 
-    def stop_after_first(task: Task, outcome: Outcome) -> None:
+    def stop_after_first(t: Task, outcome: Outcome) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(Interrupted) as stop:
-        run_tasks(tasks, str(alice), jobs=2, on_done=stop_after_first)
+        run_tasks(tasks, jobs=2, on_done=stop_after_first)
     assert len(stop.value.finished) == 1 and stop.value.finished[0].verified
     assert multiprocessing.active_children() == []  # every other worker was terminated and reaped
 
 
-def test_ctrl_c_exits_130_prints_finished_rows_and_leaves_no_temporary_files(tmp_path: Path, shakespeare: Path) -> None:
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _gone(pids: list[int], within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = []
+        for pid in pids:
+            try:
+                os.kill(pid, 0)
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                if state != "Z":
+                    alive.append(pid)
+            except (ProcessLookupError, OSError):
+                pass
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _start_run(tmp: Path, shakespeare: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """kbound on standard input with a slow backend; returns once its workers are running."""
     env = {**os.environ, "TMPDIR": str(tmp)}
-    # From standard input the corpus is spooled to a temporary file, which must go too.
     proc = subprocess.Popen(
         [sys.executable, "-c", "from kbound.cli import main; main()", "-", "-b", "raw", "-b", "xz:9e",
          "-b", "ppmd:12,mem=64m", "--no-cache", "-j", "3"],
@@ -139,35 +162,58 @@ def test_ctrl_c_exits_130_prints_finished_rows_and_leaves_no_temporary_files(tmp
     proc.stdin.close()
     proc.stdin = None  # so communicate() does not flush it
     deadline = time.monotonic() + 30
-    while not any(tmp.iterdir()) and time.monotonic() < deadline:  # wait until the run is under way
+    while len(_children(proc.pid)) < 3 and time.monotonic() < deadline:  # wait until the workers run
         time.sleep(0.05)
-    time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
+    workers = _children(proc.pid)
+    time.sleep(1.0)  # raw finishes in well under a second
+    return proc, workers
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [
+    (signal.SIGINT, 130, b"interrupted (SIGINT)"), (signal.SIGTERM, 143, b"terminated (SIGTERM)"),
+    (signal.SIGHUP, 129, b"hung up (SIGHUP)"),
+])
+def test_a_signal_stops_the_workers_prints_finished_rows_and_leaves_nothing(
+    sig: int, code: int, word: bytes, tmp_path: Path, shakespeare: Path
+) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    proc, workers = _start_run(tmp, shakespeare)
+    assert len(workers) == 3
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)  # as a terminal's Ctrl-C does: the whole process group
+    else:
+        os.kill(proc.pid, sig)  # as kill, timeout and CI runners do: the main process only
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    assert b"interrupted" in err
-    assert out.startswith(b"raw\t"), (out, err)  # the floor finished before the interrupt and is printed
-    assert list(tmp.iterdir()) == []
+    assert proc.returncode == code, err
+    assert err.strip().endswith(b"kbound: " + word), err
+    assert out.startswith(b"raw\t"), (out, err)  # the floor finished before the signal and is printed
+    assert _gone(workers), "a worker outlived the run"
+    assert list(tmp.iterdir()) == []  # the spooled stdin and the payloads were anonymous files
+
+
+def test_workers_die_with_their_parent_even_when_it_is_killed(tmp_path: Path, shakespeare: Path) -> None:
+    proc, workers = _start_run(tmp_path, shakespeare)
+    assert workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert _gone(workers), "workers kept running after their parent was killed"
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("content", [None, "invalid"])
-def test_a_single_plain_file_is_scanned_not_loaded_with_the_same_summary(
-    content: str | None, tmp_path: Path, alice: Path
-) -> None:
-    from kbound.sources.corpus import load_corpus
-    from kbound.sources.corpus_file import CorpusFile, open_corpus
-
+def test_the_worker_measures_the_identity_it_streams(content: str | None, tmp_path: Path, alice: Path) -> None:
     path = alice
     if content == "invalid":  # a bad byte far past the first chunk, and a multibyte character split at 1 MiB
         path = tmp_path / "mixed.txt"
         path.write_bytes(b"a" * ((1 << 20) - 1) + "é".encode() + b"b" * 300_000 + b"\xff" + b"c" * 10)
-    scanned = open_corpus([str(path)])
-    loaded = load_corpus([str(path)])
-    assert isinstance(scanned, CorpusFile)
-    assert (scanned.n_bytes, scanned.sha256, scanned.chars, scanned.chars_reason) == (
-        loaded.n_bytes, loaded.sha256, loaded.chars, loaded.chars_reason,
-    )
-    assert scanned.data == loaded.data
+    data = path.read_bytes()
+    stats = run_task(task(Raw(), path))["stats"]
+    assert (stats.bytes, stats.sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    if content is None:
+        assert (stats.chars, stats.chars_reason) == (len(data.decode()), None)
+    else:
+        assert stats.chars is None and stats.chars_reason == "not valid UTF-8 (byte 1,348,577: invalid start byte)"
 
 
 def test_progress_shows_a_bar_per_backend_then_its_result(alice: Path) -> None:
@@ -190,6 +236,7 @@ def test_progress_shows_a_bar_per_backend_then_its_result(alice: Path) -> None:
         assert row.spec in shown
         assert f"payload {row.payload_bytes:,} B" in shown
     assert "304.2/304.2 kB" in shown  # compressed plus decompressed: twice the corpus
+    assert "all" in shown and "912.5/912.5 kB" in shown  # the overall bar: every backend, raw included
 
 
 class _Hungry(Raw):
@@ -210,14 +257,12 @@ def _peak_claims(tasks: list[Task], path: Path, **kw: object) -> tuple[int, int,
         running[id(t)] = memory_need(t)
         most[0], most[1] = max(most[0], len(running)), max(most[1], sum(running.values()))
 
-    outcomes = run_tasks(tasks, str(path), on_start=start, on_done=lambda t, o: running.pop(id(t), None), **kw)  # type: ignore[arg-type]
+    outcomes = run_tasks(tasks, on_start=start, on_done=lambda t, o: running.pop(id(t), None), **kw)  # type: ignore[arg-type]
     return most[0], most[1], outcomes
 
 
 def test_backends_run_together_only_while_their_memory_estimates_fit(alice: Path) -> None:
-    size = alice.stat().st_size
-    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
-    tasks = [Task(_Hungry(), 0, size, digest) for _ in range(4)]
+    tasks = [task(_Hungry(), alice) for _ in range(4)]
     each = memory_need(tasks[0])
     assert each == WORKER_BYTES + _Hungry.claim
     # Room for four: the job limit (3) is what holds them back.
@@ -229,15 +274,13 @@ def test_backends_run_together_only_while_their_memory_estimates_fit(alice: Path
 
 
 def test_a_backend_that_cannot_fit_alone_is_refused_and_says_what_it_needs(alice: Path) -> None:
-    size = alice.stat().st_size
-    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
-    small, big = Raw(), _Hungry()
-    budget = memory_need(Task(small, 0, size, digest)) + (1 << 20)
-    outcomes = run_tasks([Task(big, 0, size, digest), Task(small, 0, size, digest)], str(alice), max_memory=budget)
+    small, big = task(Raw(), alice), task(_Hungry(), alice)
+    budget = memory_need(small) + (1 << 20)
+    outcomes = run_tasks([big, small], max_memory=budget)
     assert outcomes[1].verified
     refused = outcomes[0]
     assert not refused.verified and refused.payload_bytes is None and refused.error is not None
-    assert f"needs about {(memory_need(Task(big, 0, size, digest)) >> 20):,} MiB" in refused.error
+    assert f"needs about {(memory_need(big) >> 20):,} MiB" in refused.error
     assert "--max-memory" in refused.error and "\n" not in refused.error
 
 
@@ -262,14 +305,14 @@ def test_memory_estimates_cover_what_the_workers_really_use(shakespeare: Path) -
     for b in backends:
         b.decoder()  # measured and cached here, so the workers only code
     data = shakespeare.read_bytes()
-    outcomes = run_backends(backends, str(shakespeare), hashlib.sha256(data).hexdigest(), jobs=1)
+    outcomes = run_on(backends, shakespeare, jobs=1)
     assert all(o.verified and o.peak_rss_bytes for o in outcomes), [o.error for o in outcomes]
     base = outcomes[0].peak_rss_bytes
     assert base is not None
     over = {
         o.backend.spec: (o.peak_rss_bytes - base) >> 20
         for o in outcomes[1:]
-        if o.peak_rss_bytes is not None and o.peak_rss_bytes - base > estimate(o.backend, len(data))
+        if o.peak_rss_bytes is not None and o.peak_rss_bytes - base > memory_bytes(o.backend, len(data))
     }
     assert not over, f"MiB used beyond the estimate: {over}"
 
@@ -279,10 +322,8 @@ def test_without_max_memory_a_backend_too_big_for_the_available_memory_runs_alon
 ) -> None:
     # The automatic budget only orders the work: the estimates are upper envelopes, and nothing that
     # ran before there was a budget is refused because the machine reports little memory free.
-    size = alice.stat().st_size
-    digest = hashlib.sha256(alice.read_bytes()).hexdigest()
-    big, small = Task(_Hungry(), 0, size, digest), Task(Raw(), 0, size, digest)
+    big, small = task(_Hungry(), alice), task(Raw(), alice)
     monkeypatch.setattr(engine, "available_memory", lambda: memory_need(small) + (1 << 20))
-    most, _, outcomes = _peak_claims([big, small, Task(Raw(), 0, size, digest)], alice, jobs=3)
+    most, _, outcomes = _peak_claims([big, small, task(Raw(), alice)], alice, jobs=3)
     assert all(o.verified for o in outcomes)
     assert most == 1  # the big one alone, then the two small ones one at a time

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from corpus_helpers import corpus_of
+from kbound.backends.catalog import CATALOG
 from kbound.cli import cli
-from kbound.growth.tradeoff import LADDERS, TradeoffReport, expand, pareto, tradeoff
+from kbound.growth.tradeoff import TradeoffReport, expand, pareto, tradeoff
 from kbound.report.plot import plot_tradeoff, tradeoff_figure
-from kbound.sources.corpus import load_corpus
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 
@@ -32,12 +33,14 @@ def test_pareto_rule() -> None:
 
 def test_names_expand_to_ladders_and_specs_stay() -> None:
     assert expand(["zlib", "zstd:19"]) == ["zlib:1", "zlib:3", "zlib:6", "zlib:9", "zstd:19"]
-    assert expand(None)[:2] == ["raw", "zlib:1"] and len(expand(None)) == sum(len(v) for v in LADDERS.values())
+    fast = [card for card in CATALOG.values() if not card.slow]
+    assert expand(None)[:2] == ["raw", "zlib:1"] and len(expand(None)) == sum(len(c.ladder) for c in fast)
+    assert expand(["zpaq"]) == ["zpaq:1", "zpaq:2", "zpaq:3", "zpaq:4", "zpaq:5"]  # the slow ones when named
 
 
 @pytest.fixture(scope="module")
 def alice_tradeoff() -> TradeoffReport:
-    return tradeoff(load_corpus([str(CORPORA / "alice29.txt")]), ["raw", "zlib", "bz2:9"], repeat=2)
+    return tradeoff(corpus_of(CORPORA / "alice29.txt"), ["raw", "zlib", "bz2:9"], repeat=2)
 
 
 def test_sizes_are_exact_and_frontiers_follow_the_rule(alice_tradeoff: TradeoffReport) -> None:

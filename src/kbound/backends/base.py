@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from kbound.backends.decoder import Decoder, measure_decoder
+from kbound.backends.stream import run_coder
 from kbound.errors import BackendError
 from kbound.units import parse_size
 
@@ -66,7 +67,11 @@ class Coder(Protocol):
         """Take the next piece of input; return whatever output is ready."""
 
     def finish(self) -> bytes:
-        """Return the rest of the output; raise ValueError if the input was cut short or has trailing data."""
+        """Return the rest of the output; raise ValueError if the input was cut short or has trailing data.
+
+        A compressor may also have `patch() -> (offset, bytes)`: bytes to write over its output at
+        `offset` once it has finished (a length that was not known when the header went out).
+        """
 
 
 class Whole:
@@ -86,10 +91,14 @@ class Whole:
 
 
 class Backend(ABC):
-    """A lossless codec: `compress` and `decompress` whole byte strings, configured by a spec.
+    """A lossless codec configured by a spec: streaming coders, or whole-buffer `compress`/`decompress`.
 
     Subclasses declare `name`, `library`, `params` (the first is the positional one, as in
-    `zstd:19`) and `decoder_native`/`decoder_python` (the modules that make up the decoder).
+    `zstd:19`) and `decoder_native`/`decoder_python` (the modules that make up the decoder), and
+    implement either `compressor`/`decompressor` (set `streams`; the whole-buffer methods then run
+    them, so a payload never depends on the path that made it) or `compress`/`decompress`.
+    Facts that only schedule work (memory, window, levels, speed) live in `kbound.backends.catalog`,
+    not here: this module and the backend's are counted in every decoder.
     """
 
     name: ClassVar[str]
@@ -100,12 +109,15 @@ class Backend(ABC):
     decoder_native: ClassVar[tuple[str, ...]] = ()
     #: Python modules the decode path runs; the backend's own module is always added.
     decoder_python: ClassVar[tuple[str, ...]] = ()
-    #: Rough single-core compress + decompress seconds per MB at the default settings, for ordering work.
-    seconds_per_mb: ClassVar[float] = 1.0
+    #: True when `compressor`/`decompressor` stream (memory bounded by the codec, not the input).
+    streams: ClassVar[bool] = False
 
-    def expected_seconds_per_mb(self) -> float:
-        """Single-core compress + decompress seconds per MB at these settings (measured on gcide.txt; see bench/)."""
-        return self.seconds_per_mb
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        whole = cls.compress is not Backend.compress and cls.decompress is not Backend.decompress
+        stream = cls.compressor is not Backend.compressor and cls.decompressor is not Backend.decompressor
+        if not (whole or stream or getattr(cls, "__abstractmethods__", None)):
+            raise TypeError(f"{cls.__name__} must implement compress/decompress or compressor/decompressor")
 
     def __init__(self, **config: Any) -> None:
         known = {p.key: p for p in self.params}
@@ -161,28 +173,28 @@ class Backend(ABC):
         return {"id": self.name, **self.config}
 
     @classmethod
-    def decoder(cls, cache_root: str | None = None) -> Decoder:
+    def decoder(cls, cache_root: str | None = None, *, write_cache: bool = True) -> Decoder:
         """The decoder's size, measured from its installed files (see `kbound.backends.decoder`)."""
-        return measure_decoder(cls.decoder_native, (*cls.decoder_python, cls.__module__), cache_root)
+        return measure_decoder(cls.decoder_native, (*cls.decoder_python, cls.__module__), cache_root, write_cache)
 
     @classmethod
     @abstractmethod
     def library_version(cls) -> str:
         """The version of the library doing the work (and of its native core where it differs)."""
 
-    @abstractmethod
     def compress(self, data: bytes) -> bytes:
         """Return a self-contained payload from which `decompress` restores `data` exactly."""
+        return run_coder(self.compressor(), data)
 
-    @abstractmethod
     def decompress(self, payload: bytes) -> bytes:
         """Invert `compress`."""
+        return run_coder(self.decompressor(), payload)
 
-    def compressor(self, size: int) -> Coder:
-        """A streaming `compress` for an input of `size` bytes; its output joined equals `compress(input)`.
+    def compressor(self) -> Coder:
+        """A streaming `compress`: fed the input in pieces, its output joined equals `compress(input)`.
 
-        The default gathers the input and calls `compress`; backends whose library streams override it
-        so that memory is bounded by the codec's own state, not by the corpus.
+        The default gathers the input and calls `compress` (memory grows with the input); streaming
+        backends override it so that memory is bounded by the codec's own state.
         """
         return Whole(self.compress)
 
@@ -190,17 +202,21 @@ class Backend(ABC):
         """A streaming `decompress` (the default gathers the payload and calls `decompress`)."""
         return Whole(self.decompress)
 
-    #: True when `compressor`/`decompressor` stream (memory bounded by the codec, not the input).
-    streams: ClassVar[bool] = False
 
+def write_varint(n: int, width: int = 0) -> bytes:
+    """LEB128: 7 bits a byte, low first; the length headers in kbound's own payloads.
 
-def write_varint(n: int) -> bytes:
-    """LEB128: 7 bits a byte, low first; the length headers in kbound's own payloads."""
+    With `width`, exactly that many bytes (padded with continuation bytes), so that a number
+    known only later can be written over a placeholder of the same size.
+    """
     out = bytearray()
     while True:
         byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
+        more = n or len(out) + 1 < width
+        out.append(byte | (0x80 if more else 0))
+        if not more:
+            if n or (width and len(out) > width):
+                raise ValueError(f"{n} does not fit in {width} LEB128 bytes")
             return bytes(out)
 
 

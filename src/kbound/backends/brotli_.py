@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import brotli
 
 from kbound.backends.base import Backend, Coder, Param, int_in
+from kbound.backends.stream import FEED
 
 
 class Brotli(Backend):
@@ -18,42 +21,20 @@ class Brotli(Backend):
         Param("w", int_in(10, 24), 24, "log2 of the sliding window"),
     )
     decoder_native = ("_brotli",)
-    decoder_python = ("brotli",)
-    seconds_per_mb = 4.0
-
-    def expected_seconds_per_mb(self) -> float:
-        # CPU s/MB on a 10 MB prefix of gcide.txt, w=24: quality 6 0.10, 7 0.12, 9 0.29-0.43, 10 1.72.
-        quality = self.config["quality"]
-        for top, seconds in ((5, 0.05), (7, 0.15), (9, 0.45), (10, 1.8)):
-            if quality <= top:
-                return seconds
-        return 3.6
+    decoder_python = ("brotli", "kbound.backends.stream")
+    streams = True
 
     @classmethod
     def library_version(cls) -> str:
         return str(getattr(brotli, "__version__", getattr(brotli, "version", "unknown")))
 
-    def compress(self, data: bytes) -> bytes:
-        return bytes(
-            brotli.compress(data, mode=brotli.MODE_TEXT, quality=self.config["quality"], lgwin=self.config["w"])
-        )
-
-    streams = True
-
-    def compressor(self, size: int) -> Coder:
+    def compressor(self) -> Coder:
         return _BrotliCompressor(
             brotli.Compressor(mode=brotli.MODE_TEXT, quality=self.config["quality"], lgwin=self.config["w"])
         )
 
     def decompressor(self) -> Coder:
         return _BrotliDecompressor()
-
-    def decompress(self, payload: bytes) -> bytes:
-        d = brotli.Decompressor()
-        out = bytes(d.process(payload))
-        if not d.is_finished():
-            raise ValueError("brotli stream is truncated")
-        return out
 
 
 class _BrotliCompressor:
@@ -72,11 +53,31 @@ class _BrotliDecompressor:
         self._obj = brotli.Decompressor()
 
     def process(self, chunk: bytes) -> bytes:
+        return b"".join(self.pieces(chunk))
+
+    def pieces(self, chunk: bytes) -> Iterator[bytes]:
         if chunk and self._obj.is_finished():
             raise ValueError("brotli stream has trailing data")
-        return bytes(self._obj.process(chunk))
+        try:
+            out = self._obj.process(chunk, output_buffer_limit=FEED)
+        except TypeError:  # brotli < 1.2 cannot cap its output
+            yield bytes(self._obj.process(chunk))
+            return
+        while True:
+            if out:
+                yield bytes(out)
+            if self._obj.is_finished() or self._obj.can_accept_more_data():
+                return
+            out = self._obj.process(b"", output_buffer_limit=FEED)
 
     def finish(self) -> bytes:
-        if not self._obj.is_finished():
-            raise ValueError("brotli stream is truncated")
-        return b""
+        out = []
+        while not self._obj.is_finished():
+            try:
+                more = self._obj.process(b"", output_buffer_limit=FEED)
+            except TypeError:  # brotli < 1.2: nothing is held back
+                more = b""
+            if not more:
+                raise ValueError("brotli stream is truncated")
+            out.append(bytes(more))
+        return b"".join(out)

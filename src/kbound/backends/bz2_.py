@@ -19,26 +19,14 @@ class Bz2(Backend):
     params = (Param("level", int_in(1, 9), 9, "block size in units of 100 kB"),)
     decoder_native = ("_bz2",)
     decoder_python = ("bz2", "_compression")
-    seconds_per_mb = 0.12
+    streams = True
 
     @classmethod
     def library_version(cls) -> str:
         return c_version(getattr(_bz2, "__file__", None), "BZ2_bzlibVersion")
 
-    def compress(self, data: bytes) -> bytes:
-        return bz2.compress(data, self.config["level"])
-
-    streams = True
-
-    def compressor(self, size: int) -> Coder:
+    def compressor(self) -> Coder:
         return ObjectCompressor(bz2.BZ2Compressor(self.config["level"]))
 
     def decompressor(self) -> Coder:
         return ObjectDecompressor(bz2.BZ2Decompressor(), "bzip2 stream")
-
-    def decompress(self, payload: bytes) -> bytes:
-        d = bz2.BZ2Decompressor()
-        out = d.decompress(payload) if payload else b""
-        if not d.eof or d.unused_data:
-            raise ValueError("bzip2 stream is truncated or has trailing data")
-        return out

@@ -120,20 +120,26 @@ def _fingerprint(files: tuple[str, ...]) -> str:
 
 
 @cache
-def measure_decoder(native: tuple[str, ...], python: tuple[str, ...], cache_root: str | None = None) -> Decoder:
-    """Measure (or recall from the cache) the decoder made of these extension and Python modules."""
+def measure_decoder(
+    native: tuple[str, ...], python: tuple[str, ...], cache_root: str | None = None, write_cache: bool = True
+) -> Decoder:
+    """Measure (or recall from the cache) the decoder made of these extension and Python modules.
+
+    With `write_cache` False (`--no-cache`) the cache is neither read nor written.
+    """
     files = decoder_files(native, python)
     if not files:
         return Decoder(0, (), "nothing beyond the reference interpreter")
     key = _fingerprint(files)
     path = cache_dir(cache_root) / "decoders.json"
-    table = read_json(path)
+    table = read_json(path) if write_cache else None
     table = table if isinstance(table, dict) else {}
     size = table.get(key)
     if not isinstance(size, int) or size <= 0:
         size = _xz_size(files)
         table[key] = size
-        with contextlib.suppress(OSError):  # an unwritable cache costs time, not correctness
-            write_json_atomic(path, table)
+        if write_cache:
+            with contextlib.suppress(OSError):  # an unwritable cache costs time, not correctness
+                write_json_atomic(path, table)
     names = ", ".join(os.path.basename(f) for f in files)
     return Decoder(size, files, f"xz -9e of the loadable part of {len(files)} files: {names}")

@@ -29,13 +29,7 @@ class Xz(Backend):
     )
     decoder_native = ("_lzma",)
     decoder_python = ("lzma", "_compression")
-    seconds_per_mb = 2.2
-
-    def expected_seconds_per_mb(self) -> float:
-        # CPU seconds per MB compressing a 10 MB prefix of gcide.txt: -9 1.29, -9e 2.04; decoding adds ~0.05.
-        text = self.config["preset"]
-        base = (0.05, 0.08, 0.12, 0.3, 0.5, 0.8, 1.0, 1.1, 1.2, 1.35)[int(text[0])]
-        return base * (1.55 if text.endswith("e") else 1.0)
+    streams = True
 
     @classmethod
     def library_version(cls) -> str:
@@ -49,23 +43,10 @@ class Xz(Backend):
             lzma2["dict_size"] = self.config["dict"]
         return [lzma2]
 
-    def compress(self, data: bytes) -> bytes:
-        return lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, filters=self._filters())
-
-    streams = True
-
-    def compressor(self, size: int) -> Coder:
+    def compressor(self) -> Coder:
         return ObjectCompressor(
             lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, filters=self._filters())
         )
 
     def decompressor(self) -> Coder:
         return ObjectDecompressor(lzma.LZMADecompressor(format=lzma.FORMAT_XZ), "xz stream")
-
-    def decompress(self, payload: bytes) -> bytes:
-        d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
-        out = d.decompress(payload)
-        if not d.eof or d.unused_data:
-            raise ValueError("xz stream is truncated or has trailing data")
-        return out
-

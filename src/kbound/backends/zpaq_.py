@@ -24,7 +24,6 @@ class Zpaq(Backend):
     params = (Param("method", int_in(1, 5), 5, "method level: 1 fastest .. 5 strongest"),)
     decoder_native = ("zpaq._zpaq",)
     decoder_python = ("zpaq", "kbound.backends.base")
-    seconds_per_mb = 8.0
 
     @classmethod
     def library_version(cls) -> str:

@@ -1,42 +1,75 @@
-"""The library entry point: `estimate` goes from inputs to a `Report` (the CLI is a thin layer over it)."""
+"""The library entry point: `estimate` goes from inputs to a `Report` (the CLI is a thin layer over it).
+
+sources (the corpus, described) → a plan per backend (one piece, or shards) → the run (cached
+tasks recalled, the rest in worker processes or on Dask) → results, the best bound, the report.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend
-from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_spec
+from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_specs
 from kbound.bounds.results import BackendResult, CorpusSummary, Report, best_of, result_of
-from kbound.errors import BackendError
-from kbound.run.engine import Interrupted, Outcome, corpus_file, default_jobs, run_backends
-from kbound.run.result_cache import ResultCache
-from kbound.run.shards import run_sharded
-from kbound.sources.corpus import Corpus
-from kbound.sources.corpus_file import CorpusFile, open_corpus
+from kbound.run.batch import Batch, Job, RunOptions, run_jobs
+from kbound.run.engine import WORKER_BYTES, available_memory, default_jobs
+from kbound.run.outcome import Interrupted, Outcome
+from kbound.run.shards import Plan, largest_fitting, plan_shards, whole
+from kbound.sources.corpus import Corpus, open_corpus
+from kbound.sources.sizes import text_bytes
+from kbound.sources.stream import DEFAULT_SEPARATOR, StreamStats
 from kbound.version import kbound_version
 
 
-def resolve_backends(specs: Sequence[str] | None = None, effort: str = DEFAULT_EFFORT) -> list[Backend]:
+def resolve_backends(specs: Sequence[str] | str | None = None, effort: str = DEFAULT_EFFORT) -> list[Backend]:
     """Parse specs (or take an effort preset), always with the `raw` floor first, without duplicates."""
+    if isinstance(specs, str):
+        specs = [specs]
     chosen = list(specs) if specs else list(effort_specs(effort))
-    backends = [parse_spec(s) for s in chosen]
-    if not any(b.name == "raw" for b in backends):
-        backends.insert(0, parse_spec("raw"))
-    seen: set[str] = set()
-    unique = []
-    for b in backends:
-        if b.spec in seen:
-            raise BackendError(f"backend {b.spec} is given twice")
-        seen.add(b.spec)
-        unique.append(b)
-    return unique
+    if not any(s.strip().partition(":")[0].lower() == "raw" for s in chosen):
+        chosen.insert(0, "raw")
+    return parse_specs(chosen)
+
+
+@contextlib.contextmanager
+def corpus_of(
+    inputs: Sequence[str] | str | Corpus, *, glob: str | None = None, field: str | None = None,
+    separator: bytes = DEFAULT_SEPARATOR, max_bytes: int | None = None, stdin: BinaryIO | None = None,
+) -> Iterator[Corpus]:
+    """An already described `Corpus` as is, or paths opened with `open_corpus` for the length of the block."""
+    if isinstance(inputs, Corpus):
+        yield inputs
+        return
+    with open_corpus(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin) as c:
+        yield c
+
+
+def plans_for(backends: Sequence[Backend], corpus: Corpus, sizes: Sequence[int], shard_size: int | None,
+              max_memory: int | None) -> list[Plan]:
+    """Each backend's plan: `shard_size` for all when given; otherwise one piece, unless the backend holds
+    its input and the corpus would not fit in memory (then shards that fit)."""
+    total = sum(sizes)
+    if shard_size is not None:
+        shared = plan_shards(corpus, shard_size, sizes)
+        return [shared for _ in backends]
+    budget = max_memory if max_memory is not None else available_memory()
+    plans: list[Plan] = []
+    by_size: dict[int, Plan] = {}
+    for backend in backends:
+        fit = None if budget is None else largest_fitting(backend, max(budget - WORKER_BYTES, 1 << 20))
+        if fit is None or total <= fit:
+            plans.append(whole(corpus, total))
+        else:
+            plans.append(by_size.setdefault(fit, plan_shards(corpus, fit, sizes)))
+    return plans
 
 
 def estimate(
-    inputs: Sequence[str] | Corpus | CorpusFile,
-    backends: Sequence[str] | None = None,
+    inputs: Sequence[str] | str | Corpus,
+    backends: Sequence[str] | str | None = None,
     *,
     effort: str = DEFAULT_EFFORT,
     verify: bool = True,
@@ -50,112 +83,118 @@ def estimate(
     shard_size: int | None = None,
     scheduler: Any = None,
     max_memory: int | None = None,
-    **load_options: object,
+    glob: str | None = None,
+    field: str | None = None,
+    separator: bytes = DEFAULT_SEPARATOR,
+    max_bytes: int | None = None,
+    stdin: BinaryIO | None = None,
 ) -> Report:
     """Bound the Kolmogorov complexity of a corpus from above with every chosen backend.
 
-    `inputs` are paths (files, directories, `-`) read with `load_corpus(**load_options)`, or an
-    already loaded `Corpus`. `backends` are spec strings (`["zstd:19", "xz:9e"]`); without them
-    the `effort` preset runs. Each payload is decompressed and hash-checked unless `verify` is
-    False. Verified results are cached by corpus sha256 and backend (`use_cache=False` to
-    recompute). With `tokenizer` (a local tokenizer.json) the corpus is also counted in tokens.
-    Returns a frozen `Report`; if interrupted, it holds what finished and says so.
+    `inputs` are paths (files, directories, URLs, `-`; read as in `kbound.sources.open_corpus`
+    with `glob`, `field`, `separator`, `max_bytes`), or a `Corpus`. `backends` are spec strings
+    (`["zstd:19", "xz:9e"]`, or one string); without them the `effort` preset runs. Each payload
+    is decompressed and hash-checked unless `verify` is False. Verified results are cached by
+    content (`use_cache=False` to recompute, and to leave the cache alone). With `tokenizer` (a
+    local tokenizer.json) the corpus is also counted in tokens. Returns a frozen `Report`; if
+    interrupted, it holds what finished and says so.
 
-    `shard_size` (bytes) cuts the corpus into independent shards (see `kbound.run.shards`); `scheduler`
-    (a Dask scheduler address or `distributed.Client`) runs the shards on a cluster. Sharded runs
-    do not use the result cache.
-
-    `max_memory` (bytes) caps what the backends running at once may hold, by their estimates
-    (`kbound.backends.memory`); one that cannot fit alone is refused. Without it, the memory
-    available when the run starts orders the work the same way but refuses nothing.
+    `shard_size` (bytes) cuts the corpus into independent shards (`kbound.run.shards`) for every
+    backend; without it, only a backend that holds its input and could not fit the corpus in
+    memory is sharded. `scheduler` (a Dask scheduler address or `distributed.Client`) runs the
+    tasks on a cluster. `max_memory` (bytes) caps what the backends running at once may hold, by
+    their estimates; one that cannot fit alone is refused.
     """
-    corpus = inputs if isinstance(inputs, Corpus | CorpusFile) else open_corpus(inputs, **load_options)
     chosen = resolve_backends(backends, effort)
-    summary = CorpusSummary.of(corpus)
-    settings: dict[str, Any] = {
-        "backends": [b.spec for b in chosen],
-        "effort": None if backends else effort,
-        "verify": verify,
-        "jobs": jobs or default_jobs(),
-        "max_memory": max_memory,  # None: the memory available when the run started
-    }
-    sharding = None
-    try:
+    with corpus_of(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin) as corpus:
+        sizes = text_bytes(corpus.sources)
+        plans = plans_for(chosen, corpus, sizes, shard_size, max_memory)
+        options = RunOptions(verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
+                             limit=corpus.max_bytes, max_memory=max_memory, scheduler=scheduler,
+                             kbound_version=kbound_version())
+        settings: dict[str, Any] = {
+            "backends": [b.spec for b in chosen],
+            "effort": None if backends else effort,
+            "verify": verify,
+            "jobs": jobs or default_jobs(),
+            "max_memory": max_memory,  # None: the memory available when the run started
+            "max_bytes": corpus.max_bytes,
+        }
         if shard_size is not None or scheduler is not None:
-            shard_bytes = shard_size or max(corpus.n_bytes, 1)
-            settings.update(shard_bytes=shard_bytes, distributed=scheduler is not None)
-            separator = corpus.separator if corpus.documents > 1 else None
-            with corpus_file(corpus.path or corpus.data) as path:
-                outcomes, sharding = run_sharded(
-                    chosen, path, shard_bytes, separator, verify=verify, jobs=jobs, cache_root=cache_dir,
-                    scheduler=scheduler, on_start=on_start, on_done=on_done, on_progress=on_progress,
-                    max_memory=max_memory,
-                )
-        else:
-            outcomes = _run_cached(
-                chosen, corpus, verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
-                on_start=on_start, on_done=on_done, on_progress=on_progress, max_memory=max_memory,
-            )
-        interrupted = False
-    except Interrupted as stop:
-        outcomes, interrupted = stop.finished, True
-    results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
-    best = best_of(results, summary)
+            settings.update(shard_bytes=shard_size, distributed=scheduler is not None)
+        interrupted, signum, batch = False, None, None
+        try:
+            batch = run_jobs([Job(b, p) for b, p in zip(chosen, plans, strict=True)], options,
+                             on_start=on_start, on_done=on_done, on_progress=on_progress)
+            outcomes = batch.outcomes
+        except Interrupted as stop:
+            outcomes, interrupted, signum = stop.finished, True, stop.signum
+        summary = _summary(corpus, outcomes, plans, chosen, sum(sizes))
+        results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
+        best = best_of(results, summary)
+        tokens = None
+        if tokenizer is not None and not interrupted:
+            tokens = _count_tokens(corpus, tokenizer, best.total_bits if best else None, summary)
     return Report(
         corpus=summary,
         results=results,
         best=best,
         settings=settings,
         kbound_version=kbound_version(),
-        tokens=None if tokenizer is None else _count_tokens(corpus, tokenizer, best.total_bits if best else None),
+        tokens=tokens,
         interrupted=interrupted,
-        sharding=sharding,
+        sharding=_sharding(plans, chosen, batch, shard_size),
+        signal=signum,
     )
 
 
-def _run_cached(
-    chosen: list[Backend],
-    corpus: Corpus | CorpusFile,
-    *,
-    verify: bool,
-    jobs: int | None,
-    cache_dir: str | None,
-    use_cache: bool,
-    on_start: Callable[[Backend], None] | None,
-    on_done: Callable[[Outcome], None] | None,
-    on_progress: Callable[[Backend, int, int], None] | None,
-    max_memory: int | None = None,
-) -> list[Outcome]:
-    """Outcomes in the order of `chosen`: cached ones recalled, the rest run (and cached once verified).
-
-    On Ctrl-C, raises `Interrupted` carrying the cached and finished outcomes.
-    """
-    cache = ResultCache(cache_dir, enabled=use_cache, kbound_version=kbound_version())
-    known = {b.spec: hit for b in chosen if (hit := cache.get(corpus.sha256, b)) is not None}
-    stopped = None
-    try:
-        fresh = run_backends(
-            [b for b in chosen if b.spec not in known], corpus.path or corpus.data, corpus.sha256,
-            verify=verify, jobs=jobs, cache_root=cache_dir, on_start=on_start, on_done=on_done, on_progress=on_progress,
-            max_memory=max_memory,
-        )
-    except Interrupted as stop:
-        fresh, stopped = stop.finished, stop
-    for outcome in fresh:
-        cache.put(corpus.sha256, outcome)
-        known[outcome.backend.spec] = outcome
-    outcomes = [known[b.spec] for b in chosen if b.spec in known]
-    if stopped is not None:
-        raise Interrupted(outcomes)
-    return outcomes
+def _summary(corpus: Corpus, outcomes: Sequence[Outcome], plans: Sequence[Plan], chosen: Sequence[Backend],
+             expected: int) -> CorpusSummary:
+    """The corpus as read: the stream's identity if a backend read it whole, else the shard manifest's."""
+    plan_of = {b.spec: p for b, p in zip(chosen, plans, strict=True)}
+    whole_stats: StreamStats | None = None
+    manifest: StreamStats | None = None
+    for o in outcomes:
+        if o.stats is None:
+            continue
+        if plan_of[o.backend.spec].sharded:
+            manifest = manifest or o.stats
+        else:
+            whole_stats = whole_stats or o.stats
+    if whole_stats is not None:
+        return CorpusSummary.of(corpus, whole_stats)
+    return CorpusSummary.of(corpus, manifest, sharded=manifest is not None, expected_bytes=expected)
 
 
-def _count_tokens(corpus: Corpus | CorpusFile, tokenizer: str, bound_bits: int | None) -> Any:
+def _sharding(plans: Sequence[Plan], chosen: Sequence[Backend], batch: Batch | None,
+              shard_size: int | None) -> dict[str, Any] | None:
+    """For a run with shards: how the corpus was cut for each backend, the cost of cutting, what was recalled."""
+    if not any(p.sharded for p in plans):
+        return None
+    sharded = [(b, p, i) for i, (b, p) in enumerate(zip(chosen, plans, strict=True)) if p.sharded]
+    first = sharded[0][1]
+    costs = batch.costs if batch is not None else [None] * len(plans)
+    return {
+        "shard_bytes_target": shard_size if shard_size is not None else first.shard_bytes,
+        "shards": max(len(p.shards) for _, p, _ in sharded),
+        "shards_by_backend": {b.spec: len(p.shards) for b, p in zip(chosen, plans, strict=True)},
+        "largest_shard_bytes": max(max(p.sizes) for _, p, _ in sharded),
+        "sample_bytes": first.sizes[0],
+        "sample": "the first shard as one piece against the same bytes in two parts",
+        "cost": {b.spec: costs[i] for b, _, i in sharded},
+        "tasks": None if batch is None else batch.tasks,
+        "cached_tasks": None if batch is None else batch.cached_tasks,
+        "automatic": shard_size is None,
+    }
+
+
+def _count_tokens(corpus: Corpus, tokenizer: str, bound_bits: int | None, summary: CorpusSummary) -> Any:
     # Imported here: the model readers pull in gguf (~0.15 s), which plain runs do not need.
     from kbound.models.attach import TokenCount
-    from kbound.models.tokens import bits_per_token, count_tokens
+    from kbound.models.tokens import bits_per_token, count_tokens, text_pieces
+    from kbound.sources.stream import CorpusStream
 
-    note = None if corpus.chars is not None else "corpus is not valid UTF-8: undecodable bytes were replaced"
-    tokens = count_tokens(Path(tokenizer), corpus.data.decode("utf-8", "replace"))
+    note = None if summary.chars is not None else "corpus is not valid UTF-8: undecodable bytes were replaced"
+    tokens = count_tokens(Path(tokenizer), text_pieces(CorpusStream(corpus.selection())))
     per_token = None if bound_bits is None else bits_per_token(bound_bits, tokens)
     return TokenCount(tokenizer=tokenizer, tokens=tokens, bits_per_token=per_token, note=note)

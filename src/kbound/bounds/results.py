@@ -10,11 +10,16 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from kbound.run.engine import Outcome
+from kbound.run.outcome import FAILED, VERIFIED, Outcome
 from kbound.sources.corpus import Corpus
-from kbound.sources.corpus_file import CorpusFile
+from kbound.sources.stream import StreamStats
 
 SCHEMA = "kbound/1"
+
+
+#: What `CorpusSummary.sha256` is the hash of.
+STREAM_IDENTITY = "sha256 of the corpus stream"
+MANIFEST_IDENTITY = "sha256 of the shard manifest (each shard's size and sha256, in order)"
 
 
 @dataclass(frozen=True)
@@ -27,22 +32,29 @@ class CorpusSummary:
     chars_note: str | None
     documents: int
     separator: str
-    sha256: str
+    #: The corpus's identity: see `identity` for what it hashes. None when nothing was read.
+    sha256: str | None
     sources: tuple[str, ...]
     decompressed: tuple[str, ...] = ()
+    identity: str = STREAM_IDENTITY
 
     @classmethod
-    def of(cls, corpus: Corpus | CorpusFile) -> CorpusSummary:
-        """Summarise a loaded corpus (the bytes themselves stay out of the report)."""
+    def of(cls, corpus: Corpus, stats: StreamStats | None, *, sharded: bool = False,
+           expected_bytes: int = 0) -> CorpusSummary:
+        """Summarise a corpus from what reading it measured (the bytes themselves stay out of the report).
+
+        Without `stats` (a run stopped before anything was read) the size is the expected one.
+        """
         return cls(
-            bytes=corpus.n_bytes,
-            chars=corpus.chars,
-            chars_note=corpus.chars_reason,
-            documents=corpus.documents,
+            bytes=expected_bytes if stats is None else stats.bytes,
+            chars=None if stats is None else stats.chars,
+            chars_note="not read" if stats is None else stats.chars_reason,
+            documents=0 if stats is None else stats.documents,
             separator=corpus.separator.decode("utf-8", "backslashreplace"),
-            sha256=corpus.sha256,
-            sources=corpus.sources,
+            sha256=None if stats is None else stats.sha256,
+            sources=corpus.names,
             decompressed=corpus.decompressed,
+            identity=MANIFEST_IDENTITY if sharded else STREAM_IDENTITY,
         )
 
 
@@ -71,16 +83,18 @@ class BackendResult:
     cached: bool = False
     #: Peak resident memory of the worker that ran it (see `Outcome.peak_rss_bytes`).
     peak_rss_bytes: int | None = None
+    #: How many independent shards the payload is made of (1: the corpus in one piece).
+    shards: int = 1
 
     @property
     def verified(self) -> bool:
         """True when the payload was decompressed and its sha256 matched the corpus."""
-        return self.status == "verified"
+        return self.status == VERIFIED
 
     @property
     def has_bound(self) -> bool:
         """True when this row gives a bound (verified, or unverified because verification was skipped)."""
-        return self.status != "failed"
+        return self.status != FAILED
 
 
 @dataclass(frozen=True)
@@ -120,6 +134,8 @@ class Report:
     interrupted: bool = False
     #: For a sharded run: the shard count, the largest shard, and the cost of sharding measured on a sample.
     sharding: dict[str, Any] | None = None
+    #: The signal that stopped an interrupted run (2 for Ctrl-C, 15 for SIGTERM, 1 for SIGHUP).
+    signal: int | None = None
 
 
 def _rate(bits: float, units: int | None) -> float | None:
@@ -129,13 +145,11 @@ def _rate(bits: float, units: int | None) -> float | None:
 def result_of(outcome: Outcome, corpus: CorpusSummary, verify: bool) -> BackendResult:
     """Turn a worker's outcome into a result row with its rates."""
     backend = outcome.backend
-    failed = outcome.error is not None or outcome.payload_bytes is None or outcome.decoder is None
+    status = outcome.status(verify)
+    failed = status == FAILED
     payload = None if failed else outcome.payload_bytes
     decoder = None if failed or outcome.decoder is None else outcome.decoder.decoder_bytes
     total = None if payload is None or decoder is None else payload + decoder
-    status = "failed" if failed else ("verified" if outcome.verified else "unverified")
-    if not failed and verify and not outcome.verified:
-        status = "failed"
     return BackendResult(
         spec=backend.spec,
         backend=backend.name,
@@ -152,9 +166,10 @@ def result_of(outcome: Outcome, corpus: CorpusSummary, verify: bool) -> BackendR
         compress_seconds=outcome.compress_seconds,
         decompress_seconds=outcome.decompress_seconds,
         decoder_method=None if outcome.decoder is None else outcome.decoder.method,
-        error=outcome.error,
+        error=outcome.why_failed(verify),
         cached=outcome.cached,
         peak_rss_bytes=outcome.peak_rss_bytes,
+        shards=outcome.shards,
     )
 
 

@@ -3,29 +3,52 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
 from kbound.errors import KboundError
+from kbound.run.signals import Terminated, handle_termination
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_THRESHOLD, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
 
 
 def run_cli(fn: Callable[[], int]) -> int:
-    """Run a command body: `KboundError` becomes one line and exit 1, Ctrl-C 130, a closed pipe 141."""
+    """Run a command body: `KboundError` becomes one line and exit 1; Ctrl-C, SIGTERM and SIGHUP end it with
+    one line and 128 + the signal (130, 143, 129), after the body has printed what finished; a closed pipe 141."""
     try:
-        return fn()
+        with handle_termination():
+            return fn()
     except KboundError as e:
         click.echo(f"kbound: error: {e}", err=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        click.echo("kbound: interrupted", err=True)
-        return EXIT_INTERRUPTED
+        return interrupted_exit(signal.SIGINT)
+    except Terminated as stop:
+        return interrupted_exit(stop.signum)
     except BrokenPipeError:
         quiet_stdout()
         return EXIT_BROKEN_PIPE
+
+
+def interrupted_exit(signum: int | None) -> int:
+    """Say which signal stopped the run, in one line, and return its exit code (128 + the signal)."""
+    sig = signal.Signals(signum or signal.SIGINT)
+    what = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}.get(sig, "stopped")
+    click.echo(f"kbound: {what} ({sig.name})", err=True)
+    return 128 + int(sig)
+
+
+def describe_models(models: Sequence[str]) -> list[Any]:
+    """Read every model argument by its headers now, so a bad one fails before any compression."""
+    if not models:
+        return []
+    from kbound.models import describe_model
+
+    return [describe_model(m) for m in models]
 
 
 def quiet_stdout() -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
 
-from kbound.cli.common import EXIT_INTERRUPTED, EXIT_OK, run_cli
+from kbound.cli.common import EXIT_OK, interrupted_exit, run_cli
 from kbound.cli.options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
 from kbound.cli.progress import Progress
 from kbound.growth.conditional import conditional
@@ -24,7 +25,7 @@ from kbound.report.conditional import render_conditional
 @output_options
 def compare_command(
     a: str, b: str, specs: tuple[str, ...], no_verify: bool, jobs: int | None, glob: str | None, field: str | None,
-    separator: str, max_bytes: int, fmt: str | None, no_timings: bool, no_progress: bool,
+    separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool, no_progress: bool,
 ) -> None:
     """Estimate how much information B adds to A (each a file, a directory, or -).
 
@@ -36,10 +37,9 @@ def compare_command(
     out_format = default_format(fmt)
 
     def run() -> int:
-        corpus_a = read_corpus((a,), glob, field, separator, max_bytes)
-        corpus_b = read_corpus((b,), glob, field, separator, max_bytes)
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
-        with progress:
+        with read_corpus((a,), glob, field, separator, max_bytes) as corpus_a, \
+                read_corpus((b,), glob, field, separator, max_bytes) as corpus_b, progress:
             report = conditional(corpus_a, corpus_b, list(specs) or None, verify=not no_verify, jobs=jobs,
                                  on_start=progress.start, on_done=progress.done)
         if out_format in ("lines", "json", "csv"):
@@ -49,6 +49,6 @@ def compare_command(
             if r.status == "failed":
                 click.echo(f"kbound: {r.spec} failed: {r.note}", err=True)
         click.echo(render_conditional(report, out_format, color=use_color()), nl=False)
-        return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
+        return interrupted_exit(signal.SIGINT) if report.interrupted else EXIT_OK
 
     sys.exit(run_cli(run))

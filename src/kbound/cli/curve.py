@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
+from typing import Any
 
 import click
 
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
-from kbound.cli.common import EXIT_INTERRUPTED, EXIT_OK, run_cli
+from kbound.cli.common import EXIT_OK, describe_models, interrupted_exit, run_cli
 from kbound.cli.options import (
     EXIT_CODES_EPILOG,
     Size,
@@ -26,21 +28,22 @@ from kbound.report.curve import render_curve
 
 
 def compare_with_model(
-    report: CurveReport, model_arg: str, bits_per_param: float, model_loss: float | None = None,
+    report: CurveReport, model_arg: Any, bits_per_param: float, model_loss: float | None = None,
     tokens: int | None = None, token_bytes: int | None = None,
 ) -> CurveReport:
     """Attach `--model`'s comparison with the extrapolated bound (a plain number of bits at --to bytes).
 
     With `tokens` (counted on `token_bytes` bytes), `model_loss` is in nats per token.
     """
-    from kbound.models import compare, describe_model
+    from kbound.models import ModelInfo, compare, describe_model
 
     if report.extrapolation is None:
         raise KboundError("no extrapolated bound to compare the model with: no backend has a fit")
     p = report.extrapolation
     try:
         comparison = compare(
-            describe_model(model_arg), bound_bits=round(p.total_bits), corpus_bytes=p.target_bytes,
+            model_arg if isinstance(model_arg, ModelInfo) else describe_model(model_arg),
+            bound_bits=round(p.total_bits), corpus_bytes=p.target_bytes,
             bits_per_param=bits_per_param,
             model_loss_bpb=None if tokens is not None else model_loss,
             loss_nats_per_token=model_loss if tokens is not None else None, tokens=tokens, token_bytes=token_bytes,
@@ -90,7 +93,7 @@ def curve_command(
     seed: int, to_bytes: int | None, model_arg: str | None, bits_per_param: float, model_loss: float | None,
     tokens: int | None, plot_path: str | None,
     no_verify: bool, jobs: int | None, cache_dir: str | None, no_cache: bool, glob: str | None, field: str | None,
-    separator: str, max_bytes: int,
+    separator: str, max_bytes: int | None,
     fmt: str | None, no_timings: bool, no_progress: bool,
 ) -> None:
     """Compress samples of CORPUS at geometric sizes and fit C(n) = a·n^β per backend.
@@ -114,17 +117,18 @@ def curve_command(
             from kbound.report.plot import check_plot_path
 
             check_plot_path(plot_path)
-        corpus = read_corpus(inputs, glob, field, separator, max_bytes)
+        # The model is read (by its headers) before anything is compressed: a bad one fails at once.
+        infos = describe_models([model_arg] if model_arg else [])
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
-        with progress:
+        with read_corpus(inputs, glob, field, separator, max_bytes) as corpus, progress:
             report = growth_curve(
                 corpus, list(specs) or None, effort=effort, points=points, min_bytes=min_bytes, sampling=sampling,
                 seed=seed, target_bytes=to_bytes, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
                 use_cache=not no_cache, on_start=progress.start,
                 on_done=progress.done,
             )
-        if model_arg is not None:
-            report = compare_with_model(report, model_arg, bits_per_param, model_loss, tokens, corpus.n_bytes)
+        if infos:
+            report = compare_with_model(report, infos[0], bits_per_param, model_loss, tokens, report.corpus.bytes)
         for cv in report.curves:
             for p in cv.points:
                 if p.status == "failed":
@@ -134,6 +138,6 @@ def curve_command(
 
             write_plot(plot_path, plot_curve(report, image_format(plot_path)))
         click.echo(render_curve(report, out_format, color=use_color(), timings=not no_timings), nl=False)
-        return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
+        return interrupted_exit(signal.SIGINT) if report.interrupted else EXIT_OK
 
     sys.exit(run_cli(run))

@@ -12,17 +12,11 @@ from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
 from kbound.bounds.estimate import estimate
 from kbound.cache import write_text_atomic
-from kbound.cli.common import (
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_THRESHOLD,
-    run_cli,
-)
-from kbound.cli.options import Size, default_format, separator_bytes, use_color
+from kbound.cli.common import EXIT_OK, EXIT_THRESHOLD, describe_models, interrupted_exit, run_cli
+from kbound.cli.options import Size, check_inputs, corpus_options, default_format, separator_bytes, use_color
 from kbound.cli.progress import Progress
 from kbound.errors import KboundError
 from kbound.report import FORMATS, render
-from kbound.sources.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -30,7 +24,9 @@ Exit codes:
   1    error (bad input, unknown backend, missing library)
   2    usage error (bad option or argument)
   3    a threshold was breached (--max-bpb, --max-growth); one line says which
-  130  interrupted (Ctrl-C); results finished so far are printed
+  129  hung up (SIGHUP); results finished so far are printed
+  130  interrupted (Ctrl-C, SIGINT); results finished so far are printed
+  143  terminated (SIGTERM, as kill and timeout send); results finished so far are printed
   141  standard output was closed early (e.g. piped into head); nothing is printed"""
 
 
@@ -44,7 +40,7 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 
 
 @click.command("estimate", epilog=EXIT_CODES_HELP)
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUTS...")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUTS...", callback=check_inputs)
 @click.option("-b", "--backend", "specs", multiple=True, metavar="SPEC",
               help="Backend spec such as zstd:19, xz:9e, ppmd:o=8,mem=1g; repeat for more "
                    "(default: the effort preset).")
@@ -53,20 +49,18 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--no-verify", is_flag=True,
               help="Skip decompressing and hash-checking each payload (rows are labelled unverified).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
-@click.option("--shard-size", type=Size(), default=None,
-              help="Cut the corpus into independent shards of about SIZE (on document boundaries); "
-                   "the bound adds the shard payloads, their framing and the decoder once.")
+@click.option("--shard-size", type=Size(min=1), default=None,
+              help="Cut the corpus into independent shards of about SIZE of text (runs of whole files, or parts of "
+                   "a larger file), for every backend; the bound adds the shard payloads, their framing and the "
+                   "decoder once [default: only a backend that holds its input and could not fit the corpus in "
+                   "memory is sharded].")
 @click.option("--scheduler", metavar="ADDRESS", default=None,
-              help="Run the shards on a Dask cluster (tcp://host:8786; pip install 'kbound[dask]').")
+              help="Run the tasks on a Dask cluster (tcp://host:8786; pip install 'kbound[dask]'); its workers read "
+                   "the inputs themselves (a shared file system or fsspec URLs).")
 @click.option("--max-memory", type=Size(), default=None, callback=check_max_memory,
               help="Run at once only the backends whose memory estimates fit in SIZE together; refuse any that "
                    "cannot fit alone [default: the memory available at the start, and none refused].")
-@click.option("--glob", metavar="PATTERN", help="In directories, read only files whose name matches (e.g. '*.txt').")
-@click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME string is one document.")
-@click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
-              help="Joins documents (backslash escapes allowed).")
-@click.option("--max-bytes", type=Size(), default=DEFAULT_MAX_BYTES, show_default="4GiB",
-              help="Refuse inputs larger than this after decompression.")
+@corpus_options
 @click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
               help="Output format [default: table on a terminal, else lines].")
 @click.option("--no-timings", is_flag=True, help="Leave timing columns out (diffable output).")
@@ -99,16 +93,17 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 def estimate_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, no_verify: bool, jobs: int | None,
     shard_size: int | None, scheduler: str | None, max_memory: int | None, glob: str | None, field: str | None,
-    separator: str, max_bytes: int, fmt: str | None, no_timings: bool,
+    separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool,
     quiet: bool, no_progress: bool, output: str | None, baseline: str | None, max_bpb: float | None,
     max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | None,
     tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
 ) -> None:
     """Bound K(corpus) from above with many verified compressors.
 
-    INPUTS are files, directories (read recursively) or - for standard input; gzip, bzip2,
-    xz and zstd inputs are decompressed. Each backend's payload is decompressed and checked
-    against the input's sha256; its decoder size is counted beside the payload.
+    INPUTS are files, directories (read recursively, sorted), fsspec URLs or - for standard
+    input; gzip, bzip2, xz and zstd inputs are read decompressed, JSON lines and Parquet with
+    --field. Inputs are streamed, never held in memory. Each backend's payload is decompressed
+    and checked against the input's sha256; its decoder size is counted beside the payload.
     """
     if max_growth is not None and baseline is None:
         raise click.UsageError("--max-growth needs --baseline")
@@ -121,6 +116,8 @@ def estimate_command(
 
     def run() -> int:
         baseline_doc = load_baseline(baseline) if baseline else None
+        # Every model is read (by its headers) before anything is compressed: a bad one fails at once.
+        infos = describe_models(models)
         progress = Progress(enabled=show_progress)
         with progress:
             report = estimate(
@@ -130,11 +127,11 @@ def estimate_command(
                 glob=glob, field=field,
                 separator=separator_bytes(separator), max_bytes=max_bytes,
             )
-        if models:
+        if infos:
             from kbound.models.attach import with_models
 
             try:
-                report = with_models(report, models, bits_per_param=bits_per_param, model_loss=model_loss,
+                report = with_models(report, infos, bits_per_param=bits_per_param, model_loss=model_loss,
                                      tokens=tokens, corpus_size_bytes=corpus_size)
             except ValueError as e:
                 raise click.UsageError(str(e)) from None
@@ -154,8 +151,7 @@ def estimate_command(
         else:
             click.echo(render(report, out_format, color=use_color(), timings=not no_timings), nl=False)
         if report.interrupted:
-            click.echo("kbound: interrupted", err=True)
-            return EXIT_INTERRUPTED
+            return interrupted_exit(report.signal)
         breaches = threshold_breaches(report, max_bpb=max_bpb, max_growth=max_growth)
         for line in breaches:
             click.echo(f"kbound: threshold breached: {line}", err=True)

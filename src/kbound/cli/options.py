@@ -6,31 +6,44 @@ everywhere; this module imports nothing from `cli.py` (which imports it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
-from kbound.sources.corpus import DEFAULT_MAX_BYTES, DEFAULT_SEPARATOR, Corpus, load_corpus
+from kbound.sources.corpus import Corpus, open_corpus
+from kbound.sources.stream import DEFAULT_SEPARATOR
 from kbound.units import parse_size
 
 FORMAT_CHOICES = ("table", "json", "csv", "md", "lines")
 
 
 class Size(click.ParamType):  # type: ignore[type-arg]
-    """A byte size: `100MB`, `4GiB`, `2TB`, `256m`."""
+    """A byte size: `100MB`, `4GiB`, `2TB`, `256m`; at least `min` bytes."""
 
     name = "SIZE"
 
+    def __init__(self, min: int = 0) -> None:
+        self.min = min
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
         try:
-            return parse_size(str(value))
+            size = value if isinstance(value, int) else parse_size(str(value))
         except ValueError as e:
             self.fail(str(e), param, ctx)
+        if size < self.min:
+            self.fail(f"{value!r} is less than {self.min:,} byte{'s' if self.min != 1 else ''}", param, ctx)
+        return size
+
+
+def check_inputs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """Standard input can be read only once."""
+    if value.count("-") > 1:
+        raise click.BadParameter("standard input (-) is given more than once; it can be read only once")
+    return value
 
 
 def separator_bytes(text: str) -> bytes:
@@ -39,23 +52,28 @@ def separator_bytes(text: str) -> bytes:
 
 
 def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--glob, --field, --separator, --max-bytes: how inputs become one corpus (as in `kbound estimate`)."""
+    """--glob, --field, --separator, --max-bytes: how inputs become one corpus, the same in every command."""
     for option in reversed((
-        click.option("--glob", metavar="PATTERN", help="In directories, read only files whose name matches."),
-        click.option("--field", metavar="NAME", help="Read inputs as JSON lines; each line's NAME is a document."),
-        click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e",
+        click.option("--glob", metavar="PATTERN",
+                     help="In directories, read only files whose name matches (e.g. '*.txt')."),
+        click.option("--field", metavar="NAME",
+                     help="The text of each document: a JSON-lines file's NAME string per line, a Parquet file's NAME "
+                          "column per row."),
+        click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
                      help="Joins documents (backslash escapes allowed)."),
-        click.option("--max-bytes", type=Size(), default=DEFAULT_MAX_BYTES, show_default="4GiB",
-                     help="Refuse inputs larger than this after decompression."),
+        click.option("--max-bytes", type=Size(min=1), default=None,
+                     help="Stop with an error once the corpus passes SIZE bytes of text (checked while reading) "
+                          "[default: no limit]."),
     )):
         fn = option(fn)
     return fn
 
 
-def read_corpus(inputs: tuple[str, ...], glob: str | None, field: str | None, separator: str,
-                max_bytes: int) -> Corpus:
-    """Load inputs the way `kbound estimate` does."""
-    return load_corpus(list(inputs), glob=glob, field=field, separator=separator_bytes(separator), max_bytes=max_bytes)
+def read_corpus(inputs: Sequence[str], glob: str | None, field: str | None, separator: str,
+                max_bytes: int | None) -> contextlib.AbstractContextManager[Corpus]:
+    """Open inputs the way every command does (a context: a spooled stdin is removed at its end)."""
+    return open_corpus(list(inputs), glob=glob, field=field, separator=separator_bytes(separator),
+                       max_bytes=max_bytes)
 
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:

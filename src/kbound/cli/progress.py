@@ -16,14 +16,15 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 
 from kbound.backends.base import Backend
-from kbound.run.engine import Outcome
+from kbound.run.outcome import Outcome
 
 
 class Progress:
     """Shows each running backend's bytes done, throughput and ETA, and how each finished; no-op when disabled.
 
     A bar counts bytes compressed and, when verifying, bytes decompressed too (so it ends at twice
-    the corpus size); the work of one worker is the unit, as the engine reports it.
+    the corpus size), summed over the backend's shards. A last bar, "all", sums every backend
+    started so far: the run's overall bytes, rate and time left.
     """
 
     def __init__(self, enabled: bool, console: Console | None = None) -> None:
@@ -32,6 +33,8 @@ class Progress:
         self._bars: RichProgress | None = None
         self._tasks: dict[str, TaskID] = {}
         self._totals: dict[str, int] = {}
+        self._done: dict[str, int] = {}
+        self._all: TaskID | None = None
 
     def __enter__(self) -> Progress:
         if self.enabled:
@@ -47,6 +50,7 @@ class Progress:
                 transient=True,
             )
             self._bars.__enter__()
+            self._all = self._bars.add_task("all", total=None, result="")
         return self
 
     def __exit__(
@@ -64,8 +68,9 @@ class Progress:
     def advance(self, backend: Backend, done: int, total: int) -> None:
         """A worker reported `done` of `total` bytes."""
         if self._bars is not None and backend.spec in self._tasks:
-            self._totals[backend.spec] = total
+            self._totals[backend.spec], self._done[backend.spec] = total, done
             self._bars.update(self._tasks[backend.spec], completed=done, total=total)
+            self._overall()
 
     def done(self, outcome: Outcome) -> None:
         """A worker finished (or failed): its bar stops and shows the result."""
@@ -78,5 +83,11 @@ class Progress:
             check = "[green]✓[/]" if outcome.verified else "unverified"
             result = f"{check} payload {outcome.payload_bytes or 0:,} B"
         total = self._totals.get(outcome.backend.spec)
+        self._done[outcome.backend.spec] = total or 0
         self._bars.update(task, result=result, completed=total or 0, total=total)
         self._bars.stop_task(task)
+        self._overall()
+
+    def _overall(self) -> None:
+        if self._bars is not None and self._all is not None:
+            self._bars.update(self._all, completed=sum(self._done.values()), total=sum(self._totals.values()) or None)

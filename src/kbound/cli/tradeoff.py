@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import click
 
-from kbound.cli.common import EXIT_INTERRUPTED, EXIT_OK, run_cli
+from kbound.backends.catalog import CATALOG
+from kbound.cli.common import EXIT_OK, interrupted_exit, run_cli
 from kbound.cli.options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
 from kbound.cli.progress import Progress
-from kbound.growth.tradeoff import LADDERS, tradeoff
+from kbound.growth.tradeoff import tradeoff
 from kbound.report.tradeoff import render_tradeoff
 
 
 @click.command("tradeoff", epilog=EXIT_CODES_EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="CORPUS...")
 @click.option("-b", "--backend", "choices", multiple=True, metavar="NAME|SPEC",
-              help=f"A backend name runs its levels ({', '.join(LADDERS)}); a spec (zstd:19) runs as given. "
-                   "Repeat for more [default: every installed backend's levels].")
+              help=f"A backend name runs its levels ({', '.join(CATALOG)}); a spec (zstd:19) runs as given. "
+                   "Repeat for more [default: the levels of every installed backend but the model-based order, cm "
+                   "and zpaq, which run only when named].")
 @click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run everything this many times and keep each level's fastest times.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
@@ -29,7 +32,7 @@ from kbound.report.tradeoff import render_tradeoff
 @output_options
 def tradeoff_command(
     inputs: tuple[str, ...], choices: tuple[str, ...], repeat: int, jobs: int, plot_path: str | None,
-    glob: str | None, field: str | None, separator: str, max_bytes: int, fmt: str | None, no_timings: bool,
+    glob: str | None, field: str | None, separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool,
     no_progress: bool,
 ) -> None:
     """Run each backend across its levels on CORPUS and mark the space–time Pareto frontier.
@@ -45,9 +48,8 @@ def tradeoff_command(
             from kbound.report.plot import check_plot_path
 
             check_plot_path(plot_path)
-        corpus = read_corpus(inputs, glob, field, separator, max_bytes)
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
-        with progress:
+        with read_corpus(inputs, glob, field, separator, max_bytes) as corpus, progress:
             report = tradeoff(corpus, list(choices) or None, repeat=repeat, jobs=jobs, on_start=progress.start,
                               on_done=progress.done)
         for p in report.points:
@@ -58,6 +60,6 @@ def tradeoff_command(
 
             write_plot(plot_path, plot_tradeoff(report, image_format(plot_path)))
         click.echo(render_tradeoff(report, out_format, color=use_color(), timings=not no_timings), nl=False)
-        return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
+        return interrupted_exit(signal.SIGINT) if report.interrupted else EXIT_OK
 
     sys.exit(run_cli(run))

@@ -9,19 +9,21 @@ are used throughout.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.backends.base import Backend, show_value
-from kbound.backends.registry import parse_spec
+from kbound.backends.registry import parse_specs, window_bytes
 from kbound.bounds.results import CorpusSummary
-from kbound.errors import BackendError, KboundError
-from kbound.growth.windows import window_bytes
-from kbound.run.engine import Interrupted, Outcome, default_jobs, run_backends
+from kbound.errors import KboundError
+from kbound.run.batch import Job, RunOptions, identify, run_jobs
+from kbound.run.engine import default_jobs
+from kbound.run.outcome import FAILED, Interrupted, Outcome
+from kbound.run.shards import one
 from kbound.sources.corpus import Corpus
+from kbound.sources.stream import Selection
 from kbound.version import kbound_version
 
 SCHEMA = "kbound-compare/1"
@@ -113,12 +115,10 @@ def visibility(backend: Backend, joined_bytes: int, a_bytes: int) -> str | None:
 
 
 def _row(backend: Backend, outcomes: Sequence[Outcome], verify: bool) -> ConditionalRow:
-    errors = [o.error for o in outcomes if o.error is not None or o.payload_bytes is None]
-    unverified = verify and not all(o.verified for o in outcomes)
-    if errors or unverified:
-        note = next((e for e in errors if e), "round trip not verified")
+    failed = [o for o in outcomes if o.status(verify) == FAILED]
+    if failed:
         return ConditionalRow(backend.spec, backend.name, backend.library_version(), window_bytes(backend),
-                              "failed", note)
+                              "failed", failed[0].why_failed(verify))
     a, b, ab = (o.payload_bytes for o in outcomes)
     return ConditionalRow(
         backend.spec, backend.name, backend.library_version(), window_bytes(backend), "ok", None, a, b, ab,
@@ -134,6 +134,7 @@ def conditional(
     verify: bool = True,
     jobs: int | None = None,
     cache_dir: str | None = None,
+    use_cache: bool = True,
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> ConditionalReport:
@@ -142,27 +143,25 @@ def conditional(
     A·B is A's bytes, A's separator, then B's. Without `backends`, `default_specs` sizes zstd's
     long window, xz's dictionary and ppmd's memory to A·B.
     """
-    joined = a.data + a.separator + b.data
-    specs = list(backends) if backends else default_specs(len(joined))
-    chosen: list[Backend] = []
-    seen: set[str] = set()
-    for spec in specs:
-        backend = parse_spec(spec)
-        if backend.spec in seen:
-            raise BackendError(f"backend {backend.spec} is given twice")
-        seen.add(backend.spec)
-        chosen.append(backend)
-    warnings = {bk.spec: w for bk in chosen if (w := visibility(bk, len(joined), a.n_bytes)) is not None}
+    options = RunOptions(verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache, limit=a.max_bytes,
+                         kbound_version=kbound_version())
+    # A·B: A's documents, then B's, joined by A's separator (so A, the separator, then B).
+    sel_a, sel_b = a.selection(), b.selection()
+    joined = Selection(sel_a.pieces + sel_b.pieces, a.separator)
+    stats_a, stats_b = identify(sel_a, options), identify(sel_b, options)
+    joined_bytes = stats_a.bytes + len(a.separator) + stats_b.bytes
+    specs = list(backends) if backends else default_specs(joined_bytes)
+    chosen = parse_specs(specs)
+    warnings = {bk.spec: w for bk in chosen if (w := visibility(bk, joined_bytes, stats_a.bytes)) is not None}
     runnable = [bk for bk in chosen if bk.spec not in warnings]
     results: list[list[Outcome]] = []
     interrupted = False
     if runnable:
         try:
-            for data in (a.data, b.data, joined):
-                results.append(run_backends(
-                    runnable, data, hashlib.sha256(data).hexdigest(), verify=verify, jobs=jobs, cache_root=cache_dir,
-                    on_start=on_start, on_done=on_done,
-                ))
+            for selection, size in ((sel_a, stats_a.bytes), (sel_b, stats_b.bytes), (joined, joined_bytes)):
+                batch = run_jobs([Job(bk, one(selection, size)) for bk in runnable], options, on_start=on_start,
+                                 on_done=on_done)
+                results.append(batch.outcomes)
         except Interrupted:
             interrupted = True
     rows = []
@@ -183,7 +182,8 @@ def conditional(
         raise KboundError("no backend can see A while coding B: " + "; ".join(warnings.values()))
     best = min(ok, key=lambda r: (r.ab_payload_bytes or 0, r.spec)).spec if ok else None
     return ConditionalReport(
-        a=CorpusSummary.of(a), b=CorpusSummary.of(b), joined_bytes=len(joined), rows=tuple(rows), best=best,
+        a=CorpusSummary.of(a, stats_a), b=CorpusSummary.of(b, stats_b), joined_bytes=joined_bytes, rows=tuple(rows),
+        best=best,
         warnings=tuple(warnings.values()),
         settings={"backends": [bk.spec for bk in chosen], "verify": verify, "jobs": jobs or default_jobs(),
                   "joined": "A, A's separator, B"},

@@ -9,7 +9,6 @@ was chosen, so the extrapolated total is comparable with `kbound estimate`'s bes
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +20,11 @@ from kbound.bounds.estimate import resolve_backends
 from kbound.bounds.results import CorpusSummary
 from kbound.errors import KboundError
 from kbound.growth.fit import MIN_POINTS, PowerLawFit, fit_power_law
-from kbound.growth.samples import document_samples, geometric_sizes, prefix_samples
-from kbound.run.engine import Interrupted, Outcome, default_jobs, run_backends
-from kbound.run.result_cache import ResultCache
+from kbound.growth.samples import SAMPLINGS, geometric_sizes, sample_selections
+from kbound.run.batch import Job, RunOptions, identify, run_jobs
+from kbound.run.engine import default_jobs
+from kbound.run.outcome import FAILED, Interrupted, Outcome
+from kbound.run.shards import one
 from kbound.sources.corpus import Corpus
 from kbound.version import kbound_version
 
@@ -135,16 +136,16 @@ class CurveReport:
 
 
 def _point(outcome: Outcome, sample_bytes: int, documents: int, verify: bool) -> CurvePoint:
-    failed = outcome.error is not None or outcome.payload_bytes is None or (verify and not outcome.verified)
+    status = outcome.status(verify)
     return CurvePoint(
         sample_bytes=sample_bytes,
         documents=documents,
-        status="failed" if failed else ("verified" if outcome.verified else "unverified"),
-        payload_bytes=None if failed else outcome.payload_bytes,
+        status=status,
+        payload_bytes=None if status == FAILED else outcome.payload_bytes,
         decoder_bytes=None if outcome.decoder is None else outcome.decoder.decoder_bytes,
         compress_seconds=outcome.compress_seconds,
         decompress_seconds=outcome.decompress_seconds,
-        error=outcome.error or ("round trip not verified" if failed else None),
+        error=outcome.why_failed(verify),
     )
 
 
@@ -207,39 +208,34 @@ def growth_curve(
     """
     if target_bytes is not None and target_bytes <= 0:
         raise KboundError(f"--to must be a size above 0 bytes, not {target_bytes}")
+    if sampling not in SAMPLINGS:
+        raise KboundError(f"unknown sampling {sampling!r} (choose prefix or documents)")
     # The raw floor's curve is n itself; it is drawn only when asked for by name.
     asked_raw = any(s.strip().partition(":")[0].lower() == "raw" for s in backends or ())
     chosen = [b for b in resolve_backends(backends, effort) if asked_raw or b.name != "raw"]
-    sizes = geometric_sizes(corpus.n_bytes, points, min_bytes)
+    options = RunOptions(verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache, limit=corpus.max_bytes,
+                         kbound_version=kbound_version())
+    whole = corpus.selection()
+    stats = identify(whole, options)
+    sizes = geometric_sizes(stats.bytes, points, min_bytes)
     if not sizes:
         raise KboundError("the corpus is empty: there is no curve to draw")
-    if sampling == "prefix":
-        samples = prefix_samples(corpus.data, sizes)
-    elif sampling == "documents":
-        samples = document_samples(corpus.data, corpus.separator, sizes, seed)
-    else:
-        raise KboundError(f"unknown sampling {sampling!r} (choose prefix or documents)")
     by_spec: dict[str, list[CurvePoint]] = {b.spec: [] for b in chosen}
     done_sizes: list[int] = []
     interrupted = False
-    cache = ResultCache(cache_dir, enabled=use_cache, kbound_version=kbound_version())
-    for sample in samples:
-        sha = hashlib.sha256(sample.data).hexdigest()
-        known = {b.spec: hit for b in chosen if (hit := cache.get(sha, b)) is not None}
+    for selection, size in zip(sample_selections(whole, stats, sizes, sampling, seed), sizes, strict=True):
         try:
-            fresh = run_backends(
-                [b for b in chosen if b.spec not in known], sample.data, sha, verify=verify, jobs=jobs,
-                cache_root=cache_dir, on_start=on_start, on_done=on_done,
-            )
+            batch = run_jobs([Job(b, one(selection, size)) for b in chosen], options, on_start=on_start,
+                             on_done=on_done)
         except Interrupted:
             interrupted = True
             break
-        for o in fresh:
-            cache.put(sha, o)
-            known[o.backend.spec] = o
-        for o in (known[b.spec] for b in chosen):
-            by_spec[o.backend.spec].append(_point(o, len(sample.data), sample.documents, verify))
-        done_sizes.append(len(sample.data))
+        read = next((o.stats for o in batch.outcomes if o.stats is not None), None)
+        if read is None or (done_sizes and read.bytes == done_sizes[-1]):
+            continue  # a document sample that came out the size of the one before adds no point
+        for o in batch.outcomes:
+            by_spec[o.backend.spec].append(_point(o, read.bytes, read.documents, verify))
+        done_sizes.append(read.bytes)
     curves = []
     for b in chosen:
         pts = tuple(by_spec[b.spec])
@@ -258,7 +254,7 @@ def growth_curve(
             points=fitted.points, measured=f"{max(done_sizes):,}", target=f"{best.target_bytes:,}"
         )
     return CurveReport(
-        corpus=CorpusSummary.of(corpus),
+        corpus=CorpusSummary.of(corpus, stats),
         sampling=sampling,
         seed=seed if sampling == "documents" else None,
         sample_bytes=tuple(done_sizes),

@@ -13,26 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.backends.base import Backend
-from kbound.backends.registry import entries, parse_spec
+from kbound.backends.registry import entries, is_slow, levels, parse_specs
 from kbound.bounds.results import CorpusSummary
-from kbound.errors import BackendError, KboundError
-from kbound.run.engine import Interrupted, Outcome, run_backends
+from kbound.errors import KboundError
+from kbound.run.batch import Job, RunOptions, run_jobs
+from kbound.run.outcome import FAILED, VERIFIED, Interrupted, Outcome
+from kbound.run.shards import whole
 from kbound.sources.corpus import Corpus
+from kbound.sources.sizes import text_bytes
 from kbound.version import kbound_version
 
 SCHEMA = "kbound-tradeoff/1"
-
-#: The levels each built-in backend is run at, fastest first.
-LADDERS: dict[str, tuple[str, ...]] = {
-    "raw": ("raw",),
-    "zlib": ("zlib:1", "zlib:3", "zlib:6", "zlib:9"),
-    "bz2": ("bz2:1", "bz2:5", "bz2:9"),
-    "xz": ("xz:0", "xz:3", "xz:6", "xz:9", "xz:9e"),
-    "zstd": ("zstd:-5", "zstd:1", "zstd:3", "zstd:9", "zstd:15", "zstd:19", "zstd:22,long=27"),
-    "brotli": ("brotli:0,w=24", "brotli:4,w=24", "brotli:7,w=24", "brotli:9,w=24", "brotli:11,w=24"),
-    "ppmd": ("ppmd:2,mem=256m", "ppmd:4,mem=256m", "ppmd:6,mem=256m", "ppmd:8,mem=256m", "ppmd:12,mem=256m"),
-}
-
 
 @dataclass(frozen=True)
 class TradeoffPoint:
@@ -65,16 +56,17 @@ class TradeoffReport:
 
 
 def expand(choices: Sequence[str] | None) -> list[str]:
-    """Backend names become their ladders (`zstd` → zstd:-5 … zstd:22), specs stay as given; default: all."""
+    """Backend names become their levels (`zstd` → zstd:-5 … zstd:22,long=27), specs stay as given.
+
+    By default: the levels of every installed backend but the model-based ones (order, cm, zpaq,
+    well under 1 MB/s), which run only when named.
+    """
     if not choices:
-        return [s for name, ladder in LADDERS.items() if entries().get(name) and entries()[name].cls for s in ladder]
+        return [s for name, e in entries().items() if e.cls is not None and not is_slow(name) for s in levels(name)]
     out: list[str] = []
     for choice in choices:
         name = choice.strip().lower()
-        if ":" in name or name not in LADDERS:
-            out.append(choice)  # a full spec, or a third-party backend at its defaults
-        else:
-            out.extend(LADDERS[name])
+        out.extend([choice] if ":" in name else levels(name))
     return out
 
 
@@ -87,16 +79,17 @@ def pareto(points: Sequence[tuple[int, float]]) -> list[bool]:
 
 
 def _point(o: Outcome, best_times: dict[str, tuple[float | None, float | None]]) -> TradeoffPoint:
-    failed = o.error is not None or o.payload_bytes is None or o.decoder is None or not o.verified
+    # A trade-off always decompresses: that is one of the costs it measures.
+    failed = o.status(verify=True) == FAILED
     comp, decomp = best_times.get(o.backend.spec, (o.compress_seconds, o.decompress_seconds))
     payload = None if failed else o.payload_bytes
     decoder = None if o.decoder is None else o.decoder.decoder_bytes
     return TradeoffPoint(
-        spec=o.backend.spec, backend=o.backend.name, status="failed" if failed else "verified",
+        spec=o.backend.spec, backend=o.backend.name, status=FAILED if failed else VERIFIED,
         payload_bytes=payload, decoder_bytes=decoder,
         total_bytes=None if payload is None or decoder is None else payload + decoder,
         compress_seconds=comp, decompress_seconds=decomp,
-        error=o.error or ("round trip not verified" if failed else None),
+        error=o.why_failed(verify=True),
     )
 
 
@@ -117,19 +110,17 @@ def tradeoff(
     """Run every chosen level on `corpus`, verified, `repeat` times keeping the fastest times; mark the frontiers."""
     if repeat < 1:
         raise KboundError("--repeat must be at least 1")
-    chosen: list[Backend] = []
-    for spec in expand(backends):
-        backend = parse_spec(spec)
-        if any(b.spec == backend.spec for b in chosen):
-            raise BackendError(f"backend {backend.spec} is given twice")
-        chosen.append(backend)
+    chosen = parse_specs(expand(backends))
+    # Timings are what a trade-off measures: never recalled from the cache.
+    options = RunOptions(verify=True, jobs=jobs, cache_dir=cache_dir, recall=False, limit=corpus.max_bytes,
+                         kbound_version=kbound_version())
+    plan = whole(corpus, sum(text_bytes(corpus.sources)))
     outcomes: list[Outcome] = []
     best_times: dict[str, tuple[float | None, float | None]] = {}
     interrupted = False
     for _ in range(repeat):
         try:
-            outcomes = run_backends(chosen, corpus.data, corpus.sha256, verify=True, jobs=jobs, cache_root=cache_dir,
-                                    on_start=on_start, on_done=on_done)
+            outcomes = run_jobs([Job(b, plan) for b in chosen], options, on_start=on_start, on_done=on_done).outcomes
         except Interrupted as stop:
             outcomes, interrupted = outcomes or stop.finished, True
             break
@@ -143,7 +134,7 @@ def tradeoff(
         for i, on in zip(good, pareto(pairs), strict=True):
             points[i] = TradeoffPoint(**{**points[i].__dict__, flag: on})
     return TradeoffReport(
-        corpus=CorpusSummary.of(corpus),
+        corpus=CorpusSummary.of(corpus, next((o.stats for o in outcomes if o.stats is not None), None)),
         points=tuple(points),
         settings={"backends": [b.spec for b in chosen], "repeat": repeat, "jobs": jobs,
                   "timing": "wall seconds in the worker process, fastest of --repeat runs"},

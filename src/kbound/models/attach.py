@@ -32,14 +32,14 @@ class TokenCount:
 
 def with_models(
     report: Report,
-    models: Sequence[str],
+    models: Sequence[str | ModelInfo],
     *,
     bits_per_param: float = DEFAULT_BITS_PER_PARAM,
     model_loss: float | None = None,
     tokens: int | None = None,
     corpus_size_bytes: int | None = None,
 ) -> Report:
-    """Return `report` with each model (a path or a typed size like `70B:q4_k`) read and compared.
+    """Return `report` with each model (a path, a typed size like `70B:q4_k`, or one already read) compared.
 
     `model_loss` is the model's loss on this corpus: bits per byte, or nats per token when a
     token count is known (`tokens`, else the report's tokenizer count). Raises `ModelFormatError`
@@ -53,7 +53,7 @@ def with_models(
     per_token = counted is not None
     results = []
     for arg in models:
-        info = describe_model(arg)
+        info = arg if isinstance(arg, ModelInfo) else describe_model(arg)
         comparison = compare_report(
             report, info, bits_per_param=bits_per_param,
             model_loss_bpb=None if per_token else model_loss,

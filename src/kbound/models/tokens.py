@@ -5,6 +5,8 @@ Used for bits per token, and for turning a model's loss in nats per token into b
 
 from __future__ import annotations
 
+import codecs
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from kbound.errors import KboundError
@@ -14,11 +16,27 @@ from kbound.models.info import fail
 _CHUNK_CHARS = 1 << 20
 
 
-def count_tokens(tokenizer_json: Path, text: str) -> int:
-    """Tokens in `text` under the tokenizer in `tokenizer_json` (no special tokens added).
+def text_pieces(chunks: Iterable[bytes]) -> Iterator[str]:
+    """A byte stream as text (undecodable bytes replaced) in pieces of about `_CHUNK_CHARS`, cut after a newline."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    buf = ""
+    for chunk in chunks:
+        buf += decoder.decode(chunk)
+        while len(buf) >= _CHUNK_CHARS:
+            cut = buf.rfind("\n", 0, _CHUNK_CHARS)
+            end = cut + 1 if cut > 0 else _CHUNK_CHARS
+            yield buf[:end]
+            buf = buf[end:]
+    buf += decoder.decode(b"", final=True)
+    if buf:
+        yield buf
 
-    Text is encoded in chunks split at newlines, so a count can differ from one whole-text
-    encoding by a token or so at each chunk boundary.
+
+def count_tokens(tokenizer_json: Path, text: str | Iterable[str]) -> int:
+    """Tokens in `text` (a string, or pieces of one) under the tokenizer in `tokenizer_json` (no special tokens).
+
+    A string is encoded in pieces split at newlines (`text_pieces`), so a count can differ from one
+    whole-text encoding by a token or so at each piece boundary.
     """
     try:
         from tokenizers import Tokenizer
@@ -31,15 +49,8 @@ def count_tokens(tokenizer_json: Path, text: str) -> int:
     # A tokenizer.json may pad or truncate every encoding to a fixed length (all-MiniLM's pads to 128).
     tok.no_padding()
     tok.no_truncation()
-    total, start = 0, 0
-    while start < len(text):
-        end = min(len(text), start + _CHUNK_CHARS)
-        if end < len(text):
-            cut = text.rfind("\n", start, end)
-            end = cut + 1 if cut > start else end
-        total += len(tok.encode(text[start:end], add_special_tokens=False).ids)
-        start = end
-    return total
+    pieces = text_pieces([text.encode("utf-8", "surrogatepass")]) if isinstance(text, str) else text
+    return sum(len(tok.encode(piece, add_special_tokens=False).ids) for piece in pieces)
 
 
 def bits_per_token(bound_bits: float, tokens: int) -> float | None:

@@ -190,7 +190,7 @@ def _sentences(report: CurveReport) -> list[str]:
 def _corpus_line(c: CorpusSummary, report: CurveReport) -> str:
     how = "prefixes" if report.sampling == "prefix" else f"random document subsets (seed {report.seed})"
     return (
-        f"Corpus: {c.bytes:,} bytes, {c.documents:,} document(s), sha256 {c.sha256[:16]}…; "
+        f"Corpus: {c.bytes:,} bytes, {c.documents:,} document(s), sha256 {(c.sha256 or '-')[:16]}…; "
         f"{len(report.sample_bytes)} samples ({how}); points are payload bytes (decoder counted once, below)."
     )
 

@@ -108,7 +108,7 @@ def _head(timings: bool) -> list[str]:
 def _summary(report: TradeoffReport) -> list[str]:
     c = report.corpus
     frontier = [p.spec for p in _sorted(report) if p.on_decompress_frontier]
-    lines = [f"Corpus: {c.bytes:,} bytes, sha256 {c.sha256[:16]}…; {len(report.points)} backend levels."]
+    lines = [f"Corpus: {c.bytes:,} bytes, sha256 {(c.sha256 or '-')[:16]}…; {len(report.points)} backend levels."]
     if frontier:
         lines.append(f"Decompression frontier, smallest to fastest: {', '.join(frontier)}.")
     if report.interrupted:

@@ -88,7 +88,7 @@ def corpus_sentence(report: Report) -> str:
     docs = f"{c.documents:,} document" + ("s" if c.documents != 1 else "")
     if c.documents > 1:
         docs += f" joined with '{c.separator.encode('unicode_escape').decode()}'"
-    return f"Corpus: {c.bytes:,} bytes, {chars}, {docs}, sha256 {c.sha256[:16]}…"
+    return f"Corpus: {c.bytes:,} bytes, {chars}, {docs}, sha256 {(c.sha256 or '-')[:16]}…"
 
 
 def sharding_sentence(report: Report) -> str | None:

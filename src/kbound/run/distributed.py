@@ -1,9 +1,12 @@
-"""Running tasks on a Dask cluster (`pip install kbound[dask]`): each shard is one Dask task.
+"""Running tasks on a Dask cluster (`pip install kbound[dask]`): each task is one Dask task.
 
-Workers need kbound and the backends' libraries installed, and must be able to read the corpus
-path: a local path on a shared file system, or an fsspec URL (`s3://…`, `gcs://…`). A task
-returns the same fields as a local worker except the decoder, which the caller measures once, so
-the bound is the same byte for byte wherever the shards ran.
+A task names its sources (paths on a file system the workers share, or fsspec URLs such as
+`s3://…`) and its part of them; workers read the data themselves and never need anything that
+exists only on the client. They need kbound and the backends' libraries installed. A task
+returns the same fields as a local worker but the decoder, which the client measures once, so
+the bound is the same byte for byte wherever the shards ran. A task that fails on the cluster
+(a worker died, the data could not be read) fails the run, naming the shard and the reason:
+a partial bound is never the bound.
 """
 
 from __future__ import annotations
@@ -12,57 +15,84 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from kbound.backends.registry import parse_spec
-from kbound.errors import KboundError
-from kbound.run.engine import Interrupted, Outcome, Task, expected_seconds, run_task
+from kbound.errors import CorpusError, KboundError
+from kbound.run.engine import expected_seconds, outcome_of
+from kbound.run.outcome import Interrupted, Outcome
+from kbound.run.signals import Terminated
+from kbound.run.worker import Task, run_task
 
 
-def _remote(spec: str, path: str, offset: int, size: int, sha256: str, verify: bool) -> dict[str, Any]:
-    """What a Dask worker runs: one backend (rebuilt from its spec) on one byte range."""
-    result = run_task(Task(parse_spec(spec), offset, size, sha256), path, verify=verify)
-    result.pop("decoder", None)
-    return result
+def _remote(spec: str, task: Task, verify: bool, limit: int | None) -> dict[str, Any]:
+    """What a Dask worker runs: one backend (rebuilt from its spec, so no class is pickled) on one selection."""
+    rebuilt = Task(parse_spec(spec), task.selection, task.size, task.label, measure_decoder=False)
+    return run_task(rebuilt, verify=verify, limit=limit)
+
+
+def check_shareable(tasks: Sequence[Task]) -> None:
+    """Refuse sources that only the client can read (a spooled standard input or FIFO)."""
+    for task in tasks:
+        for piece in task.selection.pieces:
+            if not piece.source.stamp and piece.source.url.startswith("/proc/"):
+                raise KboundError(
+                    f"{piece.source.name}: a stream read once by this process cannot be sent to Dask workers; "
+                    "write it to a file the workers can read"
+                )
 
 
 def run_tasks_dask(
     tasks: Sequence[Task],
-    path: str,
     scheduler: Any,
     *,
     verify: bool = True,
+    limit: int | None = None,
     on_start: Callable[[Task], None] | None = None,
+    on_done: Callable[[Task, Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Submit every task to the cluster at `scheduler` (an address or a `distributed.Client`); outcomes in order.
 
-    Longer tasks get higher priority. Ctrl-C cancels every submitted task and raises `Interrupted`.
+    Longer tasks get higher priority. Ctrl-C, SIGTERM and SIGHUP cancel every submitted task and
+    raise `Interrupted`; a task that fails on the cluster raises `KboundError` after cancelling the rest.
     """
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise KboundError("--scheduler needs Dask: pip install 'kbound[dask]'") from None
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    check_shareable(tasks)
+    try:
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout="30s")
+    except (OSError, TimeoutError, ValueError) as e:
+        raise KboundError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
     futures = []
+    done: dict[int, Outcome] = {}
     try:
         for i, t in enumerate(tasks):
             futures.append(client.submit(
-                _remote, t.backend.spec, path, t.offset, t.size, t.sha256, verify,
-                key=f"kbound-{i}-{t.backend.spec}-{t.sha256[:16]}-{t.offset}", priority=int(expected_seconds(t)),
-                pure=False,
+                _remote, t.backend.spec, t, verify, limit, key=f"kbound-{i}-{t.backend.spec}-{t.label or 'all'}",
+                priority=int(expected_seconds(t)), pure=False,
             ))
             if on_start:
                 on_start(t)
         index = {f.key: i for i, f in enumerate(futures)}
-        done: dict[int, Outcome] = {}
-        try:
-            for future in as_completed(futures):
-                i = index[future.key]
-                try:
-                    done[i] = Outcome(tasks[i].backend, **future.result())
-                except Exception as e:  # the worker died or the task could not run
-                    done[i] = Outcome(tasks[i].backend, error=f"{type(e).__name__}: {e}".rstrip(": "))
-        except KeyboardInterrupt:
-            client.cancel(futures)
-            raise Interrupted([done[i] for i in sorted(done)], dict(done)) from None
-        return [done[i] for i in range(len(tasks))]
+        for future in as_completed(futures):
+            i = index[future.key]
+            where = f"{tasks[i].backend.spec}{' ' + tasks[i].label if tasks[i].label else ''}"
+            try:
+                fields = future.result()
+            except Exception as e:  # the worker died, or the task could not run there
+                raise KboundError(f"{where} failed on the cluster: {type(e).__name__}: {e}".rstrip(": ")) from None
+            if fields.get("fatal"):
+                raise CorpusError(f"{where} on the cluster: {fields['fatal']}")
+            done[i] = outcome_of(tasks[i], fields)
+            if on_done:
+                on_done(tasks[i], done[i])
+    except (KeyboardInterrupt, Terminated) as stop:
+        client.cancel(futures)
+        raise Interrupted([done[i] for i in sorted(done)], dict(done),
+                          stop.signum if isinstance(stop, Terminated) else 2) from None
+    except BaseException:
+        client.cancel(futures)
+        raise
     finally:
         if client is not scheduler:
             client.close()
+    return [done[i] for i in range(len(tasks))]

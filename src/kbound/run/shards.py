@@ -1,73 +1,137 @@
-"""Sharded runs: cut a corpus file into independent shards, run every backend on each, add the payloads up.
+"""Sharded runs: cut the corpus into independent shards that follow the data, and add their payloads up.
 
-A sharded bound is the sum of the shard payloads, plus the frame that says where each payload
-ends (the shard count, then each payload's length, as LEB128), plus the decoder once. Shards cut
-on document boundaries (just after a separator) when the corpus has several documents, else at
-exactly `shard_bytes`. How much sharding costs is measured on a sample: the first two shards
-compressed as one piece against the same bytes as two shards.
+A shard is a run of whole source files of about `shard_bytes` of text, or, for a file larger
+than that, a part of it: the lines (documents, for JSON lines) that start in a byte range of
+the file, or a run of a Parquet file's row groups. Shards never need an index or a copy: a
+worker reads its shard from the files. Concatenated, the shards' streams are the corpus
+(each shard but the last ends with the separator when the next starts a new document).
+
+A sharded bound is the sum of the shard payloads, plus the frame that says where each ends
+(the shard count, then each payload's length, as LEB128), plus the decoder once. What sharding
+costs is measured on a sample: the first shard as one piece against the same bytes in two.
+A sharded run's identity is the sha256 of its shard manifest (each shard's size and sha256,
+in order), since no single process reads the whole stream.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend, write_varint
-from kbound.run.engine import CHUNK, Outcome, Task, open_binary
-
-
-@dataclass(frozen=True)
-class Shard:
-    """One independent piece of the corpus file: a byte range and its sha256."""
-
-    offset: int
-    size: int
-    sha256: str
+from kbound.backends.registry import memory_bytes
+from kbound.run.outcome import Outcome
+from kbound.sources.corpus import Corpus
+from kbound.sources.inputs import Source
+from kbound.sources.sizes import parquet_groups, text_bytes
+from kbound.sources.stream import Piece, Selection, StreamStats
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The shards of a corpus file, and the sample (the first two shards as one piece) that prices sharding."""
+    """How a backend covers the corpus: its shards (one: the corpus in one piece) and their expected sizes."""
 
-    shards: tuple[Shard, ...]
-    sample: Shard | None
+    shards: tuple[Selection, ...]
+    sizes: tuple[int, ...]
+    #: The first shard in two parts, whose payloads against the first shard's price sharding.
+    cost_parts: tuple[Selection, ...] = ()
+    shard_bytes: int | None = None
+
+    @property
+    def sharded(self) -> bool:
+        """True when the corpus is cut into more than one shard."""
+        return len(self.shards) > 1
 
 
-def plan_shards(f: BinaryIO, shard_bytes: int, separator: bytes | None) -> Plan:
-    """Read `f` once and cut it into shards of at least `shard_bytes` (each ends after a separator if given)."""
+def whole(corpus: Corpus, size: int) -> Plan:
+    """The corpus as one piece."""
+    return one(corpus.selection(), size)
+
+
+def one(selection: Selection, size: int) -> Plan:
+    """A selection (a sample, a prefix, two corpora joined) as one piece."""
+    return Plan((selection,), (size,))
+
+
+def plan_shards(corpus: Corpus, shard_bytes: int, sizes: Sequence[int] | None = None) -> Plan:
+    """Cut `corpus` into shards of about `shard_bytes` of text (see the module's docstring)."""
     if shard_bytes < 1:
         raise ValueError("the shard size must be at least one byte")
-    shards: list[Shard] = []
-    start, chunk_start = 0, 0
-    digest, sample = hashlib.sha256(), hashlib.sha256()
-    for chunk in iter(lambda: f.read(CHUNK), b""):
-        i = 0
-        while True:
-            cut_at = max(start + shard_bytes - chunk_start, i)
-            if cut_at >= len(chunk):
-                break
-            if separator:
-                # A separator split across two chunks is missed; the cut then falls at the next one.
-                j = chunk.find(separator, cut_at)
-                if j < 0:
-                    break
-                cut_at = j + len(separator)
-            digest.update(chunk[i:cut_at])
-            if len(shards) < 2:
-                sample.update(chunk[i:cut_at])
-            shards.append(Shard(start, chunk_start + cut_at - start, digest.hexdigest()))
-            start, i, digest = chunk_start + cut_at, cut_at, hashlib.sha256()
-        digest.update(chunk[i:])
-        if len(shards) < 2:
-            sample.update(chunk[i:])
-        chunk_start += len(chunk)
-    if chunk_start > start or not shards:
-        shards.append(Shard(start, chunk_start - start, digest.hexdigest()))
-    two = shards[:2]
-    sampled = Shard(0, two[0].size + two[1].size, sample.hexdigest()) if len(two) == 2 else None
-    return Plan(tuple(shards), sampled)
+    sources = corpus.sources
+    sizes = list(sizes) if sizes is not None else text_bytes(sources)
+    groups: list[tuple[list[Piece], int]] = []
+    current: list[Piece] = []
+    filled = 0
+    for source, size in zip(sources, sizes, strict=True):
+        if size > shard_bytes:
+            if current:
+                groups.append((current, filled))
+                current, filled = [], 0
+            groups.extend(([piece], part) for piece, part in _split(source, size, shard_bytes))
+            continue
+        if current and filled + size > shard_bytes:
+            groups.append((current, filled))
+            current, filled = [], 0
+        current.append(Piece(source))
+        filled += size
+        if filled >= shard_bytes:
+            groups.append((current, filled))
+            current, filled = [], 0
+    if current or not groups:
+        groups.append((current, filled))
+    shards = []
+    for k, (pieces, _) in enumerate(groups):
+        nxt = groups[k + 1][0][0] if k + 1 < len(groups) and groups[k + 1][0] else None
+        # A text file's later parts continue its one document: no separator before them.
+        continues = nxt is not None and nxt.start > 0 and nxt.source.fmt == "text"
+        shards.append(Selection(tuple(pieces), corpus.separator, end_separator=nxt is not None and not continues))
+    out_sizes = tuple(size for _, size in groups)
+    parts: tuple[Selection, ...] = ()
+    if len(shards) > 1:
+        half = max(1, out_sizes[0] // 2)
+        first = shards[0]
+        parts = (Selection(first.pieces, first.separator, first.end_separator, window=(0, half)),
+                 Selection(first.pieces, first.separator, first.end_separator, window=(half, None)))
+    return Plan(tuple(shards), out_sizes, parts, shard_bytes)
+
+
+def _split(source: Source, size: int, shard_bytes: int) -> list[tuple[Piece, int]]:
+    """A source larger than a shard, in about size / shard_bytes parts (by row groups for Parquet)."""
+    k = max(2, round(size / shard_bytes))
+    if source.fmt == "parquet":
+        groups = parquet_groups(source)
+        out: list[tuple[Piece, int]] = []
+        start, acc, total = 0, 0, sum(groups) or 1
+        for g, n in enumerate(groups):
+            acc += n
+            if acc * k >= total * (len(out) + 1) and g + 1 < len(groups):
+                out.append((Piece(source, start, g + 1), acc - sum(groups[:start])))
+                start = g + 1
+        out.append((Piece(source, start, None), sum(groups[start:])))
+        return out
+    # Text and JSON lines: ranges of the (decompressed) file; a range takes the lines that start in it.
+    length = source.size_on_disk or size
+    if source.compression is not None:
+        length = size  # the decompressed length is unknown: cut by the text estimate (the last part takes the rest)
+    step = max(1, -(-length // k))
+    cuts = list(range(0, length, step))
+    return [(Piece(source, a, b if i + 1 < len(cuts) else None), size // len(cuts))
+            for i, (a, b) in enumerate(zip(cuts, [*cuts[1:], length], strict=True))]
+
+
+def largest_fitting(backend: Backend, budget: int) -> int | None:
+    """The largest input `backend` can take within `budget` bytes of memory (None: any, it streams)."""
+    if backend.streams:
+        return None
+    lo, hi = 1 << 16, 1 << 46
+    if memory_bytes(backend, lo) > budget:
+        return lo
+    while hi - lo > 1 << 16:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if memory_bytes(backend, mid) <= budget else (lo, mid)
+    return lo
 
 
 def framing_bytes(payloads: Sequence[int]) -> int:
@@ -75,122 +139,51 @@ def framing_bytes(payloads: Sequence[int]) -> int:
     return len(write_varint(len(payloads))) + sum(len(write_varint(n)) for n in payloads)
 
 
-def tasks_for(backends: Sequence[Backend], plan: Plan) -> list[Task]:
-    """Every backend on every shard, then every backend on the sample (when there are two shards or more)."""
-    tasks = [Task(b, s.offset, s.size, s.sha256) for b in backends for s in plan.shards]
-    if plan.sample is not None:
-        tasks += [Task(b, 0, plan.sample.size, plan.sample.sha256) for b in backends]
-    return tasks
+def manifest_stats(parts: Sequence[StreamStats]) -> StreamStats:
+    """The identity of shards read apart: their summed size, characters and documents, and the manifest's sha256."""
+    manifest = "".join(f"{s.bytes} {s.sha256}\n" for s in parts).encode()
+    bad = next((s.chars_reason for s in parts if s.chars is None), None)
+    return StreamStats(
+        bytes=sum(s.bytes for s in parts),
+        sha256=hashlib.sha256(manifest).hexdigest(),
+        chars=None if bad else sum(s.chars or 0 for s in parts),
+        chars_reason=f"a shard is {bad}" if bad else None,
+        documents=sum(s.documents for s in parts),
+    )
 
 
-def combine(
-    backends: Sequence[Backend], plan: Plan, outcomes: Sequence[Outcome | None], decoder_of: Callable[[Backend], Any]
-) -> tuple[list[Outcome], dict[str, Any]]:
-    """One outcome per backend from its shards' outcomes (in `tasks_for` order), and what sharding cost.
-
-    A backend with any failed (or missing) shard fails. The decoder is measured once, by the caller,
-    so that it is the same wherever the shards ran.
-    """
+def combine(backend: Backend, plan: Plan, shards: Sequence[Outcome | None], parts: Sequence[Outcome | None],
+            decoder: object) -> tuple[Outcome, float | None]:
+    """One outcome from a backend's shard outcomes (a missing or failed shard fails it), and the sharding cost."""
     k = len(plan.shards)
-    combined: list[Outcome] = []
-    cost: dict[str, float | None] = {}
-    for n, backend in enumerate(backends):
-        parts = outcomes[n * k : (n + 1) * k]
-        bad = next(((i, o) for i, o in enumerate(parts) if o is None or o.error or o.payload_bytes is None), None)
-        if bad is not None:
-            i, o = bad
-            combined.append(Outcome(backend, error=f"shard {i + 1} of {k}: {o.error if o else 'not run'}"))
-            cost[backend.spec] = None
-            continue
-        sizes = [o.payload_bytes for o in parts if o is not None and o.payload_bytes is not None]
-        decompress = [o.decompress_seconds for o in parts if o is not None]
-        combined.append(Outcome(
-            backend,
-            payload_bytes=sum(sizes) + framing_bytes(sizes),
-            decoder=decoder_of(backend),
-            compress_seconds=sum(o.compress_seconds or 0.0 for o in parts if o is not None),
-            decompress_seconds=None if None in decompress else sum(d or 0.0 for d in decompress),
-            verified=all(o is not None and o.verified for o in parts),
-            peak_rss_bytes=max((o.peak_rss_bytes or 0 for o in parts if o is not None), default=0) or None,
-        ))
-        cost[backend.spec] = None
-        if plan.sample is not None and len(outcomes) > len(backends) * k:
-            whole = outcomes[len(backends) * k + n]
-            if whole is not None and whole.payload_bytes and not whole.error:
-                cost[backend.spec] = (sizes[0] + sizes[1] + framing_bytes(sizes[:2])) / whole.payload_bytes - 1
-    info = {
-        "shard_bytes_target": None,
-        "shards": k,
-        "largest_shard_bytes": max(s.size for s in plan.shards),
-        "sample_bytes": None if plan.sample is None else plan.sample.size,
-        "cost": cost,
-    }
-    return combined, info
-
-
-def run_sharded(
-    backends: Sequence[Backend],
-    path: str,
-    shard_bytes: int,
-    separator: bytes | None,
-    *,
-    verify: bool = True,
-    jobs: int | None = None,
-    cache_root: str | None = None,
-    scheduler: Any = None,
-    on_start: Callable[[Backend], None] | None = None,
-    on_done: Callable[[Outcome], None] | None = None,
-    on_progress: Callable[[Backend, int, int], None] | None = None,
-    max_memory: int | None = None,
-) -> tuple[list[Outcome], dict[str, Any]]:
-    """Run every backend on every shard of the file at `path`, locally or on a Dask cluster (`scheduler`).
-
-    Raises `Interrupted` (with the backends whose shards all finished) on Ctrl-C.
-    """
-    from kbound.run.engine import Interrupted, run_tasks
-
-    with open_binary(path) as f:
-        plan = plan_shards(f, shard_bytes, separator)
-    tasks = tasks_for(backends, plan)
-    index = {id(t): i for i, t in enumerate(tasks)}
-    done_bytes: dict[int, int] = {}
-    started: set[str] = set()
-    totals = {b.spec: sum(t.size for t in tasks if t.backend is b) * (2 if verify else 1) for b in backends}
-
-    def start(task: Task) -> None:
-        if on_start and task.backend.spec not in started:
-            started.add(task.backend.spec)
-            on_start(task.backend)
-
-    def progress(task: Task, n: int) -> None:
-        done_bytes[index[id(task)]] = n
-        if on_progress:
-            mine = sum(v for i, v in done_bytes.items() if tasks[i].backend is task.backend)
-            on_progress(task.backend, mine, totals[task.backend.spec])
-
-    def decoder_of(backend: Backend) -> Any:
-        return backend.decoder(cache_root)
-
-    interrupted: Interrupted | None = None
-    try:
-        if scheduler is None:
-            outcomes: list[Outcome | None] = list(run_tasks(
-                tasks, path, verify=verify, jobs=jobs, cache_root=cache_root, on_start=start, on_progress=progress,
-                max_memory=max_memory,
-            ))
-        else:
-            from kbound.run.distributed import run_tasks_dask
-
-            outcomes = list(run_tasks_dask(tasks, path, scheduler, verify=verify, on_start=start))
-    except Interrupted as stop:
-        interrupted = stop
-        outcomes = [stop.by_task.get(i) for i in range(len(tasks))]
-    combined, info = combine(backends, plan, outcomes, decoder_of)
-    if interrupted is not None:
-        # Only backends whose every shard finished are results.
-        raise Interrupted([o for o in combined if not (o.error and o.error.endswith("not run"))])
-    info["shard_bytes_target"] = shard_bytes
-    if on_done:
-        for outcome in combined:
-            on_done(outcome)
-    return combined, info
+    if k == 1:
+        only = shards[0]
+        if only is None:
+            return Outcome(backend, error="not run"), None
+        if only.error is None and only.decoder is None:
+            only = dataclasses.replace(only, decoder=decoder)  # type: ignore[arg-type]
+        return only, None
+    for i, o in enumerate(shards):
+        if o is None or o.error or o.payload_bytes is None or o.stats is None:
+            why = "not run" if o is None else (o.error or "no payload")
+            return Outcome(backend, error=f"shard {i + 1} of {k}: {why}", shards=k), None
+    done = [o for o in shards if o is not None]
+    sizes = [o.payload_bytes or 0 for o in done]
+    decompress = [o.decompress_seconds for o in done]
+    combined = Outcome(
+        backend,
+        payload_bytes=sum(sizes) + framing_bytes(sizes),
+        decoder=decoder,  # type: ignore[arg-type]
+        compress_seconds=sum(o.compress_seconds or 0.0 for o in done),
+        decompress_seconds=None if None in decompress else sum(d or 0.0 for d in decompress),
+        verified=all(o.verified for o in done),
+        peak_rss_bytes=max((o.peak_rss_bytes or 0 for o in done), default=0) or None,
+        cached=all(o.cached for o in done),
+        stats=manifest_stats([o.stats for o in done if o.stats is not None]),
+        shards=k,
+    )
+    cost = None
+    if len(parts) == 2 and all(p is not None and p.payload_bytes and not p.error for p in parts) and sizes[0]:
+        halves = [p.payload_bytes or 0 for p in parts if p is not None]
+        cost = (sum(halves) + framing_bytes(halves)) / sizes[0] - 1
+    return combined, cost

@@ -1,8 +1,12 @@
-"""One task in a worker: stream a byte range of the corpus through a backend, then verify the payload.
+"""One task in a worker: stream a selection of the corpus through a backend, then verify the payload.
 
-Memory stays at the codec's own state plus a few chunks, whatever the size: the corpus is read in
-`CHUNK`s, the payload goes to an anonymous temporary file, and verification decompresses it as a
-stream, hashing it and comparing it with the corpus as it comes out.
+The worker reads the sources itself (nothing is spooled for it), feeds the backend pieces of
+exactly `FEED` bytes (so a payload never depends on how the input was read), and measures the
+stream's identity on the way (`Meter`: sha256, bytes, UTF-8 characters). The payload goes to an
+anonymous temporary file, the encoder is released, and verification decodes the payload as a
+stream and compares the decoded bytes' sha256 and length with the input's: the input is not
+read a second time unless they differ, to say where. Memory is the codec's own state plus a few
+pieces, whatever the size.
 """
 
 from __future__ import annotations
@@ -11,116 +15,182 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend
-from kbound.errors import RoundTripError
+from kbound.backends.stream import FEED
+from kbound.errors import CorpusError, RoundTripError
+from kbound.sources.stream import CorpusStream, Meter, Selection
+
+#: Payload bytes read per step of verification: small, since each expands several-fold on the way out.
+PAYLOAD_STEP = 1 << 18
 
 
 @dataclass(frozen=True)
 class Task:
-    """One backend on one byte range of the corpus file (the whole file, or one shard)."""
+    """One backend on one selection of the corpus (the whole corpus, a shard, a sample)."""
 
     backend: Backend
-    offset: int
+    selection: Selection
+    #: Bytes the selection is expected to hold (exact for plain files, else estimated): memory, order, progress.
     size: int
-    sha256: str
+    #: How messages name the task ("shard 3 of 16"), empty for a whole corpus.
+    label: str = ""
+    #: Measure the decoder here (False for shards and Dask tasks: the client measures it once).
+    measure_decoder: bool = True
 
 
-#: Bytes read from the corpus (or the payload) per step; the unit of progress and of the worker's own memory.
-CHUNK = 1 << 20
+Progress = Callable[[int, int], None]
 
 
-def _pieces(f: BinaryIO, length: int, step: int = CHUNK) -> Iterator[bytes]:
-    while length > 0:
-        chunk = f.read(min(step, length))
-        if not chunk:
-            raise OSError("the corpus file got shorter while it was being read")
-        length -= len(chunk)
-        yield chunk
-
-
-def _verify(
-    backend: Backend, payload: BinaryIO, corpus: BinaryIO, size: int, sha256: str, report: Callable[[int], None]
-) -> None:
-    """Decompress the payload as a stream, hash it, and compare it with the corpus as it comes out."""
-    decoder, digest = backend.decompressor(), hashlib.sha256()
-    got = 0
-    first_wrong: int | None = None
-    length = payload.seek(0, os.SEEK_END)
-    payload.seek(0)
-
-    def outputs() -> Iterator[bytes]:
-        # Smaller steps here: a payload chunk expands several-fold on the way out.
-        for chunk in _pieces(payload, length, CHUNK // 4):
-            yield decoder.process(chunk)
-        yield decoder.finish()
-
-    for out in outputs():
-        digest.update(out)
-        if first_wrong is None:
-            want = corpus.read(len(out))
-            if out != want:
-                n = min(len(out), len(want))
-                first_wrong = got + next((i for i in range(n) if out[i] != want[i]), n)
-        got += len(out)
-        report(size + min(got, size))
-    if digest.hexdigest() != sha256 or got != size:
-        if first_wrong is not None and first_wrong < min(got, size):
-            where = f"first wrong byte at {first_wrong:,}"
-        else:
-            where = "the bytes it returned are right" if got < size else "then extra bytes"
-        raise RoundTripError(f"round trip failed: decoder returned {got:,} of {size:,} bytes; {where}")
+def pieces_of(chunks: Iterable[bytes], size: int = FEED) -> Iterator[bytes]:
+    """Re-cut a stream into pieces of exactly `size` bytes (the last may be shorter)."""
+    buf = bytearray()
+    for chunk in chunks:
+        if not buf and len(chunk) == size:
+            yield chunk
+            continue
+        buf += chunk
+        while len(buf) >= size:
+            yield bytes(buf[:size])
+            del buf[:size]
+    if buf:
+        yield bytes(buf)
 
 
 def run_task(
-    task: Task, path: str, *, verify: bool = True, cache_root: str | None = None,
-    report: Callable[[int], None] | None = None, opener: Callable[[str], BinaryIO] | None = None,
+    task: Task, *, verify: bool = True, cache_root: str | None = None, write_cache: bool = True,
+    report: Progress | None = None, limit: int | None = None,
 ) -> dict[str, Any]:
-    """Compress one task's byte range of `path` as a stream into an anonymous temporary file, then verify it.
+    """Run one task; return the fields of an `Outcome` (without the backend), plus `fatal` for unreadable input.
 
-    Memory stays at the codec's own state plus a few 1 MiB chunks, whatever the size. Returns the
-    fields of an `Outcome` (without the backend); a library error or a wrong round trip is `error`.
+    A library error or a wrong round trip is that backend's `error`; input that cannot be read
+    (or passes `limit`, the --max-bytes) is `fatal`: the run must stop, since every backend would
+    be measuring less than the corpus.
     """
     result: dict[str, Any] = {}
-    backend, size = task.backend, task.size
-    tell = report or (lambda done: None)
+    tell = report or (lambda done, total: None)
+    backend = task.backend
     try:
         # TemporaryFile has no name on Linux: nothing is left behind however the worker ends.
-        with (opener or open_binary)(path) as corpus, tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
-            corpus.seek(task.offset)
+        with tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
+            stream = CorpusStream(task.selection)
+            meter = Meter(limit)
+            disk_total = task.selection.disk_bytes()
+            coder = backend.compressor()
             t0 = time.perf_counter()
-            coder, done = backend.compressor(size), 0
-            for chunk in _pieces(corpus, size):
-                payload.write(coder.process(chunk))
-                done += len(chunk)
-                tell(done)
+            for piece in pieces_of(stream):
+                meter.update(piece)
+                payload.write(coder.process(piece))
+                tell(meter.bytes, _expected(meter.bytes, stream.disk_bytes, disk_total, task.size) * (1 + verify))
+            stats = meter.finish(stream.documents)
+            result["stats"] = stats
             payload.write(coder.finish())
+            _patch(coder, payload)
             result["compress_seconds"] = time.perf_counter() - t0
             del coder  # the encoder's state (xz's match finder, ppmd's model) goes before the decoder's comes
             result["payload_bytes"] = payload.tell()
-            result["decoder"] = backend.decoder(cache_root)
+            if task.measure_decoder:
+                result["decoder"] = backend.decoder(cache_root, write_cache=write_cache)
             if verify:
                 t0 = time.perf_counter()
-                corpus.seek(task.offset)
-                _verify(backend, payload, corpus, size, task.sha256, tell)
+                _verify(backend, payload, stats.bytes, stats.sha256, lambda n: tell(stats.bytes + n, 2 * stats.bytes))
                 result["decompress_seconds"] = time.perf_counter() - t0
                 result["verified"] = True
+    except CorpusError as e:
+        result["fatal"] = str(e)
     except RoundTripError as e:
-        result["error"] = str(e)
+        result["error"] = _where(backend, task.selection, str(e))
     except Exception as e:  # a library's own error: report it as this row's failure
         result["error"] = f"{type(e).__name__}: {e}".rstrip(": ")
     return result
 
 
-def open_binary(path: str) -> BinaryIO:
-    """Open a corpus for reading: a local path, or an fsspec URL (`s3://…`, `file://…`) if fsspec is installed."""
-    if "://" in path:
-        try:
-            import fsspec
-        except ImportError:
-            raise OSError(f"{path}: reading URLs needs fsspec (pip install 'kbound[dask]')") from None
-        return fsspec.open(path, "rb").open()  # type: ignore[no-any-return]
-    return open(path, "rb")
+def _expected(done: int, disk_done: int, disk_total: int, size: int) -> int:
+    """The stream's expected size: its bytes so far scaled by how much of the files on disk they took."""
+    if disk_done > 0 and disk_total > 0:
+        return max(done, round(done * disk_total / disk_done))
+    return max(done, size)
+
+
+def decoded(backend: Backend, payload: BinaryIO) -> Iterator[bytes]:
+    """Decode a payload file as a stream, in bounded pieces where the backend's decoder offers them."""
+    decoder = backend.decompressor()
+    split = getattr(decoder, "pieces", None)
+    payload.seek(0)
+    for step in iter(lambda: payload.read(PAYLOAD_STEP), b""):
+        if split is not None:
+            yield from split(step)
+        else:
+            yield decoder.process(step)
+    yield decoder.finish()
+
+
+def _verify(backend: Backend, payload: BinaryIO, size: int, sha256: str, tell: Callable[[int], None]) -> None:
+    """Decode the payload, hash what comes out, and compare it with the input's length and sha256."""
+    meter = Meter(None, chars=False)
+    for out in decoded(backend, payload):
+        if out:
+            meter.update(out)
+            tell(min(meter.bytes, size))
+    got = meter.finish(0)
+    if got.bytes != size or got.sha256 != sha256:
+        raise RoundTripError(f"round trip failed: decoder returned {got.bytes:,} of {size:,} bytes")
+
+
+def _where(backend: Backend, selection: Selection, message: str) -> str:
+    """Say where a failed round trip first went wrong, by coding the input again beside a fresh decoding."""
+    try:
+        with tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
+            _encode(backend, CorpusStream(selection), payload)
+            return f"{message}; {first_difference(CorpusStream(selection), decoded(backend, payload))}"
+    except Exception:  # the diagnosis is a courtesy: the failure stands either way
+        return message
+
+
+def _encode(backend: Backend, chunks: Iterable[bytes], payload: BinaryIO) -> None:
+    coder = backend.compressor()
+    for piece in pieces_of(chunks):
+        payload.write(coder.process(piece))
+    payload.write(coder.finish())
+    _patch(coder, payload)
+
+
+def _patch(coder: Any, payload: BinaryIO) -> None:
+    """Apply a compressor's late header bytes (a length known only at the end), if it has any."""
+    patch = getattr(coder, "patch", None)
+    if patch is not None:
+        offset, value = patch()
+        payload.seek(offset)
+        payload.write(value)
+        payload.seek(0, os.SEEK_END)
+
+
+def first_difference(want: Iterable[bytes], got: Iterable[bytes]) -> str:
+    """Where two byte streams first differ, in words."""
+    a, b = iter(want), iter(got)
+    x, y, pos = b"", b"", 0
+    while True:
+        while not x and (nx := next(a, None)) is not None:
+            x = nx
+        while not y and (ny := next(b, None)) is not None:
+            y = ny
+        if not x or not y:
+            if not x and not y:
+                return "the bytes are the same (the failure did not repeat)"
+            return "the bytes it returned are right" if x else "then extra bytes"
+        n = min(len(x), len(y))
+        if x[:n] != y[:n]:
+            i = next(i for i in range(n) if x[i] != y[i])
+            return f"first wrong byte at {pos + i:,}"
+        pos, x, y = pos + n, x[n:], y[n:]
+
+
+def digest(chunks: Iterable[bytes]) -> str:
+    """The sha256 of a stream of chunks."""
+    h = hashlib.sha256()
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()

@@ -1,270 +1,149 @@
-"""The corpus loader: files, directories, stdin and compressed or JSONL inputs, joined into one byte string."""
+"""The corpus: what the user named, described and never held: sources, the separator, what is known of it.
+
+`open_corpus` turns inputs into sources (checking that each can be read) and yields a
+`Corpus`; workers then read the sources themselves. Standard input and other streams that
+can be read only once (FIFOs, character devices) are spooled once into an anonymous
+temporary file (zstd level 1 when the stream is plain, so a text spool takes about a third of
+its size), removed however the run ends; everything else is read where it lies.
+"""
 
 from __future__ import annotations
 
-import bz2
-import fnmatch
-import gzip
-import hashlib
-import io
-import json
-import lzma
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from kbound.errors import CorpusError
-
-#: Joins documents. ASCII Record Separator: one byte, valid UTF-8, almost never in text,
-#: so the documents can be split apart again and the bound covers the collection.
-DEFAULT_SEPARATOR = b"\x1e"
-DEFAULT_MAX_BYTES = 4 * 1024**3
-_CHUNK = 1 << 20
-
-_MAGIC: tuple[tuple[bytes, str], ...] = (
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bzip2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-)
+from kbound.sources.inputs import STDIN, Source, describe, expand, is_stream
+from kbound.sources.readers import CHUNK, PARQUET_MAGIC, compression_of
+from kbound.sources.stream import DEFAULT_SEPARATOR, Piece, Selection, StreamStats, check_limit
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """The text being measured: its bytes and where they came from."""
+    """The documents of every source, in order, joined by `separator`: described here, read by workers."""
 
-    data: bytes
-    sources: tuple[str, ...]
-    documents: int
+    sources: tuple[Source, ...]
     separator: bytes = DEFAULT_SEPARATOR
-    #: Inputs that were decompressed on reading, as "path (gzip)".
-    decompressed: tuple[str, ...] = ()
-    #: A file holding exactly `data` (the input, when it is one plain file): workers stream it from disk.
-    path: str | None = field(default=None, compare=False)
-    sha256: str = field(init=False)
-    chars: int | None = field(init=False)
-    #: Why `chars` is None (invalid UTF-8), else None.
-    chars_reason: str | None = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
-        try:
-            chars: int | None = len(self.data.decode("utf-8"))
-            reason = None
-        except UnicodeDecodeError as e:
-            chars, reason = None, f"not valid UTF-8 (byte {e.start}: {e.reason})"
-        object.__setattr__(self, "chars", chars)
-        object.__setattr__(self, "chars_reason", reason)
+    #: `--max-bytes`, checked while streaming (None: no limit).
+    max_bytes: int | None = None
+    #: Sources read from a spool (standard input, a FIFO): their bytes exist only during this run.
+    spooled: tuple[str, ...] = field(default=())
 
     @property
-    def n_bytes(self) -> int:
-        """Size of the joined corpus in bytes."""
-        return len(self.data)
+    def names(self) -> tuple[str, ...]:
+        """The inputs as found, in corpus order."""
+        return tuple(s.name for s in self.sources)
+
+    @property
+    def decompressed(self) -> tuple[str, ...]:
+        """The inputs read decompressed, as "name (gzip)"."""
+        return tuple(f"{s.name} ({s.compression})" for s in self.sources
+                     if s.compression and s.name not in self.spooled)
+
+    def selection(self) -> Selection:
+        """The whole corpus as one selection."""
+        return Selection(tuple(Piece(s) for s in self.sources), self.separator)
+
+    def read(self) -> tuple[bytes, StreamStats]:
+        """The whole corpus in memory with its identity (for small corpora and tests; the engine streams)."""
+        from kbound.sources.stream import read_selection
+
+        return read_selection(self.selection(), self.max_bytes)
 
 
-def compression_of(head: bytes) -> str | None:
-    """Name the container format a file starts with (gzip, bzip2, xz, zstd), or None for plain data."""
-    for magic, name in _MAGIC:
-        if head.startswith(magic):
-            return name
-    return None
-
-
-def _stream_chunks(stream: BinaryIO) -> Iterator[bytes]:
-    return iter(lambda: stream.read(_CHUNK), b"")
-
-
-def _zstd_chunks(raw: BinaryIO) -> Iterator[bytes]:
-    """Decompress zstd frames one after another, failing on a frame cut short.
-
-    zstandard's stream reader ends quietly at a truncated frame, so frames are decoded with
-    decompressobj, fed in small pieces to bound the output of any one call (zstd's RLE blocks
-    expand about 40,000-fold).
-    """
-    import zstandard
-
-    dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
-    obj, in_frame = dctx.decompressobj(), False
-    for piece in iter(lambda: raw.read(2048), b""):
-        while piece:
-            in_frame = True
-            out = obj.decompress(piece)
-            if out:
-                yield out
-            if not obj.eof:
-                break
-            piece, obj, in_frame = obj.unused_data, dctx.decompressobj(), False
-    if in_frame:
-        raise EOFError
-
-
-def _decompressed_chunks(raw: BinaryIO, kind: str) -> Iterator[bytes]:
-    if kind == "zstd":
-        yield from _zstd_chunks(raw)
-        return
-    openers: dict[str, Callable[[BinaryIO], Any]] = {
-        "gzip": lambda f: gzip.GzipFile(fileobj=f),
-        "bzip2": bz2.BZ2File,
-        "xz": lzma.LZMAFile,
-    }
-    with openers[kind](raw) as stream:
-        yield from _stream_chunks(stream)
-
-
-def too_large(name: str, limit: int) -> CorpusError:
-    """The error for an input past --max-bytes (a decompression bomb, or simply too much text)."""
-    return CorpusError(f"{name}: input exceeds --max-bytes ({limit:,} bytes); raise the limit to read it")
-
-
-def _read_limited(chunks: Iterator[bytes], name: str, budget: int) -> bytes:
-    """Join chunks, or fail once more than `budget` bytes arrive (a decompression bomb)."""
-    parts: list[bytes] = []
-    total = 0
-    for chunk in chunks:
-        total += len(chunk)
-        if total > budget:
-            raise too_large(name, budget)
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-def _read_input(raw: BinaryIO, name: str, budget: int) -> tuple[bytes, str | None]:
-    peek = raw.read(6)
-    kind = compression_of(peek)
-    rest: BinaryIO = io.BufferedReader(_Prefixed(peek, raw))
-    if kind is None:
-        return _read_limited(_stream_chunks(rest), name, budget), None
-    try:
-        return _read_limited(_decompressed_chunks(rest, kind), name, budget), kind
-    except CorpusError:
-        raise
-    except EOFError:
-        raise CorpusError(f"{name}: truncated {kind} data (ended before the end-of-stream marker)") from None
-    except Exception as e:  # each library has its own error type for corrupt data
-        raise CorpusError(f"{name}: corrupt {kind} data ({e})") from None
-
-
-class _Prefixed(io.RawIOBase):
-    """A raw stream that yields already-read bytes before the rest of another stream."""
-
-    def __init__(self, head: bytes, tail: BinaryIO) -> None:
-        self._head, self._tail = head, tail
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            n = min(len(buf), len(self._head))
-            buf[:n], self._head = self._head[:n], self._head[n:]
-            return n
-        data = self._tail.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
-
-
-def expand_inputs(inputs: Sequence[str], glob: str | None = None) -> list[str]:
-    """Turn files, directories (walked recursively, sorted) and `-` into a list of inputs.
-
-    Hidden files and directories (names starting with `.`) inside a directory are skipped;
-    `glob` (e.g. `*.txt`) filters the files found in directories by name.
-    """
-    out: list[str] = []
-    for item in inputs:
-        if item == "-":
-            out.append(item)
-            continue
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(_walk(path, glob))
-            if not found:
-                what = f"matching {glob!r} " if glob else ""
-                raise CorpusError(f"{item}: directory has no files {what}to read")
-            out.extend(found)
-        elif path.exists() or path.is_symlink():
-            out.append(item)
-        else:
-            raise CorpusError(f"{item}: no such file or directory")
-    return out
-
-
-def _walk(root: Path, glob: str | None) -> Iterator[str]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if name.startswith(".") or (glob and not fnmatch.fnmatch(name, glob)):
-                continue
-            yield os.path.join(dirpath, name)
-
-
-def _documents(data: bytes, name: str, field_name: str | None) -> list[bytes]:
-    if field_name is None:
-        return [data]
-    docs: list[bytes] = []
-    for lineno, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as e:
-            raise CorpusError(f"{name}:{lineno}: not a JSON line ({e.args[0].split(':')[0]})") from None
-        value = record.get(field_name) if isinstance(record, dict) else None
-        if not isinstance(value, str):
-            raise CorpusError(f"{name}:{lineno}: no string field {field_name!r}")
-        docs.append(value.encode("utf-8", "surrogatepass"))
-    return docs
-
-
-def load_corpus(
-    inputs: Sequence[str],
+@contextlib.contextmanager
+def open_corpus(
+    inputs: Sequence[str] | str,
     *,
     glob: str | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
     field: str | None = None,
     separator: bytes = DEFAULT_SEPARATOR,
+    max_bytes: int | None = None,
     stdin: BinaryIO | None = None,
-) -> Corpus:
-    """Read every input (decompressing gzip/bzip2/xz/zstd by magic bytes) into one `Corpus`.
+) -> Iterator[Corpus]:
+    """Describe every input as a source and yield the `Corpus`; spooled streams are removed on exit.
 
-    Each file, or with `field` each JSON line's string field, is one document; documents are
-    joined with `separator`. More than `max_bytes` in all (after decompression) is a `CorpusError`.
+    Files, directories (walked recursively, sorted), fsspec URLs and `-` (standard input). Each is
+    opened once here to learn its format, so a missing or unreadable input fails at once with one
+    `CorpusError` line, before anything is compressed.
     """
+    if isinstance(inputs, str):
+        inputs = [inputs]
     if not inputs:
         raise CorpusError("no input given (name a file, a directory, or - for standard input)")
-    names = expand_inputs(inputs, glob)
-    if names.count("-") > 1:
-        raise CorpusError("standard input (-) can be read only once")
-    docs: list[bytes] = []
-    decompressed: list[str] = []
-    used = 0
-    for name in names:
-        budget = max_bytes - used
-        if name == "-":
-            data, kind = _read_input(stdin or sys.stdin.buffer, "<stdin>", budget)
+    if max_bytes is not None and max_bytes < 1:
+        raise CorpusError(f"--max-bytes must be at least 1 byte, not {max_bytes}")
+    names = expand(inputs, glob)
+    with contextlib.ExitStack() as stack:
+        sources: list[Source] = []
+        spooled: list[str] = []
+        for name in names:
+            if is_stream(name):
+                stream = (stdin or sys.stdin.buffer) if name == STDIN else stack.enter_context(_open_stream(name))
+                label = "<stdin>" if name == STDIN else name
+                sources.append(_spool(label, stream, stack, field, max_bytes))
+                spooled.append(label)
+            else:
+                sources.append(describe(name, field))
+        plain = sum(s.size_on_disk or 0 for s in sources if s.fmt == "text" and not s.compression)
+        check_limit(max_bytes, plain, "the input")
+        yield Corpus(tuple(sources), separator, max_bytes, tuple(spooled))
+
+
+@contextlib.contextmanager
+def _open_stream(name: str) -> Iterator[BinaryIO]:
+    try:
+        f = open(name, "rb")  # noqa: SIM115 - closed by the context manager
+    except OSError as e:
+        raise CorpusError(f"{name}: cannot read ({e.strerror or e})") from None
+    with f:
+        yield f
+
+
+def _spool(name: str, stream: BinaryIO, stack: contextlib.ExitStack, field: str | None,
+           max_bytes: int | None) -> Source:
+    """Read a stream once into an anonymous temporary file that workers can open; return it as a source."""
+    import zstandard
+
+    spool = stack.enter_context(tempfile.TemporaryFile(prefix="kbound-spool-"))  # noqa: SIM115 - the stack closes it
+    try:
+        head = stream.read(8)
+        plain = compression_of(head) is None and not head.startswith(PARQUET_MAGIC)
+        total = len(head)
+        if plain:
+            # Text compresses about 3:1 at level 1, at several hundred MB/s: the spool costs a third of the disk.
+            writer = zstandard.ZstdCompressor(level=1).stream_writer(spool, closefd=False)
+            writer.write(head)
+            for chunk in iter(lambda: stream.read(CHUNK), b""):
+                total += len(chunk)
+                check_limit(max_bytes, total, name)
+                writer.write(chunk)
+            writer.close()  # type: ignore[no-untyped-call]
         else:
-            try:
-                with open(name, "rb") as f:
-                    data, kind = _read_input(f, name, budget)
-            except IsADirectoryError:
-                raise CorpusError(f"{name}: is a directory") from None
-            except OSError as e:
-                raise CorpusError(f"{name}: cannot read ({e.strerror or e})") from None
-        if kind:
-            decompressed.append(f"{name} ({kind})")
-        for doc in _documents(data, name, field):
-            docs.append(doc)
-            used += len(doc) + (len(separator) if len(docs) > 1 else 0)
-        if used > max_bytes:
-            raise too_large(name, max_bytes)
-    plain_file = len(names) == 1 and names[0] != "-" and not decompressed and field is None
-    return Corpus(
-        path=os.path.abspath(names[0]) if plain_file else None,
-        data=separator.join(docs),
-        sources=tuple(names),
-        documents=len(docs),
-        separator=separator,
-        decompressed=tuple(decompressed),
-    )
+            spool.write(head)
+            for chunk in iter(lambda: stream.read(CHUNK), b""):
+                spool.write(chunk)
+        spool.flush()
+    except OSError as e:
+        raise CorpusError(f"{name}: cannot spool the stream to a temporary file ({e.strerror or e})") from None
+    proc = f"/proc/{os.getpid()}/fd/{spool.fileno()}"
+    url = proc if os.path.exists(proc) else _named_copy(spool, stack)
+    source = describe(name, field, url=url)
+    # A spool has no lasting identity: its results are cached by content, never recalled by name.
+    return Source(source.name, source.url, source.fmt, source.compression, source.field, None, "")
+
+
+def _named_copy(spool: BinaryIO, stack: contextlib.ExitStack) -> str:
+    """Where /proc is missing: a named temporary file (removed on exit) workers can open."""
+    tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="kbound-spool-"))
+    path = os.path.join(tmp, "spool")
+    spool.seek(0)
+    with open(path, "wb") as out:
+        for chunk in iter(lambda: spool.read(CHUNK), b""):
+            out.write(chunk)
+    return path

@@ -1,0 +1,160 @@
+"""Remembered work: verified results by content, and what a selection's bytes were, by name.
+
+`ResultCache` keys a verified outcome by the sha256 of the bytes it compressed, the backend's
+spec, its library's version, kbound's version and the backend's own source, so it is recalled
+only when recomputing it would give the same bound. `SelectionMemo` remembers the identity
+(sha256, size, characters, documents) of a selection by its fingerprint: the sources' paths,
+sizes, modification times and inodes (an object store's ETag) and every setting that shapes
+the stream. Together they let a run that was stopped (or re-run on unchanged data) skip every
+task already done without reading its data again. Each entry carries a checksum of its own
+content and the key it was stored under; an entry that fails either check is recomputed and
+overwritten, never trusted. Only verified results are stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+from kbound.backends.base import Backend
+from kbound.backends.decoder import Decoder
+from kbound.cache import cache_dir, read_json, write_json_atomic
+from kbound.run.outcome import Outcome
+from kbound.sources.stream import StreamStats
+
+_FORMAT = "kbound-result/2"
+_MEMO_FORMAT = "kbound-selection/1"
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _source_digest(cls: type[Backend]) -> str:
+    h = hashlib.sha256()
+    # decoder.py decides how decoder sizes are measured, so it belongs to every entry's identity too.
+    for module in sorted({cls.__module__, *cls.decoder_python, "kbound.backends.decoder", "kbound.run.worker"}):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            h.update(Path(spec.origin).read_bytes())
+    return h.hexdigest()
+
+
+class _Store:
+    """JSON entries under one directory of the cache, each with its key and a checksum of its body."""
+
+    def __init__(self, root: Path, enabled: bool) -> None:
+        self.root, self.enabled = root, enabled
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        if not self.enabled:
+            return None
+        entry = read_json(self._path(key))
+        body = entry.get("body") if isinstance(entry, dict) else None
+        if not isinstance(body, dict) or entry.get("checksum") != _digest(body) or body.get("key") != key:
+            return None
+        return body
+
+    def save(self, key: str, body: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        body = {**body, "key": key}
+        with contextlib.suppress(OSError):  # an unwritable cache costs time, not correctness
+            write_json_atomic(self._path(key), {"body": body, "checksum": _digest(body)})
+
+
+class ResultCache:
+    """Look up and store verified outcomes under `<cache dir>/results/`."""
+
+    def __init__(self, root: str | None = None, *, enabled: bool = True, kbound_version: str = "") -> None:
+        self.enabled = enabled
+        self._store = _Store(cache_dir(root) / "results", enabled)
+        self.kbound_version = kbound_version
+
+    def key(self, sha256: str, backend: Backend) -> str:
+        """The entry's name: everything that could change the result goes into it.
+
+        Besides the versions, the backend's own Python source (its module, the decoder sources it
+        names, the module that measures decoders and the worker) is hashed in, so a changed kbound
+        checkout without a version bump cannot recall results its current code would not produce.
+        """
+        return _digest([
+            _FORMAT, self.kbound_version, sha256, backend.spec, backend.library_version(),
+            _source_digest(type(backend)),
+        ])
+
+    def get(self, stats: StreamStats, backend: Backend) -> Outcome | None:
+        """The cached verified outcome for these bytes, or None when absent, disabled, or corrupt."""
+        body = self._store.load(self.key(stats.sha256, backend))
+        if body is None:
+            return None
+        try:
+            if body["spec"] != backend.spec or int(body["bytes"]) != stats.bytes:
+                return None
+            decoder = None
+            if body.get("decoder_bytes") is not None:
+                decoder = Decoder(int(body["decoder_bytes"]), tuple(body["decoder_files"]), str(body["decoder_method"]))
+            return Outcome(
+                backend,
+                payload_bytes=int(body["payload_bytes"]),
+                decoder=decoder,
+                compress_seconds=float(body["compress_seconds"]),
+                decompress_seconds=float(body["decompress_seconds"]),
+                verified=True,
+                cached=True,
+                stats=stats,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, outcome: Outcome) -> None:
+        """Store a verified outcome; anything else, or an unwritable cache, is silently skipped."""
+        stats = outcome.stats
+        if not (self.enabled and outcome.verified and outcome.error is None and stats is not None):
+            return
+        d = outcome.decoder
+        self._store.save(self.key(stats.sha256, outcome.backend), {
+            "spec": outcome.backend.spec,
+            "sha256": stats.sha256,
+            "bytes": stats.bytes,
+            "library_version": outcome.backend.library_version(),
+            "payload_bytes": outcome.payload_bytes,
+            "decoder_bytes": None if d is None else d.decoder_bytes,
+            "decoder_files": None if d is None else list(d.files),
+            "decoder_method": None if d is None else d.method,
+            "compress_seconds": outcome.compress_seconds,
+            "decompress_seconds": outcome.decompress_seconds,
+        })
+
+
+class SelectionMemo:
+    """What a selection's bytes were (`StreamStats`), by its fingerprint, under `<cache dir>/selections/`."""
+
+    def __init__(self, root: str | None = None, *, enabled: bool = True) -> None:
+        self._store = _Store(cache_dir(root) / "selections", enabled)
+
+    def get(self, fingerprint: str | None) -> StreamStats | None:
+        """The remembered identity, or None (no fingerprint, nothing remembered, or a damaged entry)."""
+        if fingerprint is None:
+            return None
+        body = self._store.load(_digest([_MEMO_FORMAT, fingerprint]))
+        if body is None:
+            return None
+        try:
+            return StreamStats.from_dict(body["stats"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, fingerprint: str | None, stats: StreamStats) -> None:
+        """Remember a selection's identity (nothing without a fingerprint)."""
+        if fingerprint is not None:
+            self._store.save(_digest([_MEMO_FORMAT, fingerprint]), {"stats": stats.to_dict()})

@@ -1,0 +1,59 @@
+"""What a task produced: an `Outcome`, the one rule for whether it gives a bound, and how a run stops early."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+
+from kbound.backends.base import Backend
+from kbound.backends.decoder import Decoder
+from kbound.sources.stream import StreamStats
+
+VERIFIED, UNVERIFIED, FAILED = "verified", "unverified", "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one backend produced on one selection (or, combined, on every shard), or why it produced nothing."""
+
+    backend: Backend
+    payload_bytes: int | None = None
+    decoder: Decoder | None = None
+    compress_seconds: float | None = None
+    decompress_seconds: float | None = None
+    #: The worker process's peak resident set (pages shared with the parent included); None when not measured.
+    peak_rss_bytes: int | None = None
+    verified: bool = False
+    error: str | None = None
+    #: True when the outcome came from the result cache instead of a worker.
+    cached: bool = False
+    #: The identity of the bytes the task read (for combined shards: their sum, without a sha256).
+    stats: StreamStats | None = None
+    #: How many shards the payload is made of (1: the selection in one piece).
+    shards: int = 1
+
+    def status(self, verify: bool) -> str:
+        """verified, unverified (run with --no-verify) or failed: the one rule for whether a result is a bound."""
+        if self.error is not None or self.payload_bytes is None or self.decoder is None:
+            return FAILED
+        if self.verified:
+            return VERIFIED
+        return FAILED if verify else UNVERIFIED
+
+    def why_failed(self, verify: bool) -> str | None:
+        """The reason a failed outcome gives no bound, else None."""
+        if self.status(verify) != FAILED:
+            return None
+        return self.error or ("round trip not verified" if self.payload_bytes is not None else "no payload")
+
+
+class Interrupted(Exception):
+    """The run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP); carries what finished before that."""
+
+    def __init__(self, finished: list[Outcome], by_task: dict[int, Outcome] | None = None,
+                 signum: int = signal.SIGINT) -> None:
+        super().__init__("interrupted")
+        self.finished = finished
+        #: The finished outcomes by task index.
+        self.by_task = by_task or {}
+        self.signum = signum

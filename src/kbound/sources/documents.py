@@ -1,0 +1,259 @@
+"""An input's documents: a text file is one, a JSON line (`--field`) one, a Parquet row (`--field` column) one.
+
+Each reader yields `Item`s for one piece of a source: the whole file, or a range of it (a byte
+range of a text file, the lines that start in a byte range of a JSON-lines file, a range of a
+Parquet file's row groups), so that shards can be read by different workers with no index
+and no copy. Items are joined into the corpus stream by `kbound.sources.stream`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from kbound.errors import CorpusError
+from kbound.sources.inputs import Source
+from kbound.sources.readers import CHUNK, Reader, open_raw
+
+
+class Item(NamedTuple):
+    """A stretch of the corpus from one source: `docs` documents start in it (joined by the separator).
+
+    A text file's chunks are parts of one document: the first has `starts` True and `docs` 1,
+    the rest `starts` False and `docs` 0. JSON-lines and Parquet items hold whole documents.
+    """
+
+    data: bytes
+    docs: int
+    starts: bool
+
+
+class Pieces:
+    """The items of `source` from `start` to `stop` (units by format; None: to the end), and bytes read from disk."""
+
+    def __init__(self, source: Source, start: int, stop: int | None, separator: bytes, granular: bool) -> None:
+        self.source, self.start, self.stop, self.separator, self.granular = source, start, stop, separator, granular
+        self._reader: Reader | None = None
+        self._disk = 0
+
+    @property
+    def disk_bytes(self) -> int:
+        """How much of the file on disk has been read so far."""
+        return self._reader.disk_bytes if self._reader is not None else self._disk
+
+    def items(self) -> Iterator[Item]:
+        """Yield the piece's items; `CorpusError` (naming the input and where) on anything unreadable."""
+        fmt = self.source.fmt
+        if fmt == "text":
+            return self._text()
+        if fmt == "jsonl":
+            return self._jsonl()
+        if fmt == "parquet":
+            return self._parquet()
+        raise CorpusError(f"{self.source.name}: unknown format {fmt!r}")
+
+    # -- text: the file is one document; a piece is the part of it between two cut points
+    def _text(self) -> Iterator[Item]:
+        src, start, stop = self.source, self.start, self.stop
+        self._reader = Reader(src.name, src.url, src.compression, max(start - 1, 0))
+        first = start == 0
+        pending = b""  # read, not yet known to be before the start / before the end
+        pos = max(start - 1, 0)  # file offset of pending[0]
+        begun = start == 0
+        for chunk in self._reader.chunks():
+            pending += chunk
+            if not begun:
+                cut = _cut(pending, start - pos, final=False)
+                if cut is None:
+                    continue
+                pos, pending, begun = pos + cut, pending[cut:], True
+            if stop is not None:
+                cut = _cut(pending, stop - pos, final=False)
+                if cut is not None:
+                    if cut:
+                        yield Item(pending[:cut], int(first), first)
+                    return
+                # Everything before the byte ahead of `stop` is certainly ours.
+                keep = min(len(pending), max(0, stop - 1 - pos))
+                if keep:
+                    yield Item(pending[:keep], int(first), first)
+                    first = False
+                    pos, pending = pos + keep, pending[keep:]
+            elif pending:
+                yield Item(pending, int(first), first)
+                first = False
+                pos, pending = pos + len(pending), b""
+        if not begun:
+            cut = _cut(pending, start - pos, final=True)
+            pos, pending, begun = pos + (cut or 0), pending[cut or 0 :], True
+        if stop is not None and pending:
+            cut = _cut(pending, stop - pos, final=True)
+            pending = pending[: cut if cut is not None else len(pending)]
+        if pending or first:
+            yield Item(pending, int(first), first)  # an empty file is an empty document
+
+    # -- JSON lines: the lines that start in [start, stop) of the (decompressed) file
+    def _jsonl(self) -> Iterator[Item]:
+        src, start, stop = self.source, self.start, self.stop
+        # From the byte before the piece: a line starts at `start` exactly when that byte is a newline.
+        origin = max(start - 1, 0)
+        self._reader = Reader(src.name, src.url, src.compression, origin)
+        lines = _Lines(src, first_line_number=1 if start == 0 else None)
+        pos, rest, skipping = origin, b"", start > 0
+        for chunk in self._reader.chunks():
+            buf = rest + chunk if rest else chunk
+            if skipping:
+                i = buf.find(b"\n")
+                if i < 0:
+                    pos, rest = pos + len(buf), b""
+                    continue
+                pos, buf, skipping = pos + i + 1, buf[i + 1 :], False
+            end = buf.rfind(b"\n")
+            if end < 0:
+                rest = buf
+                continue
+            block, rest = buf[: end + 1], buf[end + 1 :]
+            docs, done = lines.parse(block, pos, stop)
+            pos += len(block)
+            yield from self._emit(docs)
+            if done:
+                return
+        if rest and not skipping:
+            docs, _ = lines.parse(rest + b"\n", pos, stop)
+            yield from self._emit(docs)
+
+    def _emit(self, docs: list[bytes]) -> Iterator[Item]:
+        if not docs:
+            return
+        if self.granular:
+            for doc in docs:
+                yield Item(doc, 1, True)
+        else:
+            yield Item(self.separator.join(docs), len(docs), True)
+
+    # -- Parquet: rows of the `field` column in row groups [start, stop)
+    def _parquet(self) -> Iterator[Item]:
+        src = self.source
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise CorpusError(f"{src.name}: reading Parquet needs pyarrow (pip install 'kbound[parquet]')") from None
+        try:
+            with open_raw(src.url) as raw:
+                pf = pq.ParquetFile(raw)
+                column = _text_column(pf, src, pa)
+                row = sum(pf.metadata.row_group(g).num_rows for g in range(self.start))
+                stop = pf.num_row_groups if self.stop is None else min(self.stop, pf.num_row_groups)
+                for group in range(self.start, stop):
+                    table = pf.read_row_group(group, columns=[column])
+                    for arr in table.column(0).chunks:
+                        yield from self._rows(arr, row, pa)
+                        row += len(arr)
+                    self._disk = raw.tell()
+        except CorpusError:
+            raise
+        except OSError as e:
+            raise CorpusError(f"{src.name}: cannot read ({e.strerror or e})") from None
+        except Exception as e:  # pyarrow's errors for a damaged file
+            raise CorpusError(f"{src.name}: not a readable Parquet file ({e})") from None
+
+    def _rows(self, arr: Any, first_row: int, pa: Any) -> Iterator[Item]:
+        if arr.null_count:
+            nulls = arr.is_null().to_numpy(zero_copy_only=False)
+            row = first_row + int(nulls.argmax())
+            raise CorpusError(f"{self.source.name}: row {row:,}: null in column {self.source.field!r}")
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = arr.cast(pa.large_string())
+        import numpy as np
+
+        width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+        _, offsets_buf, data_buf = arr.buffers()
+        offsets = np.frombuffer(offsets_buf, dtype=width)[arr.offset : arr.offset + len(arr) + 1].tolist()
+        data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
+        docs = [data[offsets[i] : offsets[i + 1]] for i in range(len(arr))]
+        if self.granular:
+            for doc in docs:
+                yield Item(bytes(doc), 1, True)
+        elif docs:
+            # Parquet row groups can be large: join in steps of about CHUNK bytes.
+            step = max(1, CHUNK * len(docs) // max(offsets[-1] - offsets[0], 1))
+            for i in range(0, len(docs), step):
+                part = docs[i : i + step]
+                yield Item(self.separator.join(part), len(part), True)
+
+
+def _text_column(pf: Any, src: Source, pa: Any) -> str:
+    schema = pf.schema_arrow
+    field = src.field or ""
+    if field not in schema.names:
+        names = ", ".join(schema.names[:12]) + (", …" if len(schema.names) > 12 else "")
+        raise CorpusError(f"{src.name}: no column {field!r} (columns: {names})")
+    kind = schema.field(field).type
+    stringy = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    stringy = stringy or (hasattr(pa.types, "is_string_view") and pa.types.is_string_view(kind))
+    if not stringy:
+        raise CorpusError(f"{src.name}: column {field!r} holds {kind}, not strings")
+    return field
+
+
+#: How far past a cut point a text file is searched for a newline to cut at instead.
+_LINE_REACH = 1 << 20
+
+
+def _cut(buf: bytes, target: int, *, final: bool) -> int | None:
+    """Where a text file is cut near `target` (an index into `buf`, which starts at `target - 1` or before).
+
+    Just after the first newline at or after `target - 1`, if one comes within `_LINE_REACH`;
+    failing that, at the first byte at or after `target` that starts a UTF-8 character. So every
+    piece holds whole lines (whole characters at least), and two neighbouring pieces, read by
+    different workers, agree on the point. None: `buf` does not yet reach far enough to say.
+    """
+    if target <= 0:
+        return 0
+    nl = buf.find(b"\n", target - 1, target - 1 + _LINE_REACH)
+    if nl >= 0:
+        return nl + 1
+    if len(buf) < target + _LINE_REACH and not final:
+        return None
+    for i in range(target, min(len(buf), target + 4)):
+        if buf[i] & 0xC0 != 0x80:
+            return i
+    return min(len(buf), target + 4)
+
+
+class _Lines:
+    """Parses blocks of whole JSON lines into documents (the `field` string of each), naming bad lines."""
+
+    def __init__(self, source: Source, first_line_number: int | None) -> None:
+        self.source, self.field = source, source.field or ""
+        self.lineno = first_line_number
+
+    def _where(self, offset: int) -> str:
+        if self.lineno is not None:
+            return f"{self.source.name}:{self.lineno}"
+        return f"{self.source.name} (the line at byte {offset:,})"
+
+    def parse(self, block: bytes, offset: int, stop: int | None) -> tuple[list[bytes], bool]:
+        """The documents of the lines in `block` (which starts at byte `offset`) that start before `stop`."""
+        docs: list[bytes] = []
+        field = self.field
+        loads = json.loads
+        for line in block.split(b"\n")[:-1]:
+            if stop is not None and offset >= stop:
+                return docs, True
+            if line and not line.isspace():
+                try:
+                    record = loads(line)
+                except ValueError as e:
+                    why = str(e.args[0]).split(":")[0] if e.args else "invalid"
+                    raise CorpusError(f"{self._where(offset)}: not a JSON line ({why})") from None
+                value = record.get(field) if isinstance(record, dict) else None
+                if not isinstance(value, str):
+                    raise CorpusError(f"{self._where(offset)}: no string field {field!r}")
+                docs.append(value.encode("utf-8", "surrogatepass"))
+            offset += len(line) + 1
+            if self.lineno is not None:
+                self.lineno += 1
+        return docs, False

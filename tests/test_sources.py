@@ -1,0 +1,315 @@
+"""The source layer on real files: plain, compressed, directories, stdin, FIFOs, JSON lines, Parquet, bad input."""
+
+from __future__ import annotations
+
+import bz2
+import ctypes
+import gzip
+import hashlib
+import io
+import itertools
+import json
+import lzma
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from corpus_helpers import corpus_of, read_all
+from kbound.errors import CorpusError
+from kbound.sources import DEFAULT_SEPARATOR, Piece, Sampling, Selection, open_corpus, read_selection
+from kbound.sources.readers import compression_of
+from kbound.sources.stream import scan
+
+COMPRESSORS = {
+    "gz": gzip.compress,
+    "bz2": bz2.compress,
+    "xz": lzma.compress,
+    "zst": lambda d: zstandard.ZstdCompressor(level=3).compress(d),
+}
+
+
+def test_one_file(alice: Path, alice_bytes: bytes) -> None:
+    data, stats = read_all(alice)
+    assert data == alice_bytes
+    assert (stats.bytes, stats.chars, stats.documents) == (152_089, 152_089, 1)
+    assert stats.sha256 == hashlib.sha256(alice_bytes).hexdigest()
+
+
+def test_files_are_joined_with_the_separator(alice: Path, tmp_path: Path) -> None:
+    b = tmp_path / "b.txt"
+    b.write_bytes(b"second")
+    data, stats = read_all(alice, b)
+    assert data == alice.read_bytes() + DEFAULT_SEPARATOR + b"second"
+    assert stats.documents == 2
+    assert read_all(alice, b, separator=b"\n\n")[0].endswith(b"\n\nsecond")
+
+
+@pytest.mark.parametrize("ext", list(COMPRESSORS))
+def test_compressed_inputs_are_read_decompressed(ext: str, alice_bytes: bytes, tmp_path: Path) -> None:
+    path = tmp_path / f"alice.txt.{ext}"
+    path.write_bytes(COMPRESSORS[ext](alice_bytes))
+    corpus = corpus_of(path)
+    assert corpus.read()[0] == alice_bytes
+    assert compression_of(path.read_bytes()[:6]) is not None
+    assert corpus.decompressed == (f"{path} ({corpus.sources[0].compression})",)
+
+
+@pytest.mark.parametrize("ext", list(COMPRESSORS))
+def test_truncated_compressed_input_is_a_clear_error(ext: str, alice_bytes: bytes, tmp_path: Path) -> None:
+    path = tmp_path / f"alice.txt.{ext}"
+    path.write_bytes(COMPRESSORS[ext](alice_bytes)[:-40])
+    with pytest.raises(CorpusError, match=r"alice.txt\.\w+: (truncated|corrupt) \w+ data"):
+        read_all(path)
+
+
+def test_a_decompression_bomb_stops_at_max_bytes_while_streaming(tmp_path: Path) -> None:
+    # 1 GiB of zeros in a 1 MB file: refused at the limit, holding a chunk at a time, never the whole.
+    bomb = tmp_path / "bomb.txt.zst"
+    bomb.write_bytes(zstandard.ZstdCompressor(level=19).compress(bytes(1 << 30)))
+    corpus = corpus_of(bomb, max_bytes=10_000_000)
+    with pytest.raises(CorpusError, match=r"larger than --max-bytes 10,000,000 bytes"):
+        scan(corpus.selection(), corpus.max_bytes)
+
+
+def test_max_bytes_counts_all_inputs_together_and_plain_files_are_refused_before_reading(alice: Path) -> None:
+    corpus_of(alice, max_bytes=152_089)
+    with pytest.raises(CorpusError, match=r"the input is 304,178 bytes, more than --max-bytes 200,000"):
+        corpus_of(alice, alice, max_bytes=200_000)
+    with pytest.raises(CorpusError, match="at least 1 byte"):
+        corpus_of(alice, max_bytes=0)
+
+
+def test_no_default_size_limit(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt.zst"
+    big.write_bytes(zstandard.ZstdCompressor(level=3).compress(bytes(5 << 30 >> 2)))  # 1.25 GiB of text
+    assert scan(corpus_of(big).selection()).bytes == 5 << 30 >> 2
+
+
+def test_directories_are_walked_sorted_and_filtered(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_bytes(b"A")
+    (tmp_path / "b.txt").write_bytes(b"B")
+    (tmp_path / ".hidden.txt").write_bytes(b"H")
+    (tmp_path / "c.csv").write_bytes(b"C")
+    assert read_all(tmp_path, glob="*.txt", separator=b"|")[0] == b"B|A"
+    with pytest.raises(CorpusError, match="has no files matching"):
+        corpus_of(tmp_path, glob="*.md")
+
+
+def test_stdin_is_read_once_into_an_anonymous_spool(alice_bytes: bytes) -> None:
+    with open_corpus(["-"], stdin=io.BytesIO(gzip.compress(alice_bytes))) as corpus:
+        assert corpus.read()[0] == alice_bytes
+        assert corpus.read()[0] == alice_bytes  # workers may open it again and again
+        assert corpus.spooled == ("<stdin>",)
+    with open_corpus(["-"], stdin=io.BytesIO(alice_bytes)) as corpus:
+        source = corpus.sources[0]
+        assert source.compression == "zstd"  # plain text is spooled at zstd level 1
+        assert corpus.read()[0] == alice_bytes
+    with pytest.raises(CorpusError, match="given twice"):
+        corpus_of("-", "-", stdin=io.BytesIO(b"x"))
+
+
+def test_a_fifo_is_read_once(alice_bytes: bytes, tmp_path: Path) -> None:
+    fifo = tmp_path / "in.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            f.write(alice_bytes)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    with open_corpus([str(fifo)]) as corpus:
+        writer.join(timeout=10)
+        assert corpus.read()[0] == alice_bytes
+        assert corpus.read()[0] == alice_bytes
+        assert corpus.spooled == (str(fifo),)
+
+
+def _jsonl(path: Path, docs: list[str], extra: bool = True) -> None:
+    lines = [json.dumps({"id": i, "text": t, **({"meta": {"n": i}} if extra else {})}) for i, t in enumerate(docs)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_jsonl_field_takes_one_document_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    _jsonl(path, ["first doc", "zweites Dokument — ü"])
+    data, stats = read_all(path, field="text", separator=b"\n")
+    assert data == "first doc\nzweites Dokument — ü".encode()
+    assert stats.documents == 2
+
+
+def test_jsonl_errors_name_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "ok"}\n{"text": \n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: not a JSON line"):
+        read_all(path, field="text")
+    path.write_text('{"text": "ok"}\n{"body": "no text"}\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: no string field 'text'"):
+        read_all(path, field="text")
+
+
+def _parquet(path: Path, docs: list[str | None], row_group_size: int = 1000) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": list(range(len(docs))), "text": pa.array(docs, pa.string())})
+    pq.write_table(table, path, row_group_size=row_group_size)
+
+
+def _paragraphs(alice: Path) -> list[str]:
+    return [p for p in alice.read_text(encoding="utf-8").split("\n\n") if p]
+
+
+def test_parquet_and_jsonl_give_the_same_corpus_bytes(alice: Path, tmp_path: Path) -> None:
+    docs = _paragraphs(alice)
+    _jsonl(tmp_path / "a.jsonl", docs)
+    _parquet(tmp_path / "a.parquet", list(docs), row_group_size=97)
+    lines = (tmp_path / "a.jsonl").read_bytes()
+    (tmp_path / "a.jsonl.zst").write_bytes(zstandard.ZstdCompressor(level=3).compress(lines))
+    want = "\x1e".join(docs).encode()
+    for name in ("a.jsonl", "a.parquet", "a.jsonl.zst"):
+        data, stats = read_all(tmp_path / name, field="text")
+        assert data == want, name
+        assert stats.documents == len(docs)
+
+
+def test_parquet_errors_name_the_column(alice: Path, tmp_path: Path) -> None:
+    path = tmp_path / "a.parquet"
+    _parquet(path, ["one", None, "three"])
+    with pytest.raises(CorpusError, match=r"a.parquet: row 1: null in column 'text'"):
+        read_all(path, field="text")
+    with pytest.raises(CorpusError, match=r"a.parquet: no column 'body' \(columns: id, text\)"):
+        read_all(path, field="body")
+    with pytest.raises(CorpusError, match=r"a.parquet: column 'id' holds int64, not strings"):
+        read_all(path, field="id")
+    with pytest.raises(CorpusError, match=r"a.parquet: is a Parquet file: name its text column with --field"):
+        corpus_of(path)
+
+
+def test_pieces_of_a_file_concatenate_to_the_file(alice: Path, tmp_path: Path) -> None:
+    docs = _paragraphs(alice)
+    _jsonl(tmp_path / "a.jsonl", docs)
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress((tmp_path / "a.jsonl").read_bytes()))
+    for name, field in (("a.jsonl", "text"), ("a.jsonl.gz", "text"), (str(alice), None)):
+        corpus = corpus_of(tmp_path / name, field=field)
+        whole = corpus.read()[0]
+        source = corpus.sources[0]
+        size = (tmp_path / "a.jsonl").stat().st_size if field else alice.stat().st_size
+        cuts = sorted({0, 1, 1000, 1001, 77_777, size // 3, size})
+        selections = [Selection((Piece(source, a, b if b < size else None),), end_separator=bool(field) and b < size)
+                      for a, b in itertools.pairwise(cuts)]
+        parts = [read_selection(s)[0] for s in selections]
+        assert b"".join(parts) == whole, name
+
+
+def test_document_samples_are_nested_and_seeded(alice: Path, tmp_path: Path) -> None:
+    docs = _paragraphs(alice)
+    _jsonl(tmp_path / "a.jsonl", docs)
+    source = corpus_of(tmp_path / "a.jsonl", field="text").sources[0]
+    kept = []
+    for fraction in (0.1, 0.4, 0.8):
+        data, stats = read_selection(Selection((Piece(source),), sample=Sampling(7, int(fraction * 2**64))))
+        kept.append(set(data.split(b"\x1e")))
+        assert abs(stats.documents / len(docs) - fraction) < 0.1
+    assert kept[0] <= kept[1] <= kept[2]
+    again, _ = read_selection(Selection((Piece(source),), sample=Sampling(7, int(0.4 * 2**64))))
+    other, _ = read_selection(Selection((Piece(source),), sample=Sampling(8, int(0.4 * 2**64))))
+    assert set(again.split(b"\x1e")) == kept[1] and set(other.split(b"\x1e")) != kept[1]
+
+
+def test_invalid_utf8_has_no_char_count_and_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("café".encode("latin-1") + b" and more")
+    _, stats = read_all(path)
+    assert stats.chars is None
+    assert stats.chars_reason == "not valid UTF-8 (byte 3: invalid continuation byte)"
+
+
+def test_multibyte_utf8_counts_characters_across_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "utf8.txt"
+    text = "größer als €" * 200_000  # chunks end inside characters
+    path.write_text(text, encoding="utf-8")
+    _, stats = read_all(path)
+    assert (stats.bytes, stats.chars) == (len(text.encode()), len(text))
+
+
+def test_empty_file_is_a_valid_corpus(tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    _, stats = read_all(path)
+    assert (stats.bytes, stats.chars, stats.documents) == (0, 0, 1)
+
+
+def test_missing_unreadable_and_odd_inputs(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match=r"nope.txt: no such file or directory"):
+        corpus_of(tmp_path / "nope.txt")
+    with pytest.raises(CorpusError, match="no input given"):
+        corpus_of()
+    dangling = tmp_path / "dangling.txt"
+    dangling.symlink_to(tmp_path / "gone.txt")
+    with pytest.raises(CorpusError, match=r"dangling.txt: broken symbolic link"):
+        corpus_of(dangling)
+
+
+_UNREADABLE = """
+import sys
+from kbound.errors import CorpusError
+from kbound.sources import open_corpus
+for path in sys.argv[1:]:
+    try:
+        with open_corpus([path]) as corpus:
+            print("read", path)
+    except CorpusError as e:
+        print(e)
+"""
+
+
+def _without_root_file_access() -> None:
+    """For Popen(preexec_fn=...): root reads any file; drop the capabilities that let it (PR_CAPBSET_DROP)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        libc.prctl(24, cap, 0, 0, 0)
+
+
+def test_unreadable_files_and_directories_are_errors_not_skips() -> None:
+    root = Path(tempfile.mkdtemp(prefix="kbound-perm-"))
+    try:
+        root.chmod(0o755)
+        locked = root / "locked.txt"
+        locked.write_bytes(b"secret")
+        locked.chmod(0)
+        tree = root / "tree"
+        (tree / "sub").mkdir(parents=True)
+        (tree / "ok.txt").write_bytes(b"ok")
+        (tree / "sub" / "x.txt").write_bytes(b"x")
+        (tree / "sub").chmod(0)
+        tree.chmod(0o755)
+        out = subprocess.run(
+            [sys.executable, "-c", _UNREADABLE, str(locked), str(tree)], capture_output=True, text=True, timeout=60,
+            preexec_fn=_without_root_file_access, check=True,
+        ).stdout.splitlines()
+        assert out == [f"{locked}: cannot read (Permission denied)", f"{tree}/sub: cannot read (Permission denied)"]
+    finally:
+        (root / "tree" / "sub").chmod(0o755)
+        shutil.rmtree(root)
+
+
+def test_file_urls_are_read_through_fsspec(alice: Path, alice_bytes: bytes) -> None:
+    pytest.importorskip("fsspec")
+    assert read_all(f"file://{alice}")[0] == alice_bytes
+
+
+def test_reading_never_modifies_inputs(alice: Path, tmp_path: Path) -> None:
+    path = tmp_path / "a.txt.gz"
+    path.write_bytes(gzip.compress(alice.read_bytes()))
+    before = (path.read_bytes(), path.stat().st_mtime_ns, sorted(tmp_path.iterdir()))
+    read_all(path)
+    assert (path.read_bytes(), path.stat().st_mtime_ns, sorted(tmp_path.iterdir())) == before
