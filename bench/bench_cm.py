@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_cm.py [--spec cm] [FILE ...]
 
-Without files it runs /work/shared/corpora/enwik8-head.txt and gcide.txt (or ../shared/corpora
-next to the repository), skipping any that are absent. For `cm` the payload is the real coded
+Without files it runs enwik8-head.txt and gcide.txt from --corpora (default: shared/corpora
+beside the repository, ../shared/corpora), skipping any that are absent. For `cm` the payload is the real coded
 size, the round trip is checked byte for byte, and the times are one core's wall-clock
 seconds with the numba cache warm (a tiny input is coded first so compilation is not timed).
 The total adds the decoder as kbound counts it. zpaq and xz run as the command-line tools
@@ -29,15 +29,15 @@ from kbound.backends.registry import parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = ("enwik8-head.txt", "gcide.txt")
-SHARED = [Path("/work/shared/corpora"), ROOT.parent / "shared" / "corpora"]
+SHARED = ROOT.parent / "shared" / "corpora"
 
 
-def default_paths() -> list[Path]:
+def default_paths(corpora: Path) -> list[Path]:
     found = []
     for name in DEFAULT_FILES:
-        path = next((d / name for d in SHARED if (d / name).is_file()), None)
-        if path is None:
-            print(f"skipping {name}: not found in {', '.join(map(str, SHARED))}", file=sys.stderr)
+        path = corpora / name
+        if not path.is_file():
+            print(f"skipping {name}: not found in {corpora}", file=sys.stderr)
         else:
             found.append(path)
     return found
@@ -143,10 +143,11 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="texts to measure (default: enwik8-head, gcide)")
+    parser.add_argument("--corpora", type=Path, default=SHARED, help=f"where the default texts are (default: {SHARED})")
     parser.add_argument("--spec", default="cm", help="the kbound backend spec to measure (default: cm)")
     parser.add_argument("--no-reference", action="store_true", help="skip zpaq and xz (measure the spec alone)")
     args = parser.parse_args()
-    paths = [p.resolve() for p in args.files] or default_paths()
+    paths = [p.resolve() for p in args.files] or default_paths(args.corpora)
     if not paths:
         raise SystemExit("nothing to measure")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", file=sys.stderr)

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/cm_vs_all.py [FILE ...]
 
-Default files: every .txt under /work/shared/corpora (or ../shared/corpora) but those named with
---skip. Each backend's payload is verified by kbound's engine. Prints, per file, cm's payload and
+Default files: every .txt under --corpora (default: ../shared/corpora beside the repository)
+but those named with --skip. Each backend's payload is verified by kbound's engine. Prints, per file, cm's payload and
 total (payload + decoder) beside the best of every other backend, with the backend that gave it.
 """
 
@@ -17,21 +17,21 @@ import kbound
 from kbound.backends.registry import effort_specs
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = [Path("/work/shared/corpora"), ROOT.parent / "shared" / "corpora"]
+SHARED = ROOT.parent / "shared" / "corpora"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--skip", action="append", default=[], help="file names to leave out")
+    parser.add_argument("--corpora", type=Path, default=SHARED, help=f"where the texts are (default: {SHARED})")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     files = args.files
     if not files:
-        root = next((d for d in SHARED if d.is_dir()), None)
-        if root is None:
-            raise SystemExit("no shared corpora found; name files")
-        files = sorted(p for p in root.rglob("*.txt") if p.name not in args.skip)
+        if not args.corpora.is_dir():
+            raise SystemExit(f"no corpora at {args.corpora}; name files or pass --corpora")
+        files = sorted(p for p in args.corpora.rglob("*.txt") if p.name not in args.skip)
     specs = effort_specs("max")
     print("| file | bytes | cm payload | best other payload (backend) | cm total | best other total (backend) |")
     print("|---|---:|---:|---|---:|---|")

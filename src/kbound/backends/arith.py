@@ -19,7 +19,8 @@ are dropped from the payload (`finish`).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from kbound.backends.jit import njit
 
 PROB_BITS = 16
 PROB_ONE = 1 << PROB_BITS

@@ -6,11 +6,11 @@ varint mem in KiB, then the coded bytes; the decoder reads its settings from the
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from kbound.backends import arith, cm_model
 from kbound.backends.base import Backend, Param, read_varint, size_in, write_varint
+from kbound.backends.jit import version_note
 
 #: Bump when the model changes: a payload names the model that wrote it.
 FORMAT = 4
@@ -26,8 +26,8 @@ class Cm(Backend):
     `mem` bounds the model's tables (one eighth for the match table, the rest mostly for the
     hashed contexts); the text itself is held as well, as the match model reads it. The
     decoder counted is kbound's Python source (this module, `cm_model`, `arith`, `base`):
-    the same functions decode as plain Python with NUMBA_DISABLE_JIT=1, only slower, so numba
-    and LLVM are a speed-up of the reference machine (CPython with numpy), not part of the
+    the same functions run as plain Python where numba is missing (or NUMBA_DISABLE_JIT=1),
+    only slower, so numba and LLVM are a speed-up of the reference machine (CPython with numpy), not part of the
     decoder.
     """
 
@@ -35,12 +35,14 @@ class Cm(Backend):
     library = "numba"
     summary = "context mixing, lpaq1-like (numba); mem=SIZE of model tables; decoder = kbound's source"
     params = (Param("mem", _mem, 256 << 20, "model memory (tables), besides the text itself"),)
-    decoder_python = ("kbound.backends.cm_model", "kbound.backends.arith", "kbound.backends.base")
+    decoder_python = (
+        "kbound.backends.cm_model", "kbound.backends.arith", "kbound.backends.jit", "kbound.backends.base"
+    )
     seconds_per_mb = 6.0
 
     @classmethod
     def library_version(cls) -> str:
-        return f"kbound-cm {FORMAT}, numba {numba.__version__}"
+        return f"kbound-cm {FORMAT}, {version_note()}"
 
     def check(self) -> None:
         if self.config["mem"] % 1024:

@@ -29,19 +29,17 @@ and gcide for about 40 % more time. Format 4 gave them up for speed (issue 7: at
 0.5 MB/s each way on one core).
 
 All arithmetic is on integers below 2^63 (no floats), so the result is the same under numba,
-on any machine, and as plain Python: the decoder is this source.
+on any machine, and as plain Python (`kbound.backends.jit`: numba is optional): the decoder is
+this source.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-from llvmlite import ir  # type: ignore[import-untyped]
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from kbound.backends import arith
+from kbound.backends.jit import njit
+from kbound.backends.jit import prefetch as _prefetch
 
 _M = 0xFFFFFFFF
 N_DIRECT = 1  # order 1
@@ -104,35 +102,6 @@ def new_tables(mem: int) -> tuple[np.ndarray, np.ndarray]:
     raw = np.zeros(buckets * 16 + 16, np.int32)
     start = (-raw.ctypes.data // 4) % 16
     return raw[start : start + buckets * 16], np.zeros(match_entries, np.int32)
-
-
-if getattr(numba.config, "DISABLE_JIT", False):
-
-    def _prefetch(arr: np.ndarray, i: int) -> None:
-        """A hint to the cache; nothing to do as plain Python."""
-
-else:
-
-    @intrinsic
-    def _prefetch(typingctx, arr, i):  # type: ignore[no-untyped-def]
-        """Ask the CPU to start loading arr[i] into the cache (llvm.prefetch); changes no result.
-
-        A bucket lookup waits on memory; issuing the next byte's lookups early lets them overlap.
-        """
-
-        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-            aryty = signature.args[0]
-            ary = context.make_array(aryty)(context, builder, args[0])
-            ptr = cgutils.get_item_pointer(  # type: ignore[no-untyped-call]
-                context, builder, aryty, ary, [args[1]], wraparound=False
-            )
-            i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-            fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")  # type: ignore[no-untyped-call]
-            builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
-            return context.get_dummy_value()
-
-        return types.void(arr, i), codegen
 
 
 @njit(cache=True)
