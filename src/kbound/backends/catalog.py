@@ -163,7 +163,7 @@ def _ppmd_seconds(config: Config) -> float:
 # -- model-based backends ------------------------------------------------------------------------
 
 def _numba_memory(config: Config, size: int) -> int:
-    # `order` and `cm`: the tables (at most `mem`), the compiled code, and the text a few times over.
+    # `order`, `cm` and `cmx`: the tables (at most `mem`), the compiled code, and the text a few times over.
     return int(config["mem"]) + NUMBA_BYTES + TEXT_COPIES * size
 
 
@@ -217,6 +217,8 @@ CATALOG: dict[str, Card] = {
     "order": Card("kbound.backends.order:Order", _numba_memory, _unbounded,
                   ("order:1", "order:2", "order:3", "order:4"), _fixed(4.0), slow=True),
     "cm": Card("kbound.backends.cm:Cm", _numba_memory, _unbounded, ("cm",), _fixed(6.0), slow=True),
+    # cmx: about 0.27 MB/s each way on one core (bench/CM_RESULTS.md).
+    "cmx": Card("kbound.backends.cmx:Cmx", _numba_memory, _unbounded, ("cmx",), _fixed(8.0), slow=True),
     "zpaq": Card("kbound.backends.zpaq_:Zpaq", _zpaq_memory, _unbounded,
                  ("zpaq:1", "zpaq:2", "zpaq:3", "zpaq:4", "zpaq:5"), _fixed(8.0), slow=True),
 }

@@ -36,6 +36,7 @@ EFFORTS: dict[str, tuple[str, ...]] = {
         "brotli:11,w=24",
         "ppmd:8,mem=1g",
         "cm",
+        "cmx",
         "zpaq:5",
     ),
 }

@@ -1,0 +1,71 @@
+"""The `cmx` backend: `cm`'s strong sibling (more contexts, two mixer layers, two APMs), slower.
+
+See `kbound.backends.cmx_model` for the model. Payload: varint length, format version,
+varint mem in KiB, then the coded bytes; the decoder reads its settings from the header.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kbound.backends import arith, cmx_model
+from kbound.backends.base import Backend, Param, read_varint, size_in, write_varint
+from kbound.backends.jit import version_note
+
+#: Bump when the model changes: a payload names the model that wrote it.
+FORMAT = 1
+
+
+def _mem(text: str) -> int:
+    return size_in(16 << 20, 8 << 30)(text)
+
+
+class Cmx(Backend):
+    """Strong context mixing (orders 0-8, words, sparse contexts, match, 2-layer mixing, 2 APMs).
+
+    `mem` bounds the model's tables, as for `cm`; the text itself is held as well. The decoder
+    counted is kbound's Python source (this module, `cmx_model`, `cm_model`, `arith`, `jit`,
+    `base`); numba only speeds it up.
+    """
+
+    name = "cmx"
+    library = "numba"
+    summary = "strong context mixing, paq-like (numba); mem=SIZE of model tables; slower than cm"
+    params = (Param("mem", _mem, 256 << 20, "model memory (tables), besides the text itself"),)
+    decoder_python = (
+        "kbound.backends.cmx_model", "kbound.backends.cm_model", "kbound.backends.arith",
+        "kbound.backends.jit", "kbound.backends.base",
+    )
+    seconds_per_mb = 8.0
+
+    @classmethod
+    def library_version(cls) -> str:
+        return f"kbound-cmx {FORMAT}, {version_note()}"
+
+    def check(self) -> None:
+        if self.config["mem"] % 1024:
+            raise ValueError("cmx: mem must be a whole number of KiB")
+
+    def compress(self, data: bytes) -> bytes:
+        mem = self.config["mem"]
+        header = write_varint(len(data)) + bytes([FORMAT]) + write_varint(mem >> 10)
+        if not data:
+            return header
+        src = np.zeros(0, np.uint8)
+        tables = cmx_model.new_tables(mem)
+        out, n = cmx_model.code(np.frombuffer(data, np.uint8).copy(), *tables, False, src, cmx_model.ALL)
+        return header + arith.finish(out, n)
+
+    def decompress(self, payload: bytes) -> bytes:
+        length, pos = read_varint(payload)
+        if pos >= len(payload):
+            raise ValueError("truncated cmx header")
+        if payload[pos] != FORMAT:
+            raise ValueError(f"cmx payload format {payload[pos]}, this decoder reads {FORMAT}")
+        mem_kib, pos = read_varint(payload, pos + 1)
+        if length == 0:
+            return b""
+        data = np.zeros(length, np.uint8)
+        src = np.frombuffer(payload, np.uint8)[pos:].copy()
+        cmx_model.code(data, *cmx_model.new_tables(mem_kib << 10), True, src, cmx_model.ALL)
+        return data.tobytes()

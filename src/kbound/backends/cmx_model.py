@@ -1,0 +1,303 @@
+"""The `cmx` model: `cm`'s parts with more contexts, two mixers and a final one, and two APMs.
+
+The slow, strong sibling of `kbound.backends.cm_model`, whose tables, counters, hashing and
+bucket search it shares. Per bit:
+
+* Inputs. Orders 0 and 1 are direct tables; orders 2-6 and 8, the case-folded word so far,
+  it with the previous word, a column context and three sparse contexts (bytes 2-3, bytes 2
+  and 4, bytes 1 and 3 back) are hashed into `cm`'s buckets. Each gives two inputs, as in
+  `cm`: its adaptive counter and an adaptive map of its bit history. The match model gives
+  its learned confidence and a plain vote scaled by the match length.
+* Mixing. Two mixers see every input, one with a weight set per partial byte, match state and
+  kind of previous byte, the other per previous byte and bit position; a final mixer, with a
+  weight set per partial byte, combines their outputs (paq8's two layers).
+* SSE. Two adaptive probability maps refine the result, one by the partial byte, one by it
+  with the previous byte; the output averages them with the mixer's probability.
+
+`opts` switches components off for measuring what each gives (bench/cmx_ablation.py); the
+backend always codes with ALL. Integer arithmetic below 2^63 only: the same bytes under numba
+and as plain Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kbound.backends import arith
+from kbound.backends.cm_model import _INIT, SQUASH, STRETCH, _between, _find, _mix32, _next, _sm_next, _touch
+from kbound.backends.jit import njit
+
+_M = 0xFFFFFFFF
+N_DIRECT = 2  # orders 0 and 1
+N_HASHED = 12  # orders 2-6, 8; word; word pair; column; three sparse
+N_CTX = N_DIRECT + N_HASHED
+N_INPUTS = 2 * N_CTX + 3  # counter and history per context, match confidence and vote, bias
+_LIMIT = 31
+_APM_RATE = 7
+_MIN_MATCH = 6
+_LR = 6
+_LR_FINAL = 2
+_MIX_SHIFT = 14
+_W_MAX = 1 << 24
+_TRAIN_ABOVE = 16
+_SETS_A = 4 * 3 * 256  # kind of previous byte x match state x partial byte
+_SETS_B = 256 * 8  # previous byte x bit position
+
+#: Components `opts` can switch off, for measuring them; the backend uses ALL.
+ORDER0, HIGH_ORDERS, SPARSE, WORDS, SECOND_MIXER, SECOND_APM, MATCH_VOTE = 1, 2, 4, 8, 16, 32, 64
+ALL = 127
+
+
+def table_bytes(mem: int) -> tuple[int, int]:
+    """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
+    fixed = 4 * (65536 + 256 + (_SETS_A + _SETS_B) * N_INPUTS + 2 * 256 * N_CTX + 64) + 2 * 33 * (256 + 65536)
+    match_entries = mem // 32
+    buckets = (mem - fixed - 4 * match_entries) // 64
+    return buckets, match_entries
+
+
+def new_tables(mem: int) -> tuple[np.ndarray, np.ndarray]:
+    """The zeroed context and match tables that `mem` allows (buckets on 64-byte boundaries)."""
+    buckets, match_entries = table_bytes(mem)
+    raw = np.zeros(buckets * 16 + 16, np.int32)
+    start = (-raw.ctypes.data // 4) % 16
+    return raw[start : start + buckets * 16], np.zeros(match_entries, np.int32)
+
+
+@njit(cache=True)
+def _dot(x: np.ndarray, w: np.ndarray, ws: int, n: int) -> int:
+    dot = 0
+    for k in range(n):
+        dot += x[k] * int(w[ws + k])
+    return min(max(dot >> 16, -2047), 2047)
+
+
+@njit(cache=True)
+def _train(x: np.ndarray, w: np.ndarray, ws: int, n: int, err: int) -> None:
+    for k in range(n):
+        w[ws + k] = min(max(int(w[ws + k]) + ((x[k] * err) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
+
+
+@njit(cache=True)
+def _apm_init(apm: np.ndarray) -> None:
+    for j in range(33):
+        apm[j::33] = int(SQUASH[min(max((j - 16) * 128, -2047), 2047) + 2047]) * 16
+
+
+@njit(cache=True)
+def code(
+    data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.ndarray, opts: int
+) -> tuple[np.ndarray, int]:
+    """Encode `data` (or decode into it from `src`); return the coder's output and its length."""
+    buckets = t.size // 16
+    match_entries = mt.size
+    squash = SQUASH
+    stretch = STRETCH
+    t0 = np.full(256, _INIT, np.int32)
+    t1 = np.full(65536, _INIT, np.int32)
+    nb2 = buckets - 2
+    msm = np.full(64, _INIT, np.int32)
+    smp = np.full(N_CTX * 256, 1 << 21, np.int32)
+    smn = np.zeros(N_CTX * 256, np.int32)
+    slot = np.zeros(N_CTX, np.int64)
+    wa = np.full(_SETS_A * N_INPUTS, (1 << 16) * 9 // (4 * N_INPUTS), np.int32)
+    wb = np.full(_SETS_B * N_INPUTS, (1 << 16) * 9 // (4 * N_INPUTS), np.int32)
+    wf = np.zeros(256 * 3, np.int32)
+    for j in range(256):
+        wf[3 * j] = 1 << 15
+        wf[3 * j + 1] = 1 << 15
+    xf = np.zeros(3, np.int64)
+    apm1 = np.zeros(256 * 33, np.uint16)
+    apm2 = np.zeros(65536 * 33, np.uint16)
+    _apm_init(apm1)
+    _apm_init(apm2)
+    off = np.zeros(N_HASHED, np.int64)  # contexts switched off by opts
+    if not opts & HIGH_ORDERS:
+        off[3] = 1
+        off[5] = 1
+    if not opts & WORDS:
+        off[6] = 1
+        off[7] = 1
+    if not opts & SPARSE:
+        off[9] = 1
+        off[10] = 1
+        off[11] = 1
+
+    st = arith.new_decoder(src) if decode else arith.new_encoder()
+    out = np.zeros(64 if decode else data.size // 3 + 64, np.uint8)
+    ctx = np.zeros(N_HASHED, np.int64)
+    base = np.zeros(N_HASHED, np.int64)
+    x = np.zeros(N_INPUTS, np.int64)
+    c4 = 0
+    c8 = 0
+    word = 0
+    prev_word = 0
+    mlen = 0
+    mptr = 0
+    line = 0
+    prev_line = 0
+    for i in range(data.size):
+        if not decode:
+            out = arith.room(out, st[3], arith.MAX_BYTES_PER_BYTE)
+        c = 0 if decode else int(data[i])
+        c1 = c4 & 0xFF
+        if 65 <= c1 <= 90 or 97 <= c1 <= 122:
+            kind = 0
+        elif c1 == 32 or c1 == 10:
+            kind = 1
+        else:
+            kind = 2 if c1 < 128 else 3
+        expected = int(data[mptr]) | 256 if mlen > 0 else 0
+        c0 = 1
+        nib = 1
+        for j in range(8):
+            if j == 0 or j == 4:
+                for q in range(N_HASHED):
+                    base[q] = _find(t, nb2, ctx[q] + c0 * 0x9E3779B1)
+                nib = 1
+            elif j == 3:
+                for q in range(N_HASHED):
+                    _touch(t, nb2, ctx[q] + (c0 << 1) * 0x9E3779B1)
+                    _touch(t, nb2, ctx[q] + ((c0 << 1) | 1) * 0x9E3779B1)
+            slot[0] = t0[c0]
+            slot[1] = t1[(c1 << 8) | c0]
+            for q in range(N_HASHED):
+                slot[N_DIRECT + q] = t[base[q] + nib]
+            for q in range(N_CTX):
+                v = slot[q]
+                x[q] = stretch[v >> 17]
+                slot[q] = q * 256 + (v & 255)
+                x[N_CTX + q] = stretch[smp[slot[q]] >> 10]
+            if not opts & ORDER0:
+                x[0] = 0
+                x[N_CTX] = 0
+            for q in range(N_HASHED):
+                if off[q]:
+                    x[N_DIRECT + q] = 0
+                    x[N_CTX + N_DIRECT + q] = 0
+            mctx = -1
+            x[2 * N_CTX] = 0
+            x[2 * N_CTX + 1] = 0
+            if mlen > 0 and (expected >> (8 - j)) == c0:
+                bit = (expected >> (7 - j)) & 1
+                mctx = 2 * (mlen if mlen < 16 else min(16 + ((mlen - 16) >> 3), 31)) + bit
+                x[2 * N_CTX] = stretch[msm[mctx] >> 17]
+                if opts & MATCH_VOTE:
+                    x[2 * N_CTX + 1] = (2 * bit - 1) * min(mlen, 32) * 32
+            x[N_INPUTS - 1] = 256
+            sa = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + kind * 768) * N_INPUTS
+            da = _dot(x, wa, sa, N_INPUTS)
+            if opts & SECOND_MIXER:
+                sb = ((c1 << 3) | j) * N_INPUTS
+                db = _dot(x, wb, sb, N_INPUTS)
+                xf[0] = da
+                xf[1] = db
+                xf[2] = 256
+                sf = c0 * 3
+                dot = _dot(xf, wf, sf, 3)
+            else:
+                db = 0
+                sf = 0
+                dot = da
+            pm = int(squash[dot + 2047])
+            a = c0 * 33 + ((dot + 2048) >> 7)
+            aw = (dot + 2048) & 127
+            pa = _between(int(apm1[a]), int(apm1[a + 1]), aw)
+            na = a + (aw >> 6)
+            a2 = ((c1 << 8) | c0) * 33 + ((dot + 2048) >> 7)
+            if opts & SECOND_APM:
+                pa2 = _between(int(apm2[a2]), int(apm2[a2 + 1]), aw)
+                p = (pm * 32 + pa + pa2) >> 2
+            else:
+                p = (pm * 16 + pa) >> 1
+            na2 = a2 + (aw >> 6)
+            p = min(max(p, 32), arith.PROB_ONE - 32)
+            if decode:
+                y = arith.decode_bit(st, src, p)
+            else:
+                y = (c >> (7 - j)) & 1
+                arith.encode_bit(st, out, p, y)
+
+            miss = (y << 12) - int(squash[da + 2047])
+            if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
+                _train(x, wa, sa, N_INPUTS, miss * _LR)
+            if opts & SECOND_MIXER:
+                miss = (y << 12) - int(squash[db + 2047])
+                if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
+                    _train(x, wb, sb, N_INPUTS, miss * _LR)
+                miss = (y << 12) - pm
+                if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
+                    _train(xf, wf, sf, 3, miss * _LR_FINAL)
+            t0[c0] = _next(int(t0[c0]), y, _LIMIT)
+            i1 = (c1 << 8) | c0
+            t1[i1] = _next(int(t1[i1]), y, _LIMIT)
+            for q in range(N_HASHED):
+                iq = base[q] + nib
+                t[iq] = _next(int(t[iq]), y, _LIMIT)
+            for q in range(N_CTX):
+                sq = slot[q]
+                smp[sq], smn[sq] = _sm_next(int(smp[sq]), int(smn[sq]), y)
+            if mctx >= 0:
+                msm[mctx] = _next(int(msm[mctx]), y, 31)
+            apm1[na] = int(apm1[na]) + (((y << 16) - int(apm1[na])) >> _APM_RATE)
+            apm2[na2] = int(apm2[na2]) + (((y << 16) - int(apm2[na2])) >> _APM_RATE)
+            c0 = (c0 << 1) | y
+            nib = (nib << 1) | y
+        c = c0 & 0xFF
+        if decode:
+            data[i] = c
+
+        # Byte contexts for the next byte.
+        c8 = ((c8 << 8) | (c4 >> 24)) & _M
+        c4 = ((c4 << 8) | c) & _M
+        lc = c + 32 if 65 <= c <= 90 else c
+        if 97 <= lc <= 122 or lc >= 128:
+            word = ((word + lc + 1) * 0x2F0B4A13) & _M
+        elif word:
+            prev_word = word
+            word = 0
+        if c == 10:
+            prev_line = line
+            line = i + 1
+        col = i + 1 - line
+        above = int(data[prev_line + col]) if prev_line + col < line else 0
+        h4 = _mix32(c4)
+        ctx[0] = _mix32((c4 & 0xFFFF) + (2 << 24))
+        ctx[1] = _mix32((c4 & 0xFFFFFF) + (3 << 24))
+        ctx[2] = _mix32(h4 + 4)
+        ctx[3] = _mix32((h4 + (c8 & 0xFF) * 0x9E3779B + 5) & _M)
+        ctx[4] = _mix32((h4 + (c8 & 0xFFFF) * 0x9E3779B + 6) & _M)
+        ctx[5] = _mix32((h4 + _mix32(c8 + 8) * 0x2545F491 + 8) & _M)
+        ctx[6] = _mix32((word + 0x3C6EF372) & _M) if word else _mix32(c + 0x7F000000)
+        ctx[7] = _mix32(((word * 0x1B873593) & _M) ^ _mix32(prev_word + 0x1234))
+        ctx[8] = _mix32((min(col, 255) << 16 | above << 8 | c) + (7 << 24))
+        ctx[9] = _mix32((c4 & 0xFFFF00) + 9)
+        ctx[10] = _mix32((c4 & 0xFF00FF00) ^ 0x0A0A0A0A)
+        ctx[11] = _mix32((c4 & 0xFF00FF) + (11 << 24))
+        for q in range(N_HASHED):
+            _touch(t, nb2, ctx[q] + 0x9E3779B1)
+
+        # Match model: follow the current match, or look up the last place these 6 bytes occurred.
+        pos = i + 1
+        if mlen > 0:
+            if int(data[mptr]) == c:
+                mlen = min(mlen + 1, 65535)
+                mptr += 1
+            else:
+                mlen = 0
+        if pos >= _MIN_MATCH:
+            hm = (_mix32((c4 ^ _mix32((c8 & 0xFFFF) + 0x51ED27)) & _M) * match_entries) >> 32
+            if mlen == 0:
+                cand = int(mt[hm])
+                if cand > 0:
+                    n = 0
+                    while n < 32 and n < cand and data[cand - 1 - n] == data[pos - 1 - n]:
+                        n += 1
+                    if n >= _MIN_MATCH:
+                        mlen = n
+                        mptr = cand
+            mt[hm] = pos
+    if decode:
+        return out, 0
+    out = arith.room(out, st[3], 8)
+    return out, arith.flush(st, out)

@@ -1,0 +1,69 @@
+"""The strong context-mixing backend `cmx`: round trips, its memory bound, a pinned payload, no numba."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kbound.backends import cmx_model
+from kbound.backends.registry import effort_specs, parse_spec
+
+CORPORA = Path(__file__).resolve().parent.parent / "corpora"
+ALICE = (CORPORA / "alice29.txt").read_bytes()
+
+
+@pytest.mark.parametrize("data", [b"", b"x", bytes(range(256)) * 3, b"ab" * 5000, ALICE[:30000]])
+def test_round_trip(data: bytes) -> None:
+    backend = parse_spec("cmx:mem=16m")
+    assert backend.decompress(backend.compress(data)) == data
+
+
+def test_tables_stay_within_mem() -> None:
+    for mem in (16 << 20, 256 << 20, 1 << 30):
+        buckets, match_entries = cmx_model.table_bytes(mem)
+        fixed = cmx_model.table_bytes(0)
+        model = 64 * buckets + 4 * match_entries
+        assert buckets > 0 and model <= mem
+        assert model - 64 * fixed[0] <= mem + 64  # only the fixed tables are set aside
+        t, mt = cmx_model.new_tables(mem)
+        assert t.nbytes + mt.nbytes <= mem
+
+
+def test_pinned_payload_on_alice() -> None:
+    # A change here means the model changed, and cmx.FORMAT must change with it.
+    payload = parse_spec("cmx:mem=16m").compress(ALICE)
+    assert len(payload) == PINNED_ALICE_BYTES
+    assert len(payload) < len(parse_spec("cm:mem=16m").compress(ALICE))
+
+
+PINNED_ALICE_BYTES = 0
+
+
+def test_max_effort_has_cmx_and_cm() -> None:
+    assert {"cm", "cmx"} <= set(effort_specs("max"))
+
+
+_NO_NUMBA = r"""
+import sys; sys.modules['numba'] = None; sys.modules['llvmlite'] = None
+import hashlib
+from kbound.backends.registry import parse_spec
+data = open(sys.argv[1], 'rb').read()
+backend = parse_spec('cmx:mem=16m')
+payload = backend.compress(data)
+assert backend.decompress(payload) == data
+assert 'numba' not in {m.split('.')[0] for m, v in sys.modules.items() if v is not None}
+print(hashlib.sha256(payload).hexdigest())
+"""
+
+
+def test_same_bytes_without_numba(tmp_path: Path) -> None:
+    data = ALICE[:1500]  # plain Python codes a few kB a second
+    text = tmp_path / "input.txt"
+    text.write_bytes(data)
+    out = subprocess.run([sys.executable, "-c", _NO_NUMBA, str(text)], capture_output=True, text=True,
+                         timeout=600, check=True)
+    assert out.stdout.strip() == hashlib.sha256(parse_spec("cmx:mem=16m").compress(data)).hexdigest()
