@@ -35,22 +35,23 @@ N_INPUTS = 2 * N_CTX + 3  # counter and history per context, match confidence an
 _LIMIT = 31
 _APM_RATE = 7
 _MIN_MATCH = 6
-_LR = 6
+_LR = 4
 _LR_FINAL = 2
 _MIX_SHIFT = 14
 _W_MAX = 1 << 24
 _TRAIN_ABOVE = 16
 _SETS_A = 4 * 3 * 256  # kind of previous byte x match state x partial byte
 _SETS_B = 256 * 8  # previous byte x bit position
+_SETS_C = 7 * 256  # how many of orders 2-6 and 8 have been seen x partial byte
 
 #: Components `opts` can switch off, for measuring them; the backend uses ALL.
-ORDER0, HIGH_ORDERS, SPARSE, WORDS, SECOND_MIXER, SECOND_APM, MATCH_VOTE = 1, 2, 4, 8, 16, 32, 64
-ALL = 127
+ORDER0, HIGH_ORDERS, SPARSE, WORDS, SECOND_MIXER, SECOND_APM, MATCH_VOTE, THIRD_MIXER = 1, 2, 4, 8, 16, 32, 64, 128
+ALL = 255
 
 
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
-    fixed = 4 * (65536 + 256 + (_SETS_A + _SETS_B) * N_INPUTS + 2 * 256 * N_CTX + 64) + 2 * 33 * (256 + 65536)
+    fixed = 4 * (65536 + 256 + (_SETS_A + _SETS_B + _SETS_C) * N_INPUTS + 4 * 768 + 2 * 256 * N_CTX + 64) + 2 * 33 * (256 + 65536)
     match_entries = mem // 32
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
@@ -102,11 +103,14 @@ def code(
     slot = np.zeros(N_CTX, np.int64)
     wa = np.full(_SETS_A * N_INPUTS, (1 << 16) * 9 // (4 * N_INPUTS), np.int32)
     wb = np.full(_SETS_B * N_INPUTS, (1 << 16) * 9 // (4 * N_INPUTS), np.int32)
-    wf = np.zeros(256 * 3, np.int32)
-    for j in range(256):
-        wf[3 * j] = 1 << 15
-        wf[3 * j + 1] = 1 << 15
-    xf = np.zeros(3, np.int64)
+    wc = np.full(_SETS_C * N_INPUTS, (1 << 16) * 9 // (4 * N_INPUTS), np.int32)
+    wf = np.zeros(768 * 4, np.int32)
+    for j in range(768):
+        share = (1 << 16) // 3 if opts & THIRD_MIXER else 1 << 15
+        wf[4 * j] = share
+        wf[4 * j + 1] = share
+        wf[4 * j + 3] = share if opts & THIRD_MIXER else 0
+    xf = np.zeros(4, np.int64)
     apm1 = np.zeros(256 * 33, np.uint16)
     apm2 = np.zeros(65536 * 33, np.uint16)
     _apm_init(apm1)
@@ -148,6 +152,9 @@ def code(
         else:
             kind = 2 if c1 < 128 else 3
         expected = int(data[mptr]) | 256 if mlen > 0 else 0
+        lr = ((opts >> 8) & 255) or _LR
+        limit = _LIMIT
+        ar = ((opts >> 24) & 255) or _APM_RATE
         c0 = 1
         nib = 1
         for j in range(8):
@@ -163,8 +170,11 @@ def code(
             slot[1] = t1[(c1 << 8) | c0]
             for q in range(N_HASHED):
                 slot[N_DIRECT + q] = t[base[q] + nib]
+            seen = 0
             for q in range(N_CTX):
                 v = slot[q]
+                if 2 <= q < 8 and (v >> 8) & 31:
+                    seen += 1
                 x[q] = stretch[v >> 17]
                 slot[q] = q * 256 + (v & 255)
                 x[N_CTX + q] = stretch[smp[slot[q]] >> 10]
@@ -193,8 +203,11 @@ def code(
                 xf[0] = da
                 xf[1] = db
                 xf[2] = 256
-                sf = c0 * 3
-                dot = _dot(xf, wf, sf, 3)
+                if opts & THIRD_MIXER:
+                    sc = (seen * 256 + c0) * N_INPUTS
+                    xf[3] = _dot(x, wc, sc, N_INPUTS)
+                sf = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512))) * 4
+                dot = _dot(xf, wf, sf, 4)
             else:
                 db = 0
                 sf = 0
@@ -207,7 +220,7 @@ def code(
             a2 = ((c1 << 8) | c0) * 33 + ((dot + 2048) >> 7)
             if opts & SECOND_APM:
                 pa2 = _between(int(apm2[a2]), int(apm2[a2 + 1]), aw)
-                p = (pm * 32 + pa + pa2) >> 2
+                p = (pm * 16 + pa + 2 * pa2) >> 2
             else:
                 p = (pm * 16 + pa) >> 1
             na2 = a2 + (aw >> 6)
@@ -220,27 +233,31 @@ def code(
 
             miss = (y << 12) - int(squash[da + 2047])
             if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                _train(x, wa, sa, N_INPUTS, miss * _LR)
+                _train(x, wa, sa, N_INPUTS, miss * lr)
             if opts & SECOND_MIXER:
                 miss = (y << 12) - int(squash[db + 2047])
                 if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                    _train(x, wb, sb, N_INPUTS, miss * _LR)
+                    _train(x, wb, sb, N_INPUTS, miss * lr)
+                if opts & THIRD_MIXER:
+                    miss = (y << 12) - int(squash[xf[3] + 2047])
+                    if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
+                        _train(x, wc, sc, N_INPUTS, miss * lr)
                 miss = (y << 12) - pm
                 if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                    _train(xf, wf, sf, 3, miss * _LR_FINAL)
+                    _train(xf, wf, sf, 4, miss * (((opts >> 16) & 255) or _LR_FINAL))
             t0[c0] = _next(int(t0[c0]), y, _LIMIT)
             i1 = (c1 << 8) | c0
             t1[i1] = _next(int(t1[i1]), y, _LIMIT)
             for q in range(N_HASHED):
                 iq = base[q] + nib
-                t[iq] = _next(int(t[iq]), y, _LIMIT)
+                t[iq] = _next(int(t[iq]), y, limit)
             for q in range(N_CTX):
                 sq = slot[q]
                 smp[sq], smn[sq] = _sm_next(int(smp[sq]), int(smn[sq]), y)
             if mctx >= 0:
                 msm[mctx] = _next(int(msm[mctx]), y, 31)
-            apm1[na] = int(apm1[na]) + (((y << 16) - int(apm1[na])) >> _APM_RATE)
-            apm2[na2] = int(apm2[na2]) + (((y << 16) - int(apm2[na2])) >> _APM_RATE)
+            apm1[na] = int(apm1[na]) + (((y << 16) - int(apm1[na])) >> ar)
+            apm2[na2] = int(apm2[na2]) + (((y << 16) - int(apm2[na2])) >> ar)
             c0 = (c0 << 1) | y
             nib = (nib << 1) | y
         c = c0 & 0xFF
