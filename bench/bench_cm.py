@@ -1,6 +1,7 @@
 """Measure the `cm` backend next to `zpaq a -m5` and `xz -9e` on large texts; print a Markdown table.
 
-    .venv/bin/python bench/bench_cm.py [--spec cm] [FILE ...]
+    .venv/bin/python bench/bench_cm.py [--spec cm --spec cmx ...] [FILE ...]
+    .venv/bin/python bench/bench_cm.py --ablate 1000000 [FILE ...]   # what each cmx component gives
 
 Without files it runs enwik8-head.txt and gcide.txt from --corpora (default: shared/corpora
 beside the repository, ../shared/corpora), skipping any that are absent. For `cm` the payload is the real coded
@@ -75,11 +76,8 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def bench_file(path: Path, spec: str, reference: bool = True) -> list[dict]:
-    data = path.read_bytes()
-    n = len(data)
-    rows = []
-
+def bench_spec(data: bytes, spec: str, path: Path) -> dict:
+    """One kbound backend on one text: payload, decoder, times; the round trip checked."""
     backend = parse_spec(spec)
     backend.decompress(backend.compress(data[:1000]))  # load (or compile) the numba code first
     u0, t0 = time.process_time(), time.perf_counter()
@@ -90,8 +88,41 @@ def bench_file(path: Path, spec: str, reference: bool = True) -> list[dict]:
     if restored != data:
         raise SystemExit(f"{spec} round trip failed on {path}")
     decoder = measure_decoder(backend.decoder_native, (*backend.decoder_python, type(backend).__module__))
-    rows.append({"name": backend.spec, "payload": len(payload), "decoder": decoder.decoder_bytes,
-                 "c": t1 - t0, "d": t2 - t1, "cc": u1 - u0, "dc": u2 - u1})
+    return {"name": backend.spec, "payload": len(payload), "decoder": decoder.decoder_bytes,
+            "c": t1 - t0, "d": t2 - t1, "cc": u1 - u0, "dc": u2 - u1}
+
+
+def ablate(path: Path, size: int) -> str:
+    """cmx's payload on the first `size` bytes of a text with each component switched off in turn."""
+    import numpy as np
+
+    from kbound.backends import arith, cmx_model
+
+    data = np.frombuffer(path.read_bytes()[:size], np.uint8)
+    parts = {"ORDER0": cmx_model.ORDER0, "HIGH_ORDERS (5, 8)": cmx_model.HIGH_ORDERS, "SPARSE": cmx_model.SPARSE,
+             "WORDS": cmx_model.WORDS, "SECOND_MIXER (with the third and final)": cmx_model.SECOND_MIXER,
+             "SECOND_APM": cmx_model.SECOND_APM, "MATCH_VOTE": cmx_model.MATCH_VOTE,
+             "THIRD_MIXER": cmx_model.THIRD_MIXER, "INDIRECT": cmx_model.INDIRECT}
+    lines = [f"{path.name}, first {len(data):,} bytes, cmx:256m", "",
+             "| switched off | payload bytes | vs all | compress MB/s CPU |", "|---|---:|---:|---:|"]
+    cmx_model.code(data[:1000].copy(), *cmx_model.new_tables(16 << 20), False, np.zeros(0, np.uint8), cmx_model.ALL)
+    full = 0
+    for name, bit in [("nothing", 0), *parts.items()]:
+        u0 = time.process_time()
+        out, n = cmx_model.code(data.copy(), *cmx_model.new_tables(256 << 20), False, np.zeros(0, np.uint8),
+                                cmx_model.ALL & ~bit)
+        seconds = time.process_time() - u0
+        size_bytes = len(arith.finish(out, n))
+        full = full or size_bytes
+        lines.append(f"| {name} | {size_bytes:,} | {size_bytes / full - 1:+.2%} | {len(data) / 1e6 / seconds:.3f} |")
+        print(lines[-1], file=sys.stderr, flush=True)
+    return "\n".join(lines)
+
+
+def bench_file(path: Path, specs: list[str], reference: bool = True) -> list[dict]:
+    data = path.read_bytes()
+    n = len(data)
+    rows = [bench_spec(data, spec, path) for spec in specs]
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -144,17 +175,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="texts to measure (default: enwik8-head, gcide)")
     parser.add_argument("--corpora", type=Path, default=SHARED, help=f"where the default texts are (default: {SHARED})")
-    parser.add_argument("--spec", default="cm", help="the kbound backend spec to measure (default: cm)")
+    parser.add_argument("--spec", action="append", help="a kbound backend spec to measure, repeatable (default: cm)")
+    parser.add_argument("--ablate", type=int, metavar="BYTES",
+                        help="instead: cmx on each file's first BYTES with each component off in turn")
     parser.add_argument("--no-reference", action="store_true", help="skip zpaq and xz (measure the spec alone)")
     args = parser.parse_args()
     paths = [p.resolve() for p in args.files] or default_paths(args.corpora)
     if not paths:
         raise SystemExit("nothing to measure")
+    if args.ablate:
+        print("\n\n".join(ablate(path, args.ablate) for path in paths))
+        return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", file=sys.stderr)
     rows = []
     for path in paths:
         print(f"{path.name}: load average {os.getloadavg()[0]:.2f} before", file=sys.stderr, flush=True)
-        rows += bench_file(path, args.spec, reference=not args.no_reference)
+        rows += bench_file(path, args.spec or ["cm"], reference=not args.no_reference)
         print(table(rows), file=sys.stderr, flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end", file=sys.stderr)
     print(table(rows))

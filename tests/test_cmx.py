@@ -35,12 +35,11 @@ def test_tables_stay_within_mem() -> None:
 
 def test_pinned_payload_on_alice() -> None:
     # A change here means the model changed, and cmx.FORMAT must change with it.
+    # (On a text this small cmx is no better than cm: 37,619 bytes against 37,465; it gains from
+    # about a megabyte on, bench/CM_RESULTS.md.)
     payload = parse_spec("cmx:mem=16m").compress(ALICE)
-    assert len(payload) == PINNED_ALICE_BYTES
-    assert len(payload) < len(parse_spec("cm:mem=16m").compress(ALICE))
-
-
-PINNED_ALICE_BYTES = 0
+    assert len(payload) == 37619
+    assert hashlib.sha256(payload).hexdigest() == "124af52ecd45ff540c014bec3b70d6d9db83b8dbb1803565d5e7d1d0b550f374"
 
 
 def test_max_effort_has_cmx_and_cm() -> None:

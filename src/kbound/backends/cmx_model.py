@@ -4,17 +4,19 @@ The slow, strong sibling of `kbound.backends.cm_model`, whose tables, counters, 
 bucket search it shares. Per bit:
 
 * Inputs. Orders 0 and 1 are direct tables; orders 2-6 and 8, the case-folded word so far,
-  it with the previous word, a column context and three sparse contexts (bytes 2-3, bytes 2
-  and 4, bytes 1 and 3 back) are hashed into `cm`'s buckets. Each gives two inputs, as in
-  `cm`: its adaptive counter and an adaptive map of its bit history. The match model gives
-  its learned confidence and a plain vote scaled by the match length.
-* Mixing. Two mixers see every input, one with a weight set per partial byte, match state and
-  kind of previous byte, the other per previous byte and bit position; a final mixer, with a
-  weight set per partial byte, combines their outputs (paq8's two layers).
+  it with the previous word, a column context, three sparse contexts (bytes 2-3, bytes 2 and
+  4, bytes 1 and 3 back) and two indirect ones (the two bytes that followed the last times
+  the previous one or two bytes occurred, with those bytes) are hashed into `cm`'s buckets.
+  Each gives two inputs, as in `cm`: its adaptive counter and an adaptive map of its bit
+  history. The match model gives its learned confidence and a vote scaled by the match length.
+* Mixing. Three mixers see every input, with weight sets chosen by (partial byte, match
+  state, kind of previous byte), (previous byte, bit position) and (how many of orders 2-6
+  and 8 have been seen before, partial byte); a final mixer with a weight set per partial
+  byte and match state combines their outputs (paq8's two layers).
 * SSE. Two adaptive probability maps refine the result, one by the partial byte, one by it
-  with the previous byte; the output averages them with the mixer's probability.
+  with the previous byte; the output is (mixer + APM1 + 2 APM2) / 4.
 
-`opts` switches components off for measuring what each gives (bench/cmx_ablation.py); the
+`opts` switches components off for measuring what each gives (`bench/bench_cm.py --ablate`); the
 backend always codes with ALL. Integer arithmetic below 2^63 only: the same bytes under numba
 and as plain Python.
 """
@@ -29,7 +31,7 @@ from kbound.backends.jit import njit
 
 _M = 0xFFFFFFFF
 N_DIRECT = 2  # orders 0 and 1
-N_HASHED = 12  # orders 2-6, 8; word; word pair; column; three sparse
+N_HASHED = 14  # orders 2-6, 8; word; word pair; column; three sparse; two indirect
 N_CTX = N_DIRECT + N_HASHED
 N_INPUTS = 2 * N_CTX + 3  # counter and history per context, match confidence and vote, bias
 _LIMIT = 31
@@ -46,12 +48,14 @@ _SETS_C = 7 * 256  # how many of orders 2-6 and 8 have been seen x partial byte
 
 #: Components `opts` can switch off, for measuring them; the backend uses ALL.
 ORDER0, HIGH_ORDERS, SPARSE, WORDS, SECOND_MIXER, SECOND_APM, MATCH_VOTE, THIRD_MIXER = 1, 2, 4, 8, 16, 32, 64, 128
-ALL = 255
+INDIRECT = 256
+ALL = 511
 
 
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
-    fixed = 4 * (65536 + 256 + (_SETS_A + _SETS_B + _SETS_C) * N_INPUTS + 4 * 768 + 2 * 256 * N_CTX + 64) + 2 * 33 * (256 + 65536)
+    weights = (_SETS_A + _SETS_B + _SETS_C) * N_INPUTS + 4 * 768
+    fixed = 4 * (2 * 65536 + 2 * 256 + weights + 2 * 256 * N_CTX + 64) + 2 * 33 * (256 + 65536)
     match_entries = mem // 32
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
@@ -101,9 +105,10 @@ def code(
     smp = np.full(N_CTX * 256, 1 << 21, np.int32)
     smn = np.zeros(N_CTX * 256, np.int32)
     slot = np.zeros(N_CTX, np.int64)
-    wa = np.full(_SETS_A * N_INPUTS, (1 << 16) * 9 // (4 * N_INPUTS), np.int32)
-    wb = np.full(_SETS_B * N_INPUTS, (1 << 16) * 9 // (4 * N_INPUTS), np.int32)
-    wc = np.full(_SETS_C * N_INPUTS, (1 << 16) * 9 // (4 * N_INPUTS), np.int32)
+    w0 = (1 << 16) * 9 // (4 * N_INPUTS)  # the inputs' weights start summing to 2.25 (5/4 or 14/4 did worse)
+    wa = np.full(_SETS_A * N_INPUTS, w0, np.int32)
+    wb = np.full(_SETS_B * N_INPUTS, w0, np.int32)
+    wc = np.full(_SETS_C * N_INPUTS, w0, np.int32)
     wf = np.zeros(768 * 4, np.int32)
     for j in range(768):
         share = (1 << 16) // 3 if opts & THIRD_MIXER else 1 << 15
@@ -111,6 +116,8 @@ def code(
         wf[4 * j + 1] = share
         wf[4 * j + 3] = share if opts & THIRD_MIXER else 0
     xf = np.zeros(4, np.int64)
+    ind1 = np.zeros(256, np.int32)
+    ind2 = np.zeros(65536, np.int32)
     apm1 = np.zeros(256 * 33, np.uint16)
     apm2 = np.zeros(65536 * 33, np.uint16)
     _apm_init(apm1)
@@ -152,9 +159,7 @@ def code(
         else:
             kind = 2 if c1 < 128 else 3
         expected = int(data[mptr]) | 256 if mlen > 0 else 0
-        lr = ((opts >> 8) & 255) or _LR
-        limit = _LIMIT
-        ar = ((opts >> 24) & 255) or _APM_RATE
+
         c0 = 1
         nib = 1
         for j in range(8):
@@ -233,36 +238,41 @@ def code(
 
             miss = (y << 12) - int(squash[da + 2047])
             if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                _train(x, wa, sa, N_INPUTS, miss * lr)
+                _train(x, wa, sa, N_INPUTS, miss * _LR)
             if opts & SECOND_MIXER:
                 miss = (y << 12) - int(squash[db + 2047])
                 if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                    _train(x, wb, sb, N_INPUTS, miss * lr)
+                    _train(x, wb, sb, N_INPUTS, miss * _LR)
                 if opts & THIRD_MIXER:
                     miss = (y << 12) - int(squash[xf[3] + 2047])
                     if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                        _train(x, wc, sc, N_INPUTS, miss * lr)
+                        _train(x, wc, sc, N_INPUTS, miss * _LR)
                 miss = (y << 12) - pm
                 if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                    _train(xf, wf, sf, 4, miss * (((opts >> 16) & 255) or _LR_FINAL))
+                    _train(xf, wf, sf, 4, miss * _LR_FINAL)
             t0[c0] = _next(int(t0[c0]), y, _LIMIT)
             i1 = (c1 << 8) | c0
             t1[i1] = _next(int(t1[i1]), y, _LIMIT)
             for q in range(N_HASHED):
                 iq = base[q] + nib
-                t[iq] = _next(int(t[iq]), y, limit)
+                t[iq] = _next(int(t[iq]), y, _LIMIT)
             for q in range(N_CTX):
                 sq = slot[q]
                 smp[sq], smn[sq] = _sm_next(int(smp[sq]), int(smn[sq]), y)
             if mctx >= 0:
                 msm[mctx] = _next(int(msm[mctx]), y, 31)
-            apm1[na] = int(apm1[na]) + (((y << 16) - int(apm1[na])) >> ar)
-            apm2[na2] = int(apm2[na2]) + (((y << 16) - int(apm2[na2])) >> ar)
+            apm1[na] = int(apm1[na]) + (((y << 16) - int(apm1[na])) >> _APM_RATE)
+            apm2[na2] = int(apm2[na2]) + (((y << 16) - int(apm2[na2])) >> _APM_RATE)
             c0 = (c0 << 1) | y
             nib = (nib << 1) | y
         c = c0 & 0xFF
         if decode:
             data[i] = c
+
+        # Indirect contexts: what followed the last two occurrences of the previous one and two bytes.
+        ind1[c1] = ((int(ind1[c1]) << 8) | c) & 0xFFFF
+        i2 = c4 & 0xFFFF
+        ind2[i2] = ((int(ind2[i2]) << 8) | c) & 0xFFFF
 
         # Byte contexts for the next byte.
         c8 = ((c8 << 8) | (c4 >> 24)) & _M
@@ -291,6 +301,11 @@ def code(
         ctx[9] = _mix32((c4 & 0xFFFF00) + 9)
         ctx[10] = _mix32((c4 & 0xFF00FF00) ^ 0x0A0A0A0A)
         ctx[11] = _mix32((c4 & 0xFF00FF) + (11 << 24))
+        ctx[12] = _mix32((int(ind1[c]) << 8 | c) + (12 << 24))
+        ctx[13] = _mix32((int(ind2[c4 & 0xFFFF]) << 16 | (c4 & 0xFFFF)) ^ 0x3D4D51C3)
+        if not opts & INDIRECT:
+            ctx[12] = 0
+            ctx[13] = 0
         for q in range(N_HASHED):
             _touch(t, nb2, ctx[q] + 0x9E3779B1)
 
