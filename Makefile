@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench clean readme readme-examples
+.PHONY: install run test lint bench bench-scale clean readme readme-examples
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+bench-scale: install  # about 8 GB of shards built under BENCH_ARGS='--data DIR' (or a temporary directory)
+	$(BIN)/python bench/bench_scale.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
