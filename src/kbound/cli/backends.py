@@ -31,7 +31,9 @@ def _rows() -> list[dict[str, object]]:
                 + ", ".join([*cls.decoder_native, *cls.decoder_python, cls.__module__])
                 + " (extension modules with the libraries they load)",
             )
-        row["efforts"] = [e for e, specs in EFFORTS.items() if any(s.partition(":")[0] == name for s in specs)]
+        # The specs each effort really runs (xz is xz:9 in default and xz:9e,dict=256m in max, not its default spec).
+        row["efforts"] = {e: found for e, specs in EFFORTS.items()
+                          if (found := [s for s in specs if s.partition(":")[0] == name])}
         rows.append(row)
     return rows
 
@@ -53,10 +55,10 @@ def _print(fmt: str) -> int:
             click.echo(f"{row['name']}  UNAVAILABLE: {row['reason']}\n")
             continue
         settings = ", ".join(f"{k} (default {v['default']}): {v['help']}" for k, v in row["settings"].items())  # type: ignore[attr-defined]
-        efforts = ", ".join(row["efforts"]) or "none"  # type: ignore[arg-type]
+        efforts = "; ".join(f"{e}: {' and '.join(specs)}" for e, specs in row["efforts"].items()) or "none"  # type: ignore[attr-defined]
         click.echo(f"{row['name']}  {row['library']} {row['version']}  ({row['origin']})")
         click.echo(f"  {row['summary']}")
-        click.echo(f"  default spec: {row['default_spec']}    in efforts: {efforts}")
+        click.echo(f"  default spec: {row['default_spec']}    in efforts ({efforts})")
         if settings:
             click.echo(f"  settings: {settings}")
         click.echo(f"  decoder: {row['decoder']}\n")

@@ -18,10 +18,13 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_THRESHOLD, EXIT_INTERRUPTED, EXIT_BROKEN_P
 
 def run_cli(fn: Callable[[], int]) -> int:
     """Run a command body: `KboundError` becomes one line and exit 1; Ctrl-C, SIGTERM and SIGHUP end it with
-    one line and 128 + the signal (130, 143, 129), after the body has printed what finished; a closed pipe 141."""
+    one line and 128 + the signal (130, 143, 129), after the body has printed what finished; a closed pipe 141;
+    standard output that cannot be written (a full disk) one line and exit 1."""
     try:
         with handle_termination():
-            return fn()
+            code = fn()
+            sys.stdout.flush()  # a full disk or a closed pipe shows here, not in Python's flush at exit
+            return code
     except KboundError as e:
         click.echo(f"kbound: error: {e}", err=True)
         return EXIT_ERROR
@@ -32,6 +35,14 @@ def run_cli(fn: Callable[[], int]) -> int:
     except BrokenPipeError:
         quiet_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as e:
+        if e.filename is not None:  # the readers name their files; this is a last resort for the rest
+            click.echo(f"kbound: error: {e.filename}: {e.strerror or e}", err=True)
+            return EXIT_ERROR
+        # An error without a file name is a write to standard output (a full disk, /dev/full, an I/O error).
+        quiet_stdout()
+        click.echo(f"kbound: error: cannot write standard output ({e.strerror or e})", err=True)
+        return EXIT_ERROR
 
 
 def interrupted_exit(signum: int | None) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
-from kbound.cli.common import EXIT_OK, describe_models, interrupted_exit, run_cli
+from kbound.cli.common import EXIT_ERROR, EXIT_OK, describe_models, interrupted_exit, run_cli
 from kbound.cli.options import (
     EXIT_CODES_EPILOG,
     Size,
@@ -71,7 +71,7 @@ def compare_with_model(
 @click.option("--model", "model_arg", metavar="MODEL", default=None,
               help="Compare a model (weights file, directory, or a size such as 500GB or 70B) with the "
                    "extrapolated bound; needs --to.")
-@click.option("--bits-per-param", type=float, default=2.0, show_default=True,
+@click.option("--bits-per-param", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
               help="Storage rate for the parameters a copy of the bound would need (with --model).")
 @click.option("--model-loss", type=click.FloatRange(min=0), default=None, metavar="VALUE",
               help="The model's loss on text like this, in bits per byte (or nats per token with --tokens): "
@@ -138,6 +138,12 @@ def curve_command(
 
             write_plot(plot_path, plot_curve(report, image_format(plot_path)))
         click.echo(render_curve(report, out_format, color=use_color(), timings=not no_timings), nl=False)
-        return interrupted_exit(signal.SIGINT) if report.interrupted else EXIT_OK
+        if report.interrupted:
+            return interrupted_exit(signal.SIGINT)
+        if not any(cv.fit is not None for cv in report.curves):
+            notes = "; ".join(f"{cv.spec}: {cv.fit_note}" for cv in report.curves if cv.fit_note)
+            click.echo(f"kbound: error: no backend could be fitted ({notes or 'no points'})", err=True)
+            return EXIT_ERROR
+        return EXIT_OK
 
     sys.exit(run_cli(run))

@@ -4,30 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 
 import click
 
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
 from kbound.bounds.estimate import estimate
-from kbound.cache import write_text_atomic
 from kbound.cli.common import EXIT_OK, EXIT_THRESHOLD, describe_models, interrupted_exit, run_cli
 from kbound.cli.options import Size, check_inputs, corpus_options, default_format, separator_bytes, use_color
 from kbound.cli.progress import Progress
-from kbound.errors import KboundError
 from kbound.report import FORMATS, render
+from kbound.report.files import write_output
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0    success
-  1    error (bad input, unknown backend, missing library)
+  1    error (bad input, unknown backend, missing library, an output that cannot be written)
   2    usage error (bad option or argument)
   3    a threshold was breached (--max-bpb, --max-growth); one line says which
   129  hung up (SIGHUP); results finished so far are printed
   130  interrupted (Ctrl-C, SIGINT); results finished so far are printed
-  143  terminated (SIGTERM, as kill and timeout send); results finished so far are printed
-  141  standard output was closed early (e.g. piped into head); nothing is printed"""
+  141  standard output was closed early (e.g. piped into head); nothing is printed
+  143  terminated (SIGTERM, as kill and timeout send); results finished so far are printed"""
 
 
 def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -137,11 +135,6 @@ def estimate_command(
                 raise click.UsageError(str(e)) from None
         if baseline_doc is not None and baseline is not None:
             report = dataclasses.replace(report, baseline=compare_with_baseline(report, baseline_doc, baseline))
-        if output:
-            try:
-                write_text_atomic(Path(output), render(report, "json", timings=not no_timings))
-            except OSError as e:
-                raise KboundError(f"{output}: cannot write report ({e.strerror or e})") from None
         for r in report.results:
             if (r.status == "failed" and out_format in ("lines",)) or (quiet and r.status == "failed"):
                 click.echo(f"kbound: {r.spec} failed: {r.error}", err=True)
@@ -150,6 +143,10 @@ def estimate_command(
                 click.echo(report.best.total_bytes)
         else:
             click.echo(render(report, out_format, color=use_color(), timings=not no_timings), nl=False)
+        if output:
+            # After stdout: an output file that cannot be written costs one line and exit 1, not the results.
+            sys.stdout.flush()
+            write_output(output, render(report, "json", timings=not no_timings).encode("utf-8"))
         if report.interrupted:
             return interrupted_exit(report.signal)
         breaches = threshold_breaches(report, max_bpb=max_bpb, max_growth=max_growth)

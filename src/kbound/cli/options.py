@@ -101,7 +101,9 @@ def use_color() -> bool:
 EXIT_CODES_EPILOG = """\b
 Exit codes:
   0    success
-  1    error (bad input, unknown backend, missing library or matplotlib)
+  1    error (bad input, unknown backend, missing library or matplotlib; curve: no backend could be fitted)
   2    usage error (bad option or argument)
-  130  interrupted (Ctrl-C); what finished is printed
-  141  standard output was closed early"""
+  129  hung up (SIGHUP); what finished is printed
+  130  interrupted (Ctrl-C, SIGINT); what finished is printed
+  141  standard output was closed early
+  143  terminated (SIGTERM); what finished is printed"""

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from kbound.growth.conditional import MEANING, ConditionalReport, ConditionalRow
+from kbound.report.files import dumps_json
 
 _FIELDS = (
     "spec", "status", "window_bytes", "a_payload_bytes", "b_payload_bytes", "ab_payload_bytes",
@@ -51,7 +51,7 @@ def conditional_to_dict(report: ConditionalReport, timings: bool = True) -> dict
 
 def render_conditional_json(report: ConditionalReport, timings: bool = True) -> str:
     """Indented JSON ending in a newline."""
-    return json.dumps(conditional_to_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(conditional_to_dict(report))
 
 
 def render_conditional_csv(report: ConditionalReport, timings: bool = True) -> str:

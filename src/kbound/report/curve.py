@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import math
 from typing import Any
 
@@ -19,6 +18,7 @@ from rich.table import Table
 
 from kbound.bounds.results import CorpusSummary
 from kbound.growth.curve import BackendCurve, CurvePoint, CurveReport, Projection
+from kbound.report.files import dumps_json
 from kbound.units import human_bytes
 
 _POINT_FIELDS = (
@@ -93,7 +93,7 @@ def curve_to_dict(report: CurveReport, timings: bool = True) -> dict[str, Any]:
 
 def render_curve_json(report: CurveReport, timings: bool = True) -> str:
     """Indented JSON ending in a newline."""
-    return json.dumps(curve_to_dict(report, timings), indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(curve_to_dict(report, timings))
 
 
 def render_curve_csv(report: CurveReport, timings: bool = True) -> str:

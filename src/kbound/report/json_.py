@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from kbound.bounds.results import BackendResult, Report
 from kbound.report.deltas import baseline_to_dict
+from kbound.report.files import dumps_json
 from kbound.report.models import models_to_dicts, tokens_to_dict
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
@@ -90,4 +90,4 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
 
 def render_json(report: Report, timings: bool = True) -> str:
     """The report as indented JSON, ending in a newline."""
-    return json.dumps(report_to_dict(report, timings), indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(report_to_dict(report, timings))

@@ -6,10 +6,7 @@ no display needed); `--plot FILE` writes the returned bytes to FILE and nowhere 
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -146,21 +143,11 @@ def check_plot_path(path: str) -> str:
 
 
 def write_plot(path: str, image: bytes) -> None:
-    """Write image bytes to `path` through a temporary file in its directory (which must exist) and a rename."""
-    target = Path(path)
-    if not target.parent.is_dir():
-        raise PlotError(f"{path}: directory {str(target.parent)!r} does not exist")
+    """Write image bytes to `path` as `-o` writes a report (a regular file replaced atomically, a symlink's
+    target replaced, a device written to); the directory must exist."""
+    from kbound.report.files import OutputError, write_output
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:
-        raise PlotError(f"{path}: cannot write ({e.strerror or e})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(image)
-        os.replace(tmp, target)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise PlotError(f"{path}: cannot write ({e.strerror or e})") from None
-        raise
+        write_output(path, image)
+    except OutputError as e:
+        raise PlotError(str(e)) from None

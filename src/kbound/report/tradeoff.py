@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from kbound.growth.tradeoff import TradeoffPoint, TradeoffReport
+from kbound.report.files import dumps_json
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
 MEANING = (
@@ -60,7 +60,7 @@ def tradeoff_to_dict(report: TradeoffReport, timings: bool = True) -> dict[str, 
 
 def render_tradeoff_json(report: TradeoffReport, timings: bool = True) -> str:
     """Indented JSON ending in a newline."""
-    return json.dumps(tradeoff_to_dict(report, timings), indent=2, ensure_ascii=False) + "\n"
+    return dumps_json(tradeoff_to_dict(report, timings))
 
 
 def render_tradeoff_csv(report: TradeoffReport, timings: bool = True) -> str:

@@ -1,0 +1,149 @@
+"""What kbound writes: `-o` and `--plot` paths (regular files, symlinks, devices, FIFOs, modes), standard
+output on a full device, names that are not UTF-8, and the `lines` format's order."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kbound.cli import cli
+from kbound.report.files import OutputError, display_name, write_output
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), prog_name="kbound", terminal_width=100)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_output_through_a_symlink_replaces_its_target_and_keeps_the_link(alice: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    code, _, _ = run(str(alice), "-b", "zlib:1", "-q", "-o", str(link))
+    assert code == 0
+    assert link.is_symlink() and os.readlink(link) == target.name
+    assert json.loads(target.read_text())["schema"] == "kbound/1"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # an existing file keeps its mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "target.json"]  # no temporary left
+
+
+def test_a_new_output_file_gets_its_mode_from_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        write_output(tmp_path / "new.json", b"{}\n")
+        os.umask(0o077)
+        write_output(tmp_path / "private.json", b"{}\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "private.json").stat().st_mode) == 0o600
+
+
+def test_a_fifo_is_written_to_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_output(fifo, b"report\n")
+    reader.join(timeout=10)
+    assert got == [b"report\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+def test_a_device_is_written_to_not_replaced() -> None:
+    write_output("/dev/null", b"report\n")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_an_output_directory_or_missing_directory_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match="is a directory"):
+        write_output(tmp_path, b"x")
+    with pytest.raises(OutputError, match="No such file or directory"):
+        write_output(tmp_path / "missing" / "r.json", b"x")
+
+
+def test_an_output_that_cannot_be_written_loses_nothing_printed(alice: Path, tmp_path: Path) -> None:
+    code, out, err = run(str(alice), "-b", "zlib:1", "-f", "lines", "-o", str(tmp_path / "no" / "r.json"))
+    assert code == 1
+    assert out.splitlines()[0].startswith("zlib:1\t")  # the results went to stdout first
+    assert err.strip().splitlines() == [f"kbound: error: {tmp_path / 'no' / 'r.json'}: cannot write "
+                                        "(No such file or directory)"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_standard_output_on_a_full_device_is_one_line_and_exit_1(alice: Path) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "kbound", str(alice), "-b", "zlib:1", "-f", "json"],
+                              stdout=full, stderr=subprocess.PIPE, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.decode().strip().splitlines() == [
+        "kbound: error: cannot write standard output (No space left on device)"]
+
+
+def test_names_that_are_not_utf8_are_escaped_in_json(alice_bytes: bytes, tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.txt")
+    try:
+        (tmp_path / name).write_bytes(alice_bytes[:5000])
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    out_file = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "kbound", name, "-b", "zlib:1", "-f", "json", "-o", str(out_file)],
+                          cwd=tmp_path, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for raw in (proc.stdout, out_file.read_bytes()):
+        doc = json.loads(raw.decode("utf-8"))  # strict UTF-8: a raw 0xE9 byte would fail here
+        assert doc["corpus"]["sources"] == ["caf\\xe9.txt"]
+    assert display_name("plain.txt") == "plain.txt"
+
+
+def test_lines_puts_the_best_bound_first(alice: Path) -> None:
+    code, out, _ = run(str(alice), "-b", "zlib:1", "-b", "bz2:9", "-f", "json")
+    best = json.loads(out)["best"]["backend"]
+    code, out, _ = run(str(alice), "-b", "zlib:1", "-b", "bz2:9", "-f", "lines")
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert code == 0 and rows[0][0] == best
+    assert sorted(r[0] for r in rows) == ["bz2:9", "raw", "zlib:1"]
+
+
+def test_an_empty_corpus_has_no_bits_per_byte_in_lines(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    code, out, _ = run(str(empty), "-b", "zlib:1", "-f", "lines")
+    assert code == 0
+    assert {line.split("\t")[2] for line in out.splitlines()} == {"-"}
+
+
+def test_backends_lists_the_specs_each_effort_runs() -> None:
+    from kbound.backends.registry import EFFORTS
+
+    code, out, _ = run("backends", "-f", "json")
+    xz = next(row for row in json.loads(out) if row["name"] == "xz")
+    assert code == 0
+    assert xz["efforts"] == {e: [s for s in specs if s.startswith("xz")]
+                             for e, specs in EFFORTS.items() if any(s.startswith("xz") for s in specs)}
+
+
+def test_curve_without_a_fittable_backend_is_exit_1_with_a_reason(alice_bytes: bytes, tmp_path: Path) -> None:
+    small = tmp_path / "small.txt"
+    small.write_bytes(alice_bytes[:3000])
+    code, _, err = run("curve", str(small), "-b", "zlib:1", "-f", "lines")
+    assert code == 1
+    assert err.strip() == "kbound: error: no backend could be fitted (zlib:1: 1 usable point(s); a fit needs 3)"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc"])
+def test_curve_bits_per_param_must_be_positive(alice: Path, value: str) -> None:
+    code, _, err = run("curve", str(alice), "--bits-per-param", value)
+    assert code == 2 and "--bits-per-param" in err
