@@ -4,32 +4,32 @@ from __future__ import annotations
 
 import re
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?i?b?)\s*$", re.IGNORECASE)
-_SCALE = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12, "p": 10**15}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:([kmgtp])(ib|b)?|(b))?\s*$", re.IGNORECASE)
+_PREFIXES = "kmgtp"
 
 
 def parse_size(text: str) -> int:
     """Parse `4GiB`, `500GB`, `2tb`, `256m`, `1g` or a plain byte count into bytes.
 
     A bare letter (`256m`, as in `xz --memlimit` and `ppmd:mem=1g`) is binary; `kB/MB/GB/TB`
-    are decimal and `KiB/MiB/GiB/TiB` binary, so `1GB` and `1GiB` mean what they say.
+    are decimal and `KiB/MiB/GiB/TiB` binary, so `1GB` and `1GiB` mean what they say. A
+    fraction is allowed with a prefix (`1.5GB`, rounded to the byte), not of a byte (`0.5b`).
     Raises ValueError with the offending text.
     """
     m = _SIZE.match(text)
     if not m:
         raise ValueError(f"not a size: {text!r} (try 100MB, 4GiB, 256m)")
-    number, unit = m.group(1), m.group(2).lower()
-    prefix = unit[:1] if unit[:1] in "kmgtp" and unit[:1] else ""
-    if unit in ("", "b"):
-        scale = 1
-    elif unit.endswith("ib") or len(unit) == 1:
-        scale = 1024 ** (" kmgtp".index(prefix))
-    else:
-        scale = _SCALE[prefix]
-    value = float(number) * scale
-    if value != int(value) and "." in number:
-        value = round(value)
-    return int(value)
+    number, prefix, suffix = m.group(1), (m.group(2) or "").lower(), (m.group(3) or "").lower()
+    if not prefix:
+        if "." in number:
+            raise ValueError(f"not a whole number of bytes: {text!r}")
+        return int(number)
+    power = _PREFIXES.index(prefix) + 1
+    scale = 1000**power if suffix == "b" else 1024**power
+    value = round(float(number) * scale)
+    if value == 0 and float(number) > 0:
+        raise ValueError(f"less than one byte: {text!r}")
+    return value
 
 
 def human_bytes(n: int | float) -> str:

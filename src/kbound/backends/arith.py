@@ -125,11 +125,6 @@ def finish(out: np.ndarray, n: int) -> bytes:
     return bytes(out[:n]).rstrip(b"\0")
 
 
-def clamp_prob(p: int) -> int:
-    """Keep a probability strictly inside (0, 2^16): the coder needs room for both outcomes."""
-    return min(max(p, 1), PROB_ONE - 1)
-
-
 @njit(cache=True)
 def _encode_bits(bits: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, int]:
     st = new_encoder()

@@ -25,7 +25,7 @@ kbound's own. Per bit:
 
 Format 3 also had an order-0 context, a second mixer (weights per previous byte and bit
 position) and a second APM (by the previous byte): payloads 1.5-2 % smaller on enwik8-head
-and gcide for about 40 % more time. Format 4 gave them up for speed (issue 7: at least
+and gcide for about 40 % more time. Format 4 gave them up for speed (its target: at least
 0.5 MB/s each way on one core).
 
 All arithmetic is on integers below 2^63 (no floats), so the result is the same under numba,

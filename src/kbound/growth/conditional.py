@@ -91,7 +91,7 @@ class ConditionalReport:
     b: CorpusSummary
     joined_bytes: int
     rows: tuple[ConditionalRow, ...]
-    #: The spec whose joint payload C(A·B) is smallest among the rows that ran.
+    #: The spec whose estimate C(B|A) = C(A·B) − C(A) is smallest among the rows that ran (the headline's).
     best: str | None
     warnings: tuple[str, ...]
     settings: dict[str, Any]
@@ -180,7 +180,7 @@ def conditional(
     ok = [r for r in rows if r.status == "ok" and r.ab_payload_bytes is not None]
     if not ok and not interrupted and not runnable:
         raise KboundError("no backend can see A while coding B: " + "; ".join(warnings.values()))
-    best = min(ok, key=lambda r: (r.ab_payload_bytes or 0, r.spec)).spec if ok else None
+    best = min(ok, key=lambda r: (r.conditional_bytes or 0, r.spec)).spec if ok else None
     return ConditionalReport(
         a=CorpusSummary.of(a, stats_a), b=CorpusSummary.of(b, stats_b), joined_bytes=joined_bytes, rows=tuple(rows),
         best=best,

@@ -24,12 +24,6 @@ _BYTES = re.compile(r"^\s*\d+(?:\.\d+)?\s*[kmgtp]i?b\s*$", re.IGNORECASE)
 _MIX = re.compile(r"^i?q\d_k?_?(xxs|xs|s|m|l|xl)$|^q\d_k_\w+$", re.IGNORECASE)
 
 
-def looks_typed(text: str) -> bool:
-    """True when `text` reads as a typed size rather than a path (used to word the error for neither)."""
-    size = text.split(":", 1)[0]
-    return bool(_PARAMS.match(size) or _BYTES.match(size))
-
-
 def _bits(source: str, dtype: str) -> float:
     try:
         return bits_per_parameter(dtype)

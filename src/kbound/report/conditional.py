@@ -74,7 +74,7 @@ def render_conditional_lines(report: ConditionalReport, timings: bool = True) ->
 
 
 def headline(report: ConditionalReport) -> str:
-    """One sentence: what B adds to A with the backend that codes A·B in the fewest bytes."""
+    """One sentence: what B adds to A, from the backend whose estimate of C(B|A) is smallest."""
     row = next((r for r in report.rows if r.spec == report.best), None)
     if row is None or row.conditional_bytes is None or row.ncd is None or row.new_fraction is None:
         return "No backend gave an estimate (every row was left out or failed)."
