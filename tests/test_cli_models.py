@@ -104,3 +104,19 @@ def test_a_file_that_is_not_a_model_is_one_line(alice: Path, tmp_path: Path) -> 
     bogus.write_bytes(b"\xff" * 64)
     code, out, err = run(str(alice), "-b", "zlib:1", "--model", str(bogus))
     assert code == 1 and out == "" and err.startswith(f"kbound: error: {bogus}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("command", "target"), [([], "kbound.cli.estimate.estimate"),
+                                                  (["curve"], "kbound.cli.curve.growth_curve")])
+def test_a_bad_model_fails_before_anything_is_compressed(
+    alice: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], target: str,
+) -> None:
+    def compress(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the corpus was compressed before the model was read")
+
+    monkeypatch.setattr(target, compress)
+    bogus = tmp_path / "weights.gguf"
+    bogus.write_bytes(b"GGUF" + b"\xff" * 60)
+    extra = ["--to", "1GB"] if command else []
+    code, _, err = run(*command, str(alice), "-b", "zlib:1", "--model", str(bogus), *extra)
+    assert code == 1 and err.startswith(f"kbound: error: {bogus}") and err.count("\n") == 1
