@@ -67,19 +67,23 @@ def test_a_device_is_written_to_not_replaced() -> None:
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
-def test_an_output_directory_or_missing_directory_is_one_clear_error(tmp_path: Path) -> None:
+def test_an_output_that_is_a_directory_or_under_a_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="is a directory"):
         write_output(tmp_path, b"x")
-    with pytest.raises(OutputError, match="No such file or directory"):
-        write_output(tmp_path / "missing" / "r.json", b"x")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="Not a directory"):
+        write_output(tmp_path / "file" / "r.json", b"x")
+    write_output(tmp_path / "new" / "dir" / "r.json", b"x")  # missing directories are made
+    assert (tmp_path / "new" / "dir" / "r.json").read_bytes() == b"x"
 
 
 def test_an_output_that_cannot_be_written_loses_nothing_printed(alice: Path, tmp_path: Path) -> None:
-    code, out, err = run(str(alice), "-b", "zlib:1", "-f", "lines", "-o", str(tmp_path / "no" / "r.json"))
+    (tmp_path / "file").write_text("")
+    code, out, err = run(str(alice), "-b", "zlib:1", "-f", "lines", "-o", str(tmp_path / "file" / "r.json"))
     assert code == 1
     assert out.splitlines()[0].startswith("zlib:1\t")  # the results went to stdout first
-    assert err.strip().splitlines() == [f"kbound: error: {tmp_path / 'no' / 'r.json'}: cannot write "
-                                        "(No such file or directory)"]
+    assert err.strip().splitlines() == [f"kbound: error: {tmp_path / 'file' / 'r.json'}: cannot write "
+                                        "(Not a directory)"]
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")

@@ -1,10 +1,11 @@
 """Writing what the user asked for (`-o`, `--plot`) without harming what is at the path, and JSON that is valid UTF-8.
 
-`write_output` writes a regular file (or a new one) through a temporary file in the same directory
-and a rename, so a reader never sees half a report; the file keeps its mode, and a new one gets
-0o666 less the umask, as `>` in a shell would. A symlink is followed: its target is replaced the
-same way in the target's own directory, and the link stays. A device, FIFO or other special file
-(`/dev/stdout`, `/dev/null`, a named pipe) is opened and written to, never replaced.
+`write_output` writes a regular file (or a new one, making missing directories) through a
+temporary file in the same directory and a rename, so a reader never sees half a report; the
+file keeps its mode, and a new one gets 0o666 less the umask, as `>` in a shell would. A symlink
+is followed: its target is replaced the same way in the target's own directory, and the link
+stays. A device, FIFO or other special file (`/dev/stdout`, `/dev/null`, a named pipe) is opened
+and written to, never replaced.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def write_output(path: str | os.PathLike[str], data: bytes) -> None:
             return
         mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
         directory = os.path.dirname(target) or "."
+        os.makedirs(directory, exist_ok=True)  # `-o reports/kbound.json` makes reports/, as CI jobs expect
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
     except OSError as e:
         raise OutputError(f"{display_name(name)}: cannot write ({e.strerror or e})") from None
