@@ -1,7 +1,8 @@
-"""Rewrite the README's usage blocks from the real `--help` of each command (tests check they match).
+"""Rewrite docs/cli.md's usage blocks from the real `--help` of each command (tests/test_docs.py checks them).
 
-With `--examples` it also re-measures the example outputs (`<!-- run -->`, `<!-- model-example -->`)
-by running the commands the README names, so every number shown is one this machine measured.
+With `--examples` it also re-measures README.md's example outputs (`<!-- run -->`,
+`<!-- model-example -->`) by running the commands the README names, so every number shown is one
+this machine measured.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from click.testing import CliRunner
 from kbound.cli import cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+CLI_DOC = README.parent / "docs" / "cli.md"
 #: Commands with their own usage block, `<!-- usage:NAME -->`, beside estimate's `<!-- usage -->`.
-COMMAND_BLOCKS = ("curve", "compare", "tradeoff")
+COMMAND_BLOCKS = ("curve", "compare", "tradeoff", "backends")
 
 
 def _help(command: str) -> str:
@@ -30,7 +32,7 @@ def _replace(text: str, tag: str, body: str) -> str:
     block = f"<!-- {tag} -->\n```text\n{body}```\n<!-- /{tag} -->"
     text, n = re.subn(rf"<!-- {tag} -->\n.*?<!-- /{tag} -->", lambda _: block, text, flags=re.S)
     if n != 1:
-        raise SystemExit(f"README.md: no {tag} block to replace")
+        raise SystemExit(f"no {tag} block to replace")
     return text
 
 
@@ -58,16 +60,14 @@ def examples(text: str) -> str:
 
 
 def main() -> None:
-    """Replace the text between the usage markers with the current help output."""
-    text = README.read_text(encoding="utf-8")
+    """Replace the text between the usage markers with the current help output (and, with --examples,
+    README.md's example outputs with fresh measurements)."""
     if "--examples" in sys.argv[1:]:
-        text = examples(text)
+        README.write_text(examples(README.read_text(encoding="utf-8")), encoding="utf-8")
+    text = CLI_DOC.read_text(encoding="utf-8")
     for command, tag in (("estimate", "usage"), *((c, f"usage:{c}") for c in COMMAND_BLOCKS)):
-        block = f"<!-- {tag} -->\n```text\n{_help(command)}```\n<!-- /{tag} -->"
-        text, n = re.subn(rf"<!-- {tag} -->\n.*?<!-- /{tag} -->", lambda _, b=block: b, text, flags=re.S)
-        if n != 1:
-            raise SystemExit(f"README.md: no {tag} block to replace")
-    README.write_text(text, encoding="utf-8")
+        text = _replace(text, tag, _help(command))
+    CLI_DOC.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def test_json_schema_and_best(alice: Path) -> None:
     assert doc["corpus"] == {
         "bytes": 152089, "chars": 152089, "chars_note": None, "documents": 1, "separator": "\x1e",
         "sha256": "7467306ee0feed4971260f3c87421154a05be571d944e9cb021a5713700c38f0",
-        "sources": [str(alice)], "decompressed": [],
+        "identity": "sha256 of the corpus stream", "sources": [str(alice)], "decompressed": [],
     }
     assert [r["spec"] for r in doc["results"]] == ["raw", "zlib:9", "xz:9e"]
     for r in doc["results"]:

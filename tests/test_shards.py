@@ -99,6 +99,10 @@ def test_a_sharded_bound_is_the_shard_payloads_plus_framing_plus_one_decoder(tmp
     assert sharding["cost"]["zlib:9"] == pytest.approx((sum(halves) + framing_bytes(halves)) / payloads[0] - 1)
     # The identity of a sharded run: the manifest of its shards, said so.
     assert report.corpus.identity.startswith("sha256 of the shard manifest")
+    from kbound.report import render
+
+    assert json.loads(render(report, "json"))["corpus"]["identity"] == report.corpus.identity
+    assert "shard-manifest sha256" in render(report, "table")
     assert report.corpus.bytes == sum(len(p) for p in pieces) == sum(p.stat().st_size for p in paths) + 5
 
 

@@ -62,6 +62,7 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
             "documents": c.documents,
             "separator": c.separator,
             "sha256": c.sha256,
+            "identity": c.identity,
             "sources": list(c.sources),
             "decompressed": list(c.decompressed),
         },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbound.bounds.results import BackendResult, Best, Report
+from kbound.bounds.results import STREAM_IDENTITY, BackendResult, Best, Report
 from kbound.report.deltas import row_delta, signed
 
 MEANING = (
@@ -88,7 +88,8 @@ def corpus_sentence(report: Report) -> str:
     docs = f"{c.documents:,} document" + ("s" if c.documents != 1 else "")
     if c.documents > 1:
         docs += f" joined with '{c.separator.encode('unicode_escape').decode()}'"
-    return f"Corpus: {c.bytes:,} bytes, {chars}, {docs}, sha256 {(c.sha256 or '-')[:16]}…"
+    what = "sha256" if c.identity == STREAM_IDENTITY else "shard-manifest sha256"
+    return f"Corpus: {c.bytes:,} bytes, {chars}, {docs}, {what} {(c.sha256 or '-')[:16]}…"
 
 
 def sharding_sentence(report: Report) -> str | None:
