@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,6 @@ from click.testing import CliRunner
 
 import kbound
 from kbound.cli import cli
-
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def run(*args: str, input: bytes | None = None) -> tuple[int, str, str]:
@@ -148,35 +145,8 @@ def test_every_command_has_help() -> None:
         assert code == 0 and command.help and out.startswith(f"Usage: kbound {name}")
 
 
-def test_readme_usage_matches_help() -> None:
-    """The README's usage block is the real `kbound estimate --help` (regenerate with `make readme`)."""
-    text = README.read_text(encoding="utf-8")
-    block = re.search(r"<!-- usage -->\n```text\n(.*?)```\n<!-- /usage -->", text, re.S)
-    assert block, "README.md has no usage block"
-    assert block.group(1) == run("estimate", "--help")[1]
-
-
 def test_version() -> None:
     assert run("--version")[1] == f"kbound, version {kbound.kbound_version()}\n"
-
-
-@pytest.mark.parametrize("command", ["curve", "compare", "tradeoff"])
-def test_readme_usage_of_growth_commands_matches_help(command: str) -> None:
-    """The README's usage blocks for curve, compare and tradeoff are their real --help (`make readme`)."""
-    text = README.read_text(encoding="utf-8")
-    block = re.search(rf"<!-- usage:{command} -->\n```text\n(.*?)```\n<!-- /usage:{command} -->", text, re.S)
-    assert block, f"README.md has no usage block for {command}"
-    assert block.group(1) == run(command, "--help")[1]
-
-
-def test_readme_effort_table_matches_the_presets() -> None:
-    from kbound.backends.registry import EFFORTS
-
-    text = README.read_text(encoding="utf-8")
-    for effort, specs in EFFORTS.items():
-        row = re.search(rf"^\| `{effort}` \| (.*) \|$", text, re.M)
-        assert row, f"README has no row for --effort {effort}"
-        assert row.group(1).replace(" (when installed)", "") == ", ".join(specs)
 
 
 def test_max_memory_refuses_a_backend_that_cannot_fit_and_runs_the_rest(alice: Path) -> None:

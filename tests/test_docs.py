@@ -1,0 +1,55 @@
+"""The documentation says what the code does: generated usage blocks, the effort table, links, the front page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kbound.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def help_of(command: str) -> str:
+    return CliRunner().invoke(cli, [command, "--help"], prog_name="kbound", terminal_width=100).stdout
+
+
+@pytest.mark.parametrize(("command", "tag"), [("estimate", "usage"), ("curve", "usage:curve"),
+                                              ("compare", "usage:compare"), ("tradeoff", "usage:tradeoff"),
+                                              ("backends", "usage:backends")])
+def test_the_cli_reference_is_the_real_help(command: str, tag: str) -> None:
+    """docs/cli.md's usage blocks are each command's --help (regenerate with `make readme`)."""
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    block = re.search(rf"<!-- {tag} -->\n```text\n(.*?)```\n<!-- /{tag} -->", text, re.S)
+    assert block, f"docs/cli.md has no {tag} block"
+    assert block.group(1) == help_of(command)
+
+
+def test_the_effort_table_is_the_presets() -> None:
+    from kbound.backends.registry import EFFORTS
+
+    text = (ROOT / "docs" / "backends.md").read_text(encoding="utf-8")
+    for effort, specs in EFFORTS.items():
+        row = re.search(rf"^\| `{effort}` \| (.*) \|$", text, re.M)
+        assert row, f"docs/backends.md has no row for --effort {effort}"
+        assert row.group(1).replace(" (when installed)", "") == ", ".join(specs)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_relative_link_points_at_a_file(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+        assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
+
+
+def test_the_readme_is_a_front_page() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 120 <= text.count("\n") <= 260
+    assert "Usage: kbound" not in text  # no pasted --help: that is docs/cli.md
+    for section in ("## Two commands", "## What the bound means", "## A training set on a cluster", "## Exit codes",
+                    "## What kbound promises"):
+        assert section in text
