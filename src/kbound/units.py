@@ -26,7 +26,7 @@ def parse_size(text: str) -> int:
         return int(number)
     power = _PREFIXES.index(prefix) + 1
     scale = 1000**power if suffix == "b" else 1024**power
-    value = round(float(number) * scale)
+    value = round(float(number) * int(scale))
     if value == 0 and float(number) > 0:
         raise ValueError(f"less than one byte: {text!r}")
     return value

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import sys
-from typing import Any
 
 import click
 
@@ -21,36 +19,9 @@ from kbound.cli.options import (
     use_color,
 )
 from kbound.cli.progress import Progress
-from kbound.errors import KboundError
-from kbound.growth.curve import DEFAULT_MIN_BYTES, DEFAULT_POINTS, DEFAULT_SEED, CurveReport, growth_curve
+from kbound.growth.curve import DEFAULT_MIN_BYTES, DEFAULT_POINTS, DEFAULT_SEED, growth_curve, with_model
 from kbound.growth.samples import SAMPLINGS
 from kbound.report.curve import render_curve
-
-
-def compare_with_model(
-    report: CurveReport, model_arg: Any, bits_per_param: float, model_loss: float | None = None,
-    tokens: int | None = None, token_bytes: int | None = None,
-) -> CurveReport:
-    """Attach `--model`'s comparison with the extrapolated bound (a plain number of bits at --to bytes).
-
-    With `tokens` (counted on `token_bytes` bytes), `model_loss` is in nats per token.
-    """
-    from kbound.models import ModelInfo, compare, describe_model
-
-    if report.extrapolation is None:
-        raise KboundError("no extrapolated bound to compare the model with: no backend has a fit")
-    p = report.extrapolation
-    try:
-        comparison = compare(
-            model_arg if isinstance(model_arg, ModelInfo) else describe_model(model_arg),
-            bound_bits=round(p.total_bits), corpus_bytes=p.target_bytes,
-            bits_per_param=bits_per_param,
-            model_loss_bpb=None if tokens is not None else model_loss,
-            loss_nats_per_token=model_loss if tokens is not None else None, tokens=tokens, token_bytes=token_bytes,
-        )
-    except ValueError as e:
-        raise KboundError(str(e)) from None
-    return dataclasses.replace(report, model=comparison)
 
 
 @click.command("curve", epilog=EXIT_CODES_EPILOG)
@@ -128,7 +99,7 @@ def curve_command(
                 on_done=progress.done,
             )
         if infos:
-            report = compare_with_model(report, infos[0], bits_per_param, model_loss, tokens, report.corpus.bytes)
+            report = with_model(report, infos[0], bits_per_param, model_loss, tokens, report.corpus.bytes)
         for cv in report.curves:
             for p in cv.points:
                 if p.status == "failed":

@@ -21,6 +21,7 @@ from kbound.bounds.results import CorpusSummary
 from kbound.errors import KboundError
 from kbound.growth.fit import MIN_POINTS, PowerLawFit, fit_power_law
 from kbound.growth.samples import SAMPLINGS, geometric_sizes, sample_selections
+from kbound.models.info import ModelInfo
 from kbound.run.batch import Job, RunOptions, identify, run_jobs
 from kbound.run.engine import default_jobs
 from kbound.run.outcome import FAILED, Interrupted, Outcome
@@ -278,3 +279,29 @@ def growth_curve(
         kbound_version=kbound_version(),
         interrupted=interrupted,
     )
+
+
+def with_model(
+    report: CurveReport, model_arg: ModelInfo | str, bits_per_param: float, model_loss: float | None = None,
+    tokens: int | None = None, token_bytes: int | None = None,
+) -> CurveReport:
+    """Attach `--model`'s comparison with the extrapolated bound (a plain number of bits at --to bytes).
+
+    With `tokens` (counted on `token_bytes` bytes), `model_loss` is in nats per token.
+    """
+    from kbound.models import compare, describe_model
+
+    if report.extrapolation is None:
+        raise KboundError("no extrapolated bound to compare the model with: no backend has a fit")
+    p = report.extrapolation
+    try:
+        comparison = compare(
+            model_arg if isinstance(model_arg, ModelInfo) else describe_model(model_arg),
+            bound_bits=round(p.total_bits), corpus_bytes=p.target_bytes,
+            bits_per_param=bits_per_param,
+            model_loss_bpb=None if tokens is not None else model_loss,
+            loss_nats_per_token=model_loss if tokens is not None else None, tokens=tokens, token_bytes=token_bytes,
+        )
+    except ValueError as e:
+        raise KboundError(str(e)) from None
+    return dataclasses.replace(report, model=comparison)
