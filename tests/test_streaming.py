@@ -327,3 +327,23 @@ def test_without_max_memory_a_backend_too_big_for_the_available_memory_runs_alon
     most, _, outcomes = _peak_claims([big, small, task(Raw(), alice)], alice, jobs=3)
     assert all(o.verified for o in outcomes)
     assert most == 1  # the big one alone, then the two small ones one at a time
+
+
+@pytest.mark.parametrize("spec", ["zstd:3", "ppmd:4,mem=16m", "xz:6,dict=1m"])
+def test_a_workers_memory_does_not_grow_with_its_input(spec: str, tmp_path: Path, shakespeare: Path) -> None:
+    # Peak RSS at 4 and 16 MB of text: the codec's state fills by 4 MB, so four times the input costs nothing.
+    text = shakespeare.read_bytes()
+    backend = parse_spec(spec)
+    backend.decoder()  # measured and cached here: the workers only code
+    peaks = []
+    for mb in (4, 16):
+        path = tmp_path / f"{mb}.txt"
+        with path.open("wb") as f:
+            i = 0
+            while f.tell() < mb * 10**6:
+                f.write(text.replace(b"the", b"the" + str(i).encode()))
+                i += 1
+        (outcome,) = run_on([backend], path, jobs=1)
+        assert outcome.verified and outcome.peak_rss_bytes, outcome.error
+        peaks.append(outcome.peak_rss_bytes)
+    assert peaks[1] - peaks[0] < 8 << 20, f"{spec}: {peaks[0] >> 20} MiB at 4 MB, {peaks[1] >> 20} MiB at 16 MB"
