@@ -56,7 +56,7 @@ def build(root: Path) -> dict[str, tuple[str, bytes]]:
     import pyarrow.parquet as pq
     from safetensors.numpy import save
 
-    from test_models import torch_pickle
+    from model_files import torch_pickle
 
     rng = np.random.default_rng(0)
     files: dict[str, tuple[str, bytes]] = {}
