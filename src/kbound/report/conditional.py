@@ -1,4 +1,4 @@
-"""Rendering a comparison (`ConditionalReport`) in every format; pure functions that never measure.
+"""A comparison (`ConditionalReport`, schema `kbound-compare/1`) as a view; pure functions that never measure.
 
 json: the whole result; csv: one row per backend; lines: `spec, C(B|A) bytes, NCD, new share`
 for the rows that ran; md and table: the rows, the headline sentence, warnings and meaning.
@@ -6,15 +6,10 @@ for the rows that ran; md and table: the rows, the headline sentence, warnings a
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from kbound.growth.conditional import MEANING, ConditionalReport, ConditionalRow
-from kbound.report.files import dumps_json
+from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, text_and_numbers
 
 _FIELDS = (
     "spec", "status", "window_bytes", "a_payload_bytes", "b_payload_bytes", "ab_payload_bytes",
@@ -36,7 +31,7 @@ def row_to_dict(r: ConditionalRow) -> dict[str, Any]:
     }
 
 
-def conditional_to_dict(report: ConditionalReport, timings: bool = True) -> dict[str, Any]:
+def conditional_to_dict(report: ConditionalReport) -> dict[str, Any]:
     """The comparison as JSON-ready data (schema `kbound-compare/1`; it carries no timings)."""
     def corpus(c: Any) -> dict[str, Any]:
         return {"bytes": c.bytes, "documents": c.documents, "sha256": c.sha256, "sources": list(c.sources)}
@@ -47,30 +42,6 @@ def conditional_to_dict(report: ConditionalReport, timings: bool = True) -> dict
         "rows": [row_to_dict(r) for r in report.rows], "best": report.best, "warnings": list(report.warnings),
         "meaning": MEANING, "interrupted": report.interrupted,
     }
-
-
-def render_conditional_json(report: ConditionalReport, timings: bool = True) -> str:
-    """Indented JSON ending in a newline."""
-    return dumps_json(conditional_to_dict(report))
-
-
-def render_conditional_csv(report: ConditionalReport, timings: bool = True) -> str:
-    """One row per backend, skipped and failed ones included."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(_FIELDS), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for r in report.rows:
-        writer.writerow({k: "" if v is None else v for k, v in row_to_dict(r).items()})
-    return buf.getvalue()
-
-
-def render_conditional_lines(report: ConditionalReport, timings: bool = True) -> str:
-    """`spec<TAB>C(B|A) bytes<TAB>NCD<TAB>new share` for each backend that ran."""
-    return "".join(
-        f"{r.spec}\t{r.conditional_bytes}\t{r.ncd:.6f}\t{r.new_fraction:.6f}\n"
-        for r in report.rows
-        if r.status == "ok" and r.ncd is not None and r.new_fraction is not None
-    )
 
 
 def headline(report: ConditionalReport) -> str:
@@ -114,43 +85,29 @@ def _footer(report: ConditionalReport) -> list[str]:
     return [*out, MEANING]
 
 
-def render_conditional_markdown(report: ConditionalReport, timings: bool = True) -> str:
-    """A Markdown table of the rows, then the sentences."""
-    lines = [_sources(report), "", "| " + " | ".join(_HEAD) + " |", "|---|" + "---:|" * (len(_HEAD) - 2) + "---|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(r)) + " |" for r in report.rows]
-    return "\n".join([*lines, "", *_footer(report)]) + "\n"
+def _table(report: ConditionalReport) -> Table:
+    rows = tuple(Row(tuple(_cells(r)), style="bold green" if r.spec == report.best else None) for r in report.rows)
+    return Table(text_and_numbers(_HEAD, status_last=True), rows)
 
 
-def render_conditional_table(
-    report: ConditionalReport, *, color: bool = False, timings: bool = True, width: int = 120
-) -> str:
-    """The rows as a terminal table, then the sentences."""
-    buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=color, no_color=not color,
-                      color_system="standard" if color else None, highlight=False, emoji=False)
-    console.print(_sources(report), soft_wrap=True)
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for i, name in enumerate(_HEAD):
-        table.add_column(name, justify="left" if i in (0, len(_HEAD) - 1) else "right", no_wrap=0 < i < len(_HEAD) - 1)
-    for r in report.rows:
-        table.add_row(*_cells(r), style="bold green" if r.spec == report.best else None)
-    console.print(table)
-    for line in _footer(report):
-        console.print(line, soft_wrap=True)
-    return buf.getvalue()
+def _lines(report: ConditionalReport) -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        (r.spec, str(r.conditional_bytes), f"{r.ncd:.6f}", f"{r.new_fraction:.6f}")
+        for r in report.rows
+        if r.status == "ok" and r.ncd is not None and r.new_fraction is not None
+    )
 
 
-CONDITIONAL_FORMATS = {
-    "table": render_conditional_table, "json": render_conditional_json, "csv": render_conditional_csv,
-    "md": render_conditional_markdown, "lines": render_conditional_lines,
-}
+def conditional_view(report: ConditionalReport) -> View:
+    """The comparison in every format: the rows (the headline's in bold), then the sentences."""
+    records = CsvTable(_FIELDS, tuple(row_to_dict(r) for r in report.rows))
+    blocks = (Paragraph((_sources(report),)), _table(report), Paragraph(tuple(_footer(report))))
+    return View(blocks, conditional_to_dict(report), (records,), _lines(report))
 
 
 def render_conditional(
     report: ConditionalReport, fmt: str, *, color: bool = False, timings: bool = True, width: int = 120
 ) -> str:
-    """Render a comparison in `fmt` (a key of `CONDITIONAL_FORMATS`)."""
-    if fmt == "table":
-        return render_conditional_table(report, color=color, width=width)
-    text: str = CONDITIONAL_FORMATS[fmt](report)  # type: ignore[operator]
-    return text
+    """Render a comparison in `fmt` (one of `kbound.report.view.FORMATS`); `timings` is accepted as by the
+    other kinds' renderers, and changes nothing: a comparison carries no timings."""
+    return emit(conditional_view(report), fmt, color=color, width=width)

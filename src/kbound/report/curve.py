@@ -1,4 +1,4 @@
-"""Rendering a growth curve (`CurveReport`) in every format; pure functions that never measure.
+"""A growth curve (`CurveReport`, schema `kbound-curve/1`) as a view; pure functions that never measure.
 
 json: the whole result; csv: one row per backend and sample; lines: one row per fitted backend
 (`spec, β, a, residual[, target bytes, extrapolated total bytes]`); md and table: the points,
@@ -7,18 +7,13 @@ the fits, and the sentences that say what β and the extrapolation mean.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import math
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from kbound.bounds.results import CorpusSummary
 from kbound.growth.curve import BackendCurve, CurvePoint, CurveReport, Projection
-from kbound.report.files import dumps_json
+from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, text_and_numbers
 from kbound.units import human_bytes
 
 _POINT_FIELDS = (
@@ -89,36 +84,6 @@ def curve_to_dict(report: CurveReport, timings: bool = True) -> dict[str, Any]:
         "model": None if report.model is None else dataclasses.asdict(report.model),
         "interrupted": report.interrupted,
     }
-
-
-def render_curve_json(report: CurveReport, timings: bool = True) -> str:
-    """Indented JSON ending in a newline."""
-    return dumps_json(curve_to_dict(report, timings))
-
-
-def render_curve_csv(report: CurveReport, timings: bool = True) -> str:
-    """One row per backend and sample size."""
-    fields = [f for f in _POINT_FIELDS if timings or f not in _TIMING_KEYS]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    for cv in report.curves:
-        for p in cv.points:
-            writer.writerow({k: "" if v is None else v for k, v in point_to_dict(cv.spec, p, timings).items()})
-    return buf.getvalue()
-
-
-def render_curve_lines(report: CurveReport, timings: bool = True) -> str:
-    """`spec<TAB>beta<TAB>a<TAB>residual_log`, plus target and extrapolated total bytes with --to."""
-    out = []
-    for cv in report.curves:
-        if cv.fit is None:
-            continue
-        line = f"{cv.spec}\t{cv.fit.beta:.6f}\t{cv.fit.a:.6g}\t{cv.fit.residual_log:.6f}"
-        if cv.projection is not None:
-            line += f"\t{cv.projection.target_bytes}\t{math.ceil(cv.projection.total_bits / 8)}"
-        out.append(line + "\n")
-    return "".join(out)
 
 
 def growth_sentence(report: CurveReport) -> str:
@@ -201,16 +166,20 @@ def _cell(p: CurvePoint | None) -> str:
     return f"{p.payload_bytes:,}" if p.payload_bytes is not None else "✗ failed"
 
 
-def _grid(report: CurveReport) -> tuple[list[str], list[list[str]]]:
+def _table(head: list[str], rows: list[list[str]]) -> Table:
+    return Table(text_and_numbers(head), tuple(Row(tuple(row)) for row in rows))
+
+
+def _grid(report: CurveReport) -> Table:
     head = ["sample B", *[cv.spec for cv in report.curves]]
     rows = []
     for size in report.sample_bytes:
         by = [next((p for p in cv.points if p.sample_bytes == size), None) for cv in report.curves]
         rows.append([f"{size:,}", *[_cell(p) for p in by]])
-    return head, rows
+    return _table(head, rows)
 
 
-def _fit_rows(report: CurveReport) -> tuple[list[str], list[list[str]]]:
+def _fits(report: CurveReport) -> Table:
     to = report.settings.get("to_bytes")
     head = ["backend", "β", "a", "resid (ln)", "R²", "decoder B"]
     if to is not None:
@@ -230,47 +199,30 @@ def _fit_rows(report: CurveReport) -> tuple[list[str], list[list[str]]]:
         elif fit is None:
             row[1] = f"no fit: {cv.fit_note}"
         rows.append(row)
-    return head, rows
+    return _table(head, rows)
 
 
-def render_curve_markdown(report: CurveReport, timings: bool = True) -> str:
-    """The points and the fits as GitHub Markdown tables, then the sentences."""
-    out = [_corpus_line(report.corpus, report), ""]
-    for head, rows in (_grid(report), _fit_rows(report)):
-        out.append("| " + " | ".join(head) + " |")
-        out.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
-        out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-        out.append("")
-    return "\n".join([*out, *_sentences(report)]) + "\n"
+def _lines(report: CurveReport) -> tuple[tuple[str, ...], ...]:
+    out = []
+    for cv in report.curves:
+        if cv.fit is None:
+            continue
+        line = [cv.spec, f"{cv.fit.beta:.6f}", f"{cv.fit.a:.6g}", f"{cv.fit.residual_log:.6f}"]
+        if cv.projection is not None:
+            line += [str(cv.projection.target_bytes), str(math.ceil(cv.projection.total_bits / 8))]
+        out.append(tuple(line))
+    return tuple(out)
 
 
-def render_curve_table(report: CurveReport, *, color: bool = False, timings: bool = True, width: int = 120) -> str:
-    """The points table, the fits table and the sentences, for a terminal."""
-    buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=color, no_color=not color,
-                      color_system="standard" if color else None, highlight=False, emoji=False)
-    console.print(_corpus_line(report.corpus, report), soft_wrap=True)
-    for head, rows in (_grid(report), _fit_rows(report)):
-        table = Table(show_edge=False, pad_edge=False, header_style="bold")
-        for i, name in enumerate(head):
-            table.add_column(name, justify="left" if i == 0 else "right", no_wrap=i > 0)
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    for line in _sentences(report):
-        console.print(line, soft_wrap=True)
-    return buf.getvalue()
-
-
-CURVE_FORMATS = {
-    "table": render_curve_table, "json": render_curve_json, "csv": render_curve_csv,
-    "md": render_curve_markdown, "lines": render_curve_lines,
-}
+def curve_view(report: CurveReport, timings: bool = True) -> View:
+    """The growth curve in every format: the points and the fits as tables, then the sentences."""
+    fields = tuple(f for f in _POINT_FIELDS if timings or f not in _TIMING_KEYS)
+    points = tuple(point_to_dict(cv.spec, p, timings) for cv in report.curves for p in cv.points)
+    blocks = (Paragraph((_corpus_line(report.corpus, report),)), _grid(report), _fits(report),
+              Paragraph(tuple(_sentences(report))))
+    return View(blocks, curve_to_dict(report, timings), (CsvTable(fields, points),), _lines(report))
 
 
 def render_curve(report: CurveReport, fmt: str, *, color: bool = False, timings: bool = True, width: int = 120) -> str:
-    """Render a growth curve in `fmt` (a key of `CURVE_FORMATS`)."""
-    if fmt == "table":
-        return render_curve_table(report, color=color, timings=timings, width=width)
-    text: str = CURVE_FORMATS[fmt](report, timings=timings)  # type: ignore[operator]
-    return text
+    """Render a growth curve in `fmt` (one of `kbound.report.view.FORMATS`)."""
+    return emit(curve_view(report, timings), fmt, color=color, width=width)

@@ -54,6 +54,21 @@ def models_to_dicts(report: Report) -> list[dict[str, Any]]:
     return out
 
 
+def model_csv_records(report: Report) -> list[dict[str, Any]]:
+    """Each model as one flat CSV record: its facts and the comparison's numbers (dtypes, notes and
+    assumptions left out; the two-part code's numbers prefixed `two_part_`)."""
+    out = []
+    for model in models_to_dicts(report):
+        c = model["comparison"]
+        tp = c["two_part"] or {}
+        record = {k: v for k, v in model.items() if k not in ("comparison", "dtypes", "note")}
+        record.update({k: v for k, v in c.items() if k not in ("two_part", "assumptions")})
+        for key in ("loss_bits_per_byte", "code_length_bits", "bits_per_byte", "beats_bound", "break_even_bytes"):
+            record[f"two_part_{key}"] = tp.get(key)
+        out.append(record)
+    return out
+
+
 def tokens_to_dict(report: Report) -> dict[str, Any] | None:
     """The token count section of the JSON report (None without a tokenizer)."""
     t = report.tokens
@@ -75,7 +90,7 @@ MODEL_COLUMNS = ("model", "bytes on disk", "parameters", "bits/param", "model / 
 
 
 def model_rows(report: Report) -> list[tuple[str, ...]]:
-    """One row of text cells per model, for the table and Markdown formats."""
+    """One row of text cells per model, for the models table."""
     rows: list[tuple[str, ...]] = []
     for m in report.models:
         info, c = m.info, m.comparison

@@ -1,4 +1,4 @@
-"""Rendering a space–time trade-off (`TradeoffReport`) in every format; pure functions that never measure.
+"""A space–time trade-off (`TradeoffReport`, schema `kbound-tradeoff/1`) as a view; pure, never measures.
 
 Rows are sorted by total bytes, smallest first. `D` marks the decompression-time Pareto frontier,
 `C` the compression-time one. lines: `spec, total bytes, decompress s, compress s, frontiers`.
@@ -6,15 +6,10 @@ Rows are sorted by total bytes, smallest first. `D` marks the decompression-time
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from kbound.growth.tradeoff import TradeoffPoint, TradeoffReport
-from kbound.report.files import dumps_json
+from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, text_and_numbers
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
 MEANING = (
@@ -58,33 +53,15 @@ def tradeoff_to_dict(report: TradeoffReport, timings: bool = True) -> dict[str, 
     }
 
 
-def render_tradeoff_json(report: TradeoffReport, timings: bool = True) -> str:
-    """Indented JSON ending in a newline."""
-    return dumps_json(tradeoff_to_dict(report, timings))
-
-
-def render_tradeoff_csv(report: TradeoffReport, timings: bool = True) -> str:
-    """One row per point."""
-    rows = [point_to_dict(p, timings) for p in _sorted(report)]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=[k for k in point_to_dict(report.points[0], timings)] if rows else ["spec"],
-                            lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return buf.getvalue()
-
-
-def render_tradeoff_lines(report: TradeoffReport, timings: bool = True) -> str:
-    """`spec<TAB>total<TAB>decompress s<TAB>compress s<TAB>frontiers` (times `-` with --no-timings)."""
+def _lines(report: TradeoffReport, timings: bool) -> tuple[tuple[str, ...], ...]:
     out = []
     for p in _sorted(report):
         if p.total_bytes is None:
             continue
         d = f"{p.decompress_seconds:.6f}" if timings and p.decompress_seconds is not None else "-"
         c = f"{p.compress_seconds:.6f}" if timings and p.compress_seconds is not None else "-"
-        out.append(f"{p.spec}\t{p.total_bytes}\t{d}\t{c}\t{_flags(p) or '-'}\n")
-    return "".join(out)
+        out.append((p.spec, str(p.total_bytes), d, c, _flags(p) or "-"))
+    return tuple(out)
 
 
 def _cells(report: TradeoffReport, p: TradeoffPoint, timings: bool) -> list[str]:
@@ -116,45 +93,23 @@ def _summary(report: TradeoffReport) -> list[str]:
     return lines
 
 
-def render_tradeoff_markdown(report: TradeoffReport, timings: bool = True) -> str:
-    """A Markdown table sorted by total size, then the sentences."""
-    head = _head(timings)
-    lines = [_summary(report)[0], "", "| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 2) + "---|"]
-    lines += ["| " + " | ".join(_cells(report, p, timings)).replace("|", "\\|").replace(" \\| ", " | ") + " |"
-              for p in _sorted(report)]
-    return "\n".join([*lines, "", *_summary(report)[1:], MEANING]) + "\n"
+def _table(report: TradeoffReport, timings: bool) -> Table:
+    rows = tuple(Row(tuple(_cells(report, p, timings)), style="bold" if p.on_decompress_frontier else None)
+                 for p in _sorted(report))
+    return Table(text_and_numbers(_head(timings), status_last=True), rows)
 
 
-def render_tradeoff_table(
-    report: TradeoffReport, *, color: bool = False, timings: bool = True, width: int = 120
-) -> str:
-    """A terminal table sorted by total size, frontier rows in bold."""
-    buf = io.StringIO()
-    console = Console(file=buf, width=width, force_terminal=color, no_color=not color,
-                      color_system="standard" if color else None, highlight=False, emoji=False)
-    head = _head(timings)
-    table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for i, name in enumerate(head):
-        table.add_column(name, justify="left" if i in (0, len(head) - 1) else "right", no_wrap=0 < i < len(head) - 1)
-    for p in _sorted(report):
-        table.add_row(*_cells(report, p, timings), style="bold" if p.on_decompress_frontier else None)
-    console.print(_summary(report)[0], soft_wrap=True)
-    console.print(table)
-    for line in [*_summary(report)[1:], MEANING]:
-        console.print(line, soft_wrap=True)
-    return buf.getvalue()
-
-
-TRADEOFF_FORMATS = {
-    "table": render_tradeoff_table, "json": render_tradeoff_json, "csv": render_tradeoff_csv,
-    "md": render_tradeoff_markdown, "lines": render_tradeoff_lines,
-}
+def tradeoff_view(report: TradeoffReport, timings: bool = True) -> View:
+    """The trade-off in every format: the levels sorted by total size (the decompression frontier in bold),
+    then the sentences."""
+    points = tuple(point_to_dict(p, timings) for p in _sorted(report))
+    records = CsvTable(tuple(points[0]) if points else ("spec",), points)
+    summary = _summary(report)
+    blocks = (Paragraph((summary[0],)), _table(report, timings), Paragraph((*summary[1:], MEANING)))
+    return View(blocks, tradeoff_to_dict(report, timings), (records,), _lines(report, timings))
 
 
 def render_tradeoff(report: TradeoffReport, fmt: str, *, color: bool = False, timings: bool = True,
                     width: int = 120) -> str:
-    """Render a trade-off in `fmt` (a key of `TRADEOFF_FORMATS`)."""
-    if fmt == "table":
-        return render_tradeoff_table(report, color=color, timings=timings, width=width)
-    text: str = TRADEOFF_FORMATS[fmt](report, timings=timings)  # type: ignore[operator]
-    return text
+    """Render a trade-off in `fmt` (one of `kbound.report.view.FORMATS`)."""
+    return emit(tradeoff_view(report, timings), fmt, color=color, width=width)
