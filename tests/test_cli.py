@@ -7,15 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import kbound
+from cli_helpers import run
 from kbound.cli import cli
-
-
-def run(*args: str, input: bytes | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), input=input, prog_name="kbound", terminal_width=100)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_quiet_prints_the_best_total_alone(alice: Path) -> None:

@@ -7,20 +7,15 @@ import lzma
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from cli_helpers import run
 from corpus_helpers import corpus_of
 from kbound.backends.registry import parse_spec, window_bytes
-from kbound.cli import cli
 from kbound.growth.conditional import ConditionalReport, conditional, default_specs
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SPECS = ["zstd:19,long=27", "xz:9e", "zlib:9"]
 
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), prog_name="kbound", terminal_width=100)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

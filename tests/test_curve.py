@@ -8,10 +8,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from cli_helpers import run
 from corpus_helpers import corpus_of
-from kbound.cli import cli
 from kbound.growth.curve import CurvePoint, CurveReport, fit_points, growth_curve
 from kbound.growth.fit import fit_power_law, t975
 from kbound.growth.samples import geometric_sizes, sample_selections
@@ -20,10 +19,6 @@ from kbound.sources import read_selection
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SIZES = [16000, 33893, 71797, 152089]
 
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), prog_name="kbound", terminal_width=100)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_fit_arithmetic_on_three_hand_computed_points() -> None:

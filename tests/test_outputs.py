@@ -12,15 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from kbound.cli import cli
+from cli_helpers import run
 from kbound.report.files import OutputError, display_name, write_output
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), prog_name="kbound", terminal_width=100)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_output_through_a_symlink_replaces_its_target_and_keeps_the_link(alice: Path, tmp_path: Path) -> None:

@@ -7,19 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from cli_helpers import run
 from corpus_helpers import corpus_of
-from kbound.cli import cli
 from kbound.growth.curve import CurveReport, growth_curve
 from kbound.report.plot import MISSING, curve_figure, plot_curve
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), prog_name="kbound", terminal_width=100)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,15 @@ import zlib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
+from cli_helpers import run
 from corpus_helpers import corpus_of
 from kbound.backends.catalog import CATALOG
-from kbound.cli import cli
 from kbound.growth.tradeoff import TradeoffReport, expand, pareto, tradeoff
 from kbound.report.plot import plot_tradeoff, tradeoff_figure
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), prog_name="kbound", terminal_width=100)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_pareto_rule() -> None:

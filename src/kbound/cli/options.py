@@ -14,11 +14,10 @@ from typing import Any
 
 import click
 
+from kbound.report.view import FORMATS
 from kbound.sources.corpus import Corpus, open_corpus
 from kbound.sources.stream import DEFAULT_SEPARATOR
 from kbound.units import parse_size
-
-FORMAT_CHOICES = ("table", "json", "csv", "md", "lines")
 
 
 class Size(click.ParamType):  # type: ignore[type-arg]
@@ -79,7 +78,7 @@ def read_corpus(inputs: Sequence[str], glob: str | None, field: str | None, sepa
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """-f/--format, --no-timings, --no-progress."""
     for option in reversed((
-        click.option("-f", "--format", "fmt", type=click.Choice(FORMAT_CHOICES), default=None,
+        click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
                      help="Output format [default: table on a terminal, else lines]."),
         click.option("--no-timings", is_flag=True, help="Leave timings out (diffable output)."),
         click.option("--no-progress", is_flag=True, help="No progress display on stderr."),

@@ -10,13 +10,12 @@ and written to, never replaced.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
-import tempfile
 from typing import Any
 
+from kbound.cache import write_bytes_atomic
 from kbound.errors import KboundError
 
 
@@ -47,23 +46,10 @@ def write_output(path: str | os.PathLike[str], data: bytes) -> None:
             with open(target, "wb") as f:  # a device or FIFO: written to, never replaced
                 f.write(data)
             return
-        mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
-        directory = os.path.dirname(target) or "."
-        os.makedirs(directory, exist_ok=True)  # `-o reports/kbound.json` makes reports/, as CI jobs expect
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+        # `-o reports/kbound.json` makes reports/, as CI jobs expect.
+        write_bytes_atomic(target, data, stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
     except OSError as e:
         raise OutputError(f"{display_name(name)}: cannot write ({e.strerror or e})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise OutputError(f"{display_name(name)}: cannot write ({e.strerror or e})") from None
-        raise
 
 
 def display_name(name: str) -> str:
