@@ -11,7 +11,15 @@ from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
 from kbound.bounds.estimate import estimate
 from kbound.cli.common import EXIT_OK, EXIT_THRESHOLD, describe_models, interrupted_exit, run_cli
-from kbound.cli.options import Size, check_inputs, corpus_options, default_format, separator_bytes, use_color
+from kbound.cli.options import (
+    ModelLoss,
+    Size,
+    check_inputs,
+    corpus_options,
+    default_format,
+    separator_bytes,
+    use_color,
+)
 from kbound.cli.progress import Progress
 from kbound.report import FORMATS, render
 from kbound.report.files import write_output
@@ -77,9 +85,18 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
                    "directory, or a typed size (13GB, 500GiB, 7B, 70B:q4_k, 8B:fp16). Repeatable. Never unpickled.")
 @click.option("--bits-per-param", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
               help="Storage rate for 'parameters a lossless copy would need' (Allen-Zhu & Li 2024).")
-@click.option("--model-loss", type=click.FloatRange(min=0), default=None, metavar="VALUE",
+@click.option("--model-loss", type=ModelLoss(), default=None, metavar="VALUE|measure",
               help="The model's loss on this corpus: bits per byte, or nats per token when --tokens or "
-                   "--tokenizer gives a token count; adds a two-part code (model + loss).")
+                   "--tokenizer gives a token count; or 'measure' to score the corpus with the --model GGUF "
+                   "file through llama.cpp (pip install 'kbound[llm]'). Adds a two-part code (model + loss).")
+@click.option("--loss-window", type=click.IntRange(min=2), default=None,
+              help="Tokens per evaluation for --model-loss measure (BOS, left context, new tokens) "
+                   "[default: 1024, or the model's context length if shorter].")
+@click.option("--loss-stride", type=click.IntRange(min=1), default=None,
+              help="New tokens scored per evaluation; the rest of the window is left context [default: half].")
+@click.option("--loss-sample", type=Size(min=1), default=None,
+              help="Score a seeded random sample of whole documents of about SIZE instead of the whole corpus.")
+@click.option("--loss-seed", type=int, default=0, show_default=True, help="Seed of --loss-sample.")
 @click.option("--tokens", type=click.IntRange(min=1), default=None, help="The corpus's token count.")
 @click.option("--tokenizer", type=click.Path(dir_okay=False), default=None,
               help="A local tokenizer.json: count the corpus's tokens, report bits per token.")
@@ -93,7 +110,8 @@ def estimate_command(
     shard_size: int | None, scheduler: str | None, max_memory: int | None, glob: str | None, field: str | None,
     separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool,
     quiet: bool, no_progress: bool, output: str | None, baseline: str | None, max_bpb: float | None,
-    max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | None,
+    max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | str | None,
+    loss_window: int | None, loss_stride: int | None, loss_sample: int | None, loss_seed: int,
     tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
 ) -> None:
     """Bound K(corpus) from above with many verified compressors.
@@ -107,6 +125,13 @@ def estimate_command(
         raise click.UsageError("--max-growth needs --baseline")
     if model_loss is not None and len(models) != 1:
         raise click.UsageError("--model-loss needs exactly one --model")
+    measure = model_loss == "measure"
+    if measure and "-" in inputs:
+        raise click.UsageError("--model-loss measure reads the corpus again: give files, not standard input (-)")
+    if measure and tokens is not None:
+        raise click.UsageError("--model-loss measure counts the tokens itself: leave out --tokens")
+    if not measure and (loss_window or loss_stride or loss_sample):
+        raise click.UsageError("--loss-window, --loss-stride and --loss-sample go with --model-loss measure")
     if (corpus_size is not None or tokens is not None) and not models:
         raise click.UsageError("--corpus-size and --tokens compare with a model: add --model")
     out_format = default_format(fmt)
@@ -116,6 +141,8 @@ def estimate_command(
         baseline_doc = load_baseline(baseline) if baseline else None
         # Every model is read (by its headers) before anything is compressed: a bad one fails at once.
         infos = describe_models(models)
+        if measure and infos[0].kind != "gguf":
+            raise click.UsageError(f"--model-loss measure runs a GGUF model; {models[0]} is {infos[0].kind}")
         progress = Progress(enabled=show_progress)
         with progress:
             report = estimate(
@@ -125,11 +152,22 @@ def estimate_command(
                 glob=glob, field=field,
                 separator=separator_bytes(separator), max_bytes=max_bytes,
             )
+        measured = None
+        if measure and report.best is not None:
+            from kbound.models.loss import measure_loss
+            from kbound.sources.corpus import open_corpus
+
+            with open_corpus(inputs, glob=glob, field=field, separator=separator_bytes(separator),
+                             max_bytes=max_bytes) as corpus:
+                measured = measure_loss(models[0], corpus.selection(), window=loss_window, stride=loss_stride,
+                                        sample_bytes=loss_sample, seed=loss_seed)
         if infos:
             from kbound.models.attach import with_models
 
             try:
-                report = with_models(report, infos, bits_per_param=bits_per_param, model_loss=model_loss,
+                given = None if isinstance(model_loss, str) else model_loss
+                report = with_models(report, infos, bits_per_param=bits_per_param,
+                                     model_loss=measured if measured is not None else given,
                                      tokens=tokens, corpus_size_bytes=corpus_size)
             except ValueError as e:
                 raise click.UsageError(str(e)) from None

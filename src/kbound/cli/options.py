@@ -38,6 +38,23 @@ class Size(click.ParamType):  # type: ignore[type-arg]
         return size
 
 
+class ModelLoss(click.ParamType):  # type: ignore[type-arg]
+    """--model-loss: a number >= 0, or `measure` (score the corpus with the GGUF model)."""
+
+    name = "VALUE|measure"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float | str:
+        if isinstance(value, float) or value == "measure":
+            return value  # type: ignore[no-any-return]
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number nor 'measure'", param, ctx)
+        if not number >= 0 or number == float("inf"):
+            self.fail(f"{value!r} is not a finite number >= 0", param, ctx)
+        return number
+
+
 def check_inputs(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """Standard input can be read only once."""
     if value.count("-") > 1:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from kbound.bounds.results import Report
 from kbound.errors import KboundError
 from kbound.models.info import ModelInfo
+from kbound.models.loss import MeasuredLoss
 
 #: Storage rate for `parameters_needed`: ~2 bits of knowledge per parameter (Allen-Zhu & Li,
 #: "Physics of Language Models: Part 3.3, Knowledge Capacity Scaling Laws", 2024).
@@ -42,6 +43,8 @@ class TwoPartCode:
     #: Corpus size above which the two-part code beats the best compressor's rate; None: never
     #: (the model's loss is no lower than the compressor's rate).
     break_even_bytes: float | None
+    #: Set when kbound measured the loss itself (`--model-loss measure`).
+    measured: MeasuredLoss | None = None
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from kbound.bounds.results import Report
+from kbound.models.loss import MeasuredLoss
 
 
 def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _measured(m: MeasuredLoss) -> dict[str, Any]:
+    d = dataclasses.asdict(m)
+    d.update(bits=_r(m.bits, 3), bits_per_token=_r(m.bits_per_token), bits_per_byte=_r(m.bits_per_byte),
+             parts_bits_per_byte=[_r(p) for p in m.parts_bits_per_byte], seconds=_r(m.seconds, 3),
+             tokens_per_second=_r(m.tokens_per_second, 1), notes=list(m.notes))
+    return d
 
 
 def models_to_dicts(report: Report) -> list[dict[str, Any]]:
@@ -47,6 +57,7 @@ def models_to_dicts(report: Report) -> list[dict[str, Any]]:
                     "bits_per_byte": _r(tp.bits_per_byte),
                     "beats_bound": tp.beats_bound,
                     "break_even_bytes": _r(tp.break_even_bytes, 0),
+                    "measured": None if tp.measured is None else _measured(tp.measured),
                 },
                 "assumptions": list(c.assumptions),
             },
@@ -120,6 +131,19 @@ def model_sentences(report: Report) -> list[str]:
                 f" {tp.code_length_bits / 8:,.0f} bytes = {tp.bits_per_byte:.4f} bits/byte, {beats} than the best"
                 f" bound; it beats the best compressor {even}."
             )
+            m = tp.measured
+            if m is not None:
+                sample = "the whole corpus" if m.sample_seed is None else (
+                    f"a sample of {m.bytes:,} bytes (whole documents of {m.documents:,}, seed {m.sample_seed})")
+                out.append(
+                    f"  Measured loss: {m.bits_per_token:.4f} bits/token, {m.bits_per_byte:.4f} bits/byte"
+                    f" over {sample}; window {m.window} tokens, stride {m.stride}, {m.threads} threads,"
+                    f" {m.tokens_per_second:,.0f} tokens/s; spread {m.spread}."
+                )
+                if m.escaped_bytes:
+                    out.append(f"  {m.escaped_bytes:,} bytes the tokenizer did not reproduce were scored"
+                               " as byte tokens.")
+                out.extend(f"  Note: {n}." for n in m.notes)
         out.extend(f"  Assumption: {a}." for a in c.assumptions)
     if report.tokens is not None:
         t = report.tokens

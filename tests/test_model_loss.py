@@ -1,0 +1,118 @@
+"""`--model-loss measure`: a GGUF model's loss on the corpus through llama.cpp, with tiny models written here."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import run
+from kbound.errors import KboundError
+from kbound.models.loss import measure_loss
+from kbound.sources.corpus import open_corpus
+from llm_models import VOCAB, write_tiny_llama
+
+pytest.importorskip("llama_cpp", reason="the llm extra (llama-cpp-python) is not installed")
+pytestmark = pytest.mark.llm
+
+ALICE = Path(__file__).resolve().parent.parent / "corpora" / "alice29.txt"
+
+
+def loss(model: Path, path: Path, **kw: object):  # type: ignore[no-untyped-def]
+    with open_corpus([str(path)]) as corpus:
+        return measure_loss(str(model), corpus.selection(), **kw)  # type: ignore[arg-type]
+
+
+def test_uniform_model_costs_log2_vocab_per_token(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "zero.gguf", zero=True)
+    text = tmp_path / "t.txt"
+    text.write_bytes(ALICE.read_bytes()[:20000])
+    m = loss(model, text, window=64)
+    assert m.vocab == VOCAB
+    assert m.bytes == 20000  # every byte of the text was scored
+    assert m.bits_per_token == pytest.approx(math.log2(VOCAB), rel=1e-12)
+    assert m.bits == pytest.approx(m.tokens * math.log2(VOCAB), rel=1e-12)
+    assert m.escaped_bytes == 0
+
+
+def test_every_token_scored_once_whatever_the_window(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "tiny.gguf", seed=1)
+    text = tmp_path / "t.txt"
+    text.write_bytes(ALICE.read_bytes()[:6000])
+    runs = [loss(model, text, window=w, stride=s) for w, s in ((32, 31), (64, 16), (128, None))]
+    assert len({r.tokens for r in runs}) == 1
+    assert all(r.bytes == 6000 for r in runs)
+    assert runs[2].stride == 64 and runs[1].window == 64
+    # A random model is no uniform one: its loss differs, and more context changes the bits.
+    assert all(abs(r.bits_per_token - math.log2(VOCAB)) > 0.01 for r in runs)
+    assert runs[0].bits != runs[1].bits
+    assert loss(model, text, window=64, stride=16).bits == runs[1].bits  # the same evaluation gives the same bits
+
+
+def test_bytes_the_tokenizer_cannot_reproduce_are_scored_as_byte_tokens(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "zero.gguf", zero=True)
+    text = tmp_path / "bin.txt"
+    data = b"plain line\n" * 50 + b"bad \xff\xfe bytes\n" + b"more text\n" * 50
+    text.write_bytes(data)
+    m = loss(model, text, window=64)
+    assert m.bytes == len(data)
+    assert m.escaped_bytes == len(b"bad \xff\xfe bytes\n")  # only the line that did not round-trip
+
+
+def test_window_cut_to_the_models_context(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "short.gguf", zero=True, n_ctx=64)
+    text = tmp_path / "t.txt"
+    text.write_bytes(ALICE.read_bytes()[:3000])
+    m = loss(model, text, window=1000)
+    assert m.window == 64
+    assert any("context length, 64" in n for n in m.notes)
+
+
+def test_a_file_llama_cpp_rejects_is_one_error(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "tiny.gguf")
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(model.read_bytes()[: model.stat().st_size // 2])  # tensor data cut short
+    with pytest.raises(KboundError, match=r"broken\.gguf: llama\.cpp could not run the model"):
+        loss(broken, ALICE)
+
+
+def test_cli_measure_adds_the_measured_two_part_code(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "zero.gguf", zero=True)
+    text = tmp_path / "t.txt"
+    text.write_bytes(ALICE.read_bytes()[:10000])
+    args = ["estimate", str(text), "-b", "xz:9", "-m", str(model), "--model-loss", "measure", "--loss-window", "64"]
+    code, out, err = run(*args, "-f", "json", "--no-cache")
+    assert code == 0, err
+    tp = json.loads(out)["models"][0]["comparison"]["two_part"]
+    assert tp["measured"]["bits_per_token"] == pytest.approx(math.log2(VOCAB), rel=1e-6)
+    assert tp["loss_bits_per_byte"] == tp["measured"]["bits_per_byte"]
+    assert tp["model_bits"] == 8 * model.stat().st_size
+    assert "llama.cpp on the corpus" in tp["loss_from"]
+    _, table, _ = run(*args, "-f", "table", "--no-cache")
+    assert "Measured loss: 8.0112 bits/token" in table
+
+
+def test_cli_sample_of_documents(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "zero.gguf", zero=True)
+    for i in range(20):
+        (tmp_path / f"doc{i:02}.txt").write_bytes(ALICE.read_bytes()[i * 1000 : (i + 1) * 1000])
+    code, out, err = run("estimate", str(tmp_path), "--glob", "*.txt", "-b", "xz:9", "-m", str(model), "--model-loss",
+                         "measure", "--loss-window", "64", "--loss-sample", "5k", "--loss-seed", "3", "-f", "json",
+                         "--no-cache")
+    assert code == 0, err
+    m = json.loads(out)["models"][0]["comparison"]["two_part"]["measured"]
+    assert m["sample_seed"] == 3 and m["documents"] == 20
+    assert 5000 <= m["bytes"] < 20000  # whole documents, at least the size asked for
+
+
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["-m", "7B", "--model-loss", "measure"], 2, "runs a GGUF model"),
+    (["--loss-window", "64", "-m", "7B", "--model-loss", "1.0"], 2, "go with --model-loss measure"),
+    (["-m", "7B", "--model-loss", "abc"], 2, "neither a number nor 'measure'"),
+])
+def test_cli_usage_errors(args: list[str], code: int, message: str) -> None:
+    got, _, err = run("estimate", str(ALICE), "-b", "xz:9", *args)
+    assert got == code
+    assert message in err
