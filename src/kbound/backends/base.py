@@ -168,13 +168,17 @@ class Backend(ABC):
         ]
         return f"{self.name}:{','.join(parts)}"
 
+    def identity(self) -> str:
+        """What a result depends on beyond its spec and library versions (a model file's sha256); usually nothing."""
+        return ""
+
     def get_config(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict, with the backend's name under `id`."""
         return {"id": self.name, **self.config}
 
-    @classmethod
-    def decoder(cls, cache_root: str | None = None, *, write_cache: bool = True) -> Decoder:
+    def decoder(self, cache_root: str | None = None, *, write_cache: bool = True) -> Decoder:
         """The decoder's size, measured from its installed files (see `kbound.backends.decoder`)."""
+        cls = type(self)
         return measure_decoder(cls.decoder_native, (*cls.decoder_python, cls.__module__), cache_root, write_cache)
 
     @classmethod
@@ -220,7 +224,7 @@ def write_varint(n: int, width: int = 0) -> bytes:
             return bytes(out)
 
 
-def read_varint(buf: bytes, pos: int = 0) -> tuple[int, int]:
+def read_varint(buf: bytes | bytearray, pos: int = 0) -> tuple[int, int]:
     """Read a LEB128 number at `pos`; return it and the position after it."""
     value = shift = 0
     while True:

@@ -57,8 +57,8 @@ def _origin(module: str) -> str | None:
     return spec.origin
 
 
-def _native_files(extensions: tuple[str, ...]) -> list[str]:
-    paths = [p for p in (_origin(m) for m in extensions) if p]
+def _native_files(extensions: tuple[str, ...], libraries: tuple[str, ...] = ()) -> list[str]:
+    paths = [p for p in (_origin(m) for m in extensions) if p] + list(libraries)
     if not paths:
         return []
     if not Path("/proc/self/maps").exists():
@@ -71,9 +71,11 @@ def _native_files(extensions: tuple[str, ...]) -> list[str]:
     return list(json.loads(out.stdout))
 
 
-def decoder_files(native: tuple[str, ...], python: tuple[str, ...]) -> tuple[str, ...]:
-    """The files that make up a decoder (extension modules, the libraries they load, sources), by name."""
-    files = set(_native_files(native))
+def decoder_files(
+    native: tuple[str, ...], python: tuple[str, ...], libraries: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """The files that make up a decoder (extension modules, shared libraries, what they load, sources), by name."""
+    files = set(_native_files(native, libraries))
     files.update(p for p in (_origin(m) for m in python) if p)
     # Ordered by file name, not full path, so the archive (and its size) is the same wherever
     # Python and the libraries are installed.
@@ -121,13 +123,16 @@ def _fingerprint(files: tuple[str, ...]) -> str:
 
 @cache
 def measure_decoder(
-    native: tuple[str, ...], python: tuple[str, ...], cache_root: str | None = None, write_cache: bool = True
+    native: tuple[str, ...], python: tuple[str, ...], cache_root: str | None = None, write_cache: bool = True,
+    libraries: tuple[str, ...] = (),
 ) -> Decoder:
     """Measure (or recall from the cache) the decoder made of these extension and Python modules.
 
-    With `write_cache` False (`--no-cache`) the cache is neither read nor written.
+    `libraries` are shared libraries loaded through ctypes rather than as extension modules
+    (llama.cpp's); they and what they load are counted like an extension module's. With
+    `write_cache` False (`--no-cache`) the cache is neither read nor written.
     """
-    files = decoder_files(native, python)
+    files = decoder_files(native, python, libraries)
     if not files:
         return Decoder(0, (), "nothing beyond the reference interpreter")
     key = _fingerprint(files)

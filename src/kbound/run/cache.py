@@ -87,9 +87,10 @@ class ResultCache:
         names, the module that measures decoders and the worker) is hashed in, so a changed kbound
         checkout without a version bump cannot recall results its current code would not produce.
         """
+        identity = backend.identity()  # left out when empty, so the keys of other backends stay as they were
         return _digest([
             _FORMAT, self.kbound_version, sha256, backend.spec, backend.library_version(),
-            _source_digest(type(backend)),
+            _source_digest(type(backend)), *([identity] if identity else []),
         ])
 
     def get(self, stats: StreamStats, backend: Backend) -> Outcome | None:

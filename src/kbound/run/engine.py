@@ -115,8 +115,11 @@ def _died(proc: multiprocessing.process.BaseProcess) -> str:
 
 def _context() -> Any:
     # fork starts a worker in milliseconds with kbound already imported; the parent holds no corpus.
+    # A process that has loaded llama.cpp (a library user who ran an lm: backend in-process) holds
+    # its thread pool, and a forked child of it hangs in its first evaluation: spawn then.
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods and sys.platform != "darwin" else "spawn")
+    fork = "fork" in methods and sys.platform != "darwin" and "llama_cpp" not in sys.modules
+    return multiprocessing.get_context("fork" if fork else "spawn")
 
 
 def outcome_of(task: Task, fields: dict[str, Any]) -> Outcome:
