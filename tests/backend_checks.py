@@ -34,11 +34,14 @@ def check_config(backend: Backend) -> None:
     assert twin.spec == backend.spec
 
 
-def check_bad_specs(name: str) -> None:
-    """Nonsense settings are refused with a BackendError that names the backend."""
+def check_bad_specs(name: str, first: str = "") -> None:
+    """Nonsense settings are refused with a BackendError that names the backend.
+
+    `first` goes before them: a required positional setting (`lm`'s model file and a comma).
+    """
     for args in ("nosuchkey=1", "1,2,3=", "level=abc"):
         with pytest.raises(BackendError, match=name):
-            parse_spec(f"{name}:{args}")
+            parse_spec(f"{name}:{first}{args}")
 
 
 def sigint_default() -> None:

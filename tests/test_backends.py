@@ -14,7 +14,9 @@ from kbound.backends.base import read_varint
 from kbound.backends.registry import EFFORTS, entries, parse_spec
 from kbound.errors import BackendError
 
-AVAILABLE = [name for name, e in entries().items() if e.cls is not None]
+#: `lm` needs a model file in its spec: tests/test_lm_backend.py runs these same checks with a tiny model.
+NEEDS_A_FILE = {"lm"}
+AVAILABLE = [name for name, e in entries().items() if e.cls is not None and name not in NEEDS_A_FILE]
 EDGE_CASES = {
     "empty": b"",
     "one byte": b"x",

@@ -18,6 +18,7 @@ its class: `memory_bytes(n)`, `window_bytes()`, `levels` and `expected_seconds_p
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,10 @@ TEXT_COPIES = 5
 #: What a worker of a numba backend adds by loading the compiled code: `cm:64m` peaked 136 MiB
 #: above the `raw` worker on 1 MB of gcide.txt (64 MiB of tables, the text, ~67 MiB of code).
 NUMBA_BYTES = 96 * MiB
+
+#: `lm`: kbound's and llama.cpp's fixed cost per coded token, and how fast a core streams weights.
+LM_TOKEN_SECONDS = 1e-4
+LM_WEIGHT_BYTES_PER_SECOND = 5e9
 
 #: The dictionary of each xz preset, 0-9 (xz(1), "Presets"); `e` does not change it.
 XZ_PRESET_DICT = (256 << 10, *(n * MiB for n in (1, 2, 4, 4, 8, 8, 16, 32, 64)))
@@ -186,6 +191,26 @@ def _unbounded(config: Config) -> int | None:
     return None  # it models whatever it has seen: no window is declared, so `compare` leaves it out
 
 
+def _model_bytes(config: Config) -> int:
+    try:
+        return os.path.getsize(str(config["model"]))
+    except (OSError, TypeError):
+        return 0
+
+
+def _lm_memory(config: Config, size: int) -> int:
+    # llama.cpp maps the model (every page is touched: RSS reaches its size), plus its context,
+    # compute buffers and the vocabulary's pieces; the text streams through in segments.
+    return _model_bytes(config) + 256 * MiB
+
+
+def _lm_seconds(config: Config) -> float:
+    # Per token, about one pass over the weights each way, plus kbound's own per-token work; text
+    # has about 4 bytes a token. Only orders the work (the longest first); see docs/models.md.
+    tokens_per_mb = 250_000
+    return 2 * tokens_per_mb * (LM_TOKEN_SECONDS + _model_bytes(config) / LM_WEIGHT_BYTES_PER_SECOND)
+
+
 CATALOG: dict[str, Card] = {
     "raw": Card("kbound.backends.raw:Raw", _stream, lambda c: 0, ("raw",), _fixed(0.001)),
     "zlib": Card(
@@ -219,6 +244,8 @@ CATALOG: dict[str, Card] = {
     "cm": Card("kbound.backends.cm:Cm", _numba_memory, _unbounded, ("cm",), _fixed(6.0), slow=True),
     # cmx: 0.24 MB/s each way on one core, enwik8-head (bench/CM_RESULTS.md).
     "cmx": Card("kbound.backends.cmx:Cmx", _numba_memory, _unbounded, ("cmx",), _fixed(8.5), slow=True),
+    # lm: a block's context reaches `window` tokens back, at least one byte each.
+    "lm": Card("kbound.backends.lm:Lm", _lm_memory, lambda c: int(c["window"]), (), _lm_seconds, slow=True),
     "zpaq": Card("kbound.backends.zpaq_:Zpaq", _zpaq_memory, _unbounded,
                  ("zpaq:1", "zpaq:2", "zpaq:3", "zpaq:4", "zpaq:5"), _fixed(8.0), slow=True),
 }

@@ -10,6 +10,7 @@ import click
 from kbound.backends.base import show_value
 from kbound.backends.registry import EFFORTS, entries
 from kbound.cli.common import run_cli
+from kbound.errors import BackendError
 
 
 def _rows() -> list[dict[str, object]]:
@@ -20,13 +21,16 @@ def _rows() -> list[dict[str, object]]:
         if cls is None:
             row["reason"] = entry.error
         else:
-            default = cls.from_args("")
+            try:
+                default_spec: str | None = cls.from_args("").spec
+            except BackendError:  # a required setting (lm's model file): there is no default spec
+                default_spec = None
             row.update(
                 library=cls.library,
                 version=cls.library_version(),
                 summary=cls.summary,
                 settings={p.key: {"default": show_value(p.default), "help": p.help} for p in cls.params},
-                default_spec=default.spec,
+                default_spec=default_spec,
                 decoder="xz -9e of the loadable part of: "
                 + ", ".join([*cls.decoder_native, *cls.decoder_python, cls.__module__])
                 + " (extension modules with the libraries they load)",
@@ -58,7 +62,8 @@ def _print(fmt: str) -> int:
         efforts = "; ".join(f"{e}: {' and '.join(specs)}" for e, specs in row["efforts"].items()) or "none"  # type: ignore[attr-defined]
         click.echo(f"{row['name']}  {row['library']} {row['version']}  ({row['origin']})")
         click.echo(f"  {row['summary']}")
-        click.echo(f"  default spec: {row['default_spec']}    in efforts ({efforts})")
+        spec = row["default_spec"] or "none (a setting is required)"
+        click.echo(f"  default spec: {spec}    in efforts ({efforts})")
         if settings:
             click.echo(f"  settings: {settings}")
         click.echo(f"  decoder: {row['decoder']}\n")

@@ -3,7 +3,7 @@
 The model's header has been read and accepted by kbound's bounded scan (`kbound.models.gguf_`)
 before llama.cpp sees the file; llama.cpp then runs only in a child process, so a crash in its
 C++ parser or kernels is one line of error, not a dead kbound. The corpus is streamed to the
-model (see `kbound.models.llama_worker` for the tokenization and the sliding windows).
+model (see `kbound.backends.lm_model` for the tokenization and the sliding windows).
 
 `--loss-sample SIZE` scores a seeded random sample of whole documents of about SIZE bytes
 instead of the corpus (the growth curves' document sampling) and says so; the spread across
