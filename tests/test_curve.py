@@ -160,13 +160,18 @@ def test_pyppmd_failures_at_some_sizes_leave_that_backend_without_a_fit(
     """PROVENANCE.md: pyppmd 1.3.1, variant I, order 8 fails round trips on tinyshakespeare.txt (here above 100 kB).
 
     The fault is in pyppmd's encoder given one large buffer; kbound feeds it 64 KiB at a time, so the
-    test puts the whole sample in one call again (workers are forked, so the patch reaches them).
+    test puts the whole sample in one call again, in forked workers, so that the patch reaches them.
     """
+    import multiprocessing
+
     import pyppmd
 
     if pyppmd.__version__ != "1.3.1":
         pytest.skip(f"the failure was recorded with pyppmd 1.3.1, not {pyppmd.__version__}")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("the patch reaches workers only when they are forked")
     monkeypatch.setattr("kbound.backends.ppmd._PIECE", 1 << 30)
+    monkeypatch.setattr("kbound.run.engine._context", lambda: multiprocessing.get_context("fork"))
     head = tmp_path / "head.txt"
     head.write_bytes(shakespeare.read_bytes()[:350_000])
     code, out, err = run("curve", str(head), "-b", "ppmd:o=8,mem=16m,v=I", "-b", "bz2:9", "--points", "3",

@@ -152,6 +152,11 @@ class Plan:
         return [] if self.bos is None else [self.bos]
 
 
+#: Set once this process has loaded a model: llama.cpp's thread pool then lives here, and a forked
+#: child of this process hangs in its first evaluation (kbound.run.engine spawns instead).
+MODEL_LOADED = False
+
+
 def open_model(
     model: str, window: int | None, stride: int | None, threads: int, *, logits_all: bool
 ) -> tuple[Any, Plan]:
@@ -162,7 +167,9 @@ def open_model(
     """
     import llama_cpp
 
+    global MODEL_LOADED
     quiet(llama_cpp)
+    MODEL_LOADED = True
 
     def load(n_ctx: int) -> Any:
         return llama_cpp.Llama(model, n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=threads,

@@ -115,10 +115,11 @@ def _died(proc: multiprocessing.process.BaseProcess) -> str:
 
 def _context() -> Any:
     # fork starts a worker in milliseconds with kbound already imported; the parent holds no corpus.
-    # A process that has loaded llama.cpp (a library user who ran an lm: backend in-process) holds
-    # its thread pool, and a forked child of it hangs in its first evaluation: spawn then.
+    # A process that has loaded a model into llama.cpp (a library user who ran an lm: backend
+    # in-process) holds its thread pool, and a forked child of it hangs in its first evaluation.
     methods = multiprocessing.get_all_start_methods()
-    fork = "fork" in methods and sys.platform != "darwin" and "llama_cpp" not in sys.modules
+    lm = sys.modules.get("kbound.backends.lm_model")
+    fork = "fork" in methods and sys.platform != "darwin" and not getattr(lm, "MODEL_LOADED", False)
     return multiprocessing.get_context("fork" if fork else "spawn")
 
 
