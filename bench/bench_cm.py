@@ -1,4 +1,4 @@
-"""Measure the `cm` backend next to `zpaq a -m5` and `xz -9e` on large texts; print a Markdown table.
+"""Measure the `cm` backends next to `zpaq a -m5`, 7-Zip PPMd and `xz -9e` on large texts; print a Markdown table.
 
     .venv/bin/python bench/bench_cm.py [--spec cm --spec cmx ...] [FILE ...]
     .venv/bin/python bench/bench_cm.py --ablate 1000000 [FILE ...]   # what each cmx component gives
@@ -7,7 +7,7 @@ Without files it runs enwik8-head.txt and gcide.txt from --corpora (default: sha
 beside the repository, ../shared/corpora), skipping any that are absent. For `cm` the payload is the real coded
 size, the round trip is checked byte for byte, and the times are one core's wall-clock
 seconds with the numba cache warm (a tiny input is coded first so compilation is not timed).
-The total adds the decoder as kbound counts it. zpaq and xz run as the command-line tools
+The total adds the decoder as kbound counts it. zpaq, 7-Zip and xz run as the command-line tools
 (skipped, with a note, when missing); their totals use the size of their installed binary
 and libraries under xz -9e, the way kbound counts native decoders.
 """
@@ -137,6 +137,18 @@ def bench_file(path: Path, specs: list[str], reference: bool = True) -> list[dic
             rows.append({"name": "zpaq a -m5 -t1 (CLI)", "decoder": native_decoder_bytes("zpaq"), **r})
         elif reference:
             print("skipping zpaq: the zpaq binary is not installed (apt-get install zpaq)", file=sys.stderr)
+        seven = shutil.which("7zz") or shutil.which("7z")
+        if reference and seven:
+            # 7-Zip's PPMd at -mx=9 (order 32, 192 MB model), one thread; the archive holds only the name.
+            archive, out = work / "x.7z", work / "7z-out"
+            r = run_tool(
+                [seven, "a", "-bd", "-m0=PPMd", "-mx=9", "-mmt=1", str(archive), path.name],
+                [seven, "x", "-bd", "-mmt=1", f"-o{out}", str(archive)],
+                archive, path, out / path.name, path.parent,
+            )
+            rows.append({"name": "7-Zip PPMd -mx=9 (CLI)", "decoder": native_decoder_bytes(Path(seven).name), **r})
+        elif reference:
+            print("skipping 7-Zip PPMd: no 7zz or 7z binary (apt-get install 7zip)", file=sys.stderr)
         if reference and shutil.which("xz"):
             archive, out = work / "x.xz", work / "x"
             shutil.copyfile(path, out)
@@ -178,7 +190,7 @@ def main() -> None:
     parser.add_argument("--spec", action="append", help="a kbound backend spec to measure, repeatable (default: cm)")
     parser.add_argument("--ablate", type=int, metavar="BYTES",
                         help="instead: cmx on each file's first BYTES with each component off in turn")
-    parser.add_argument("--no-reference", action="store_true", help="skip zpaq and xz (measure the spec alone)")
+    parser.add_argument("--no-reference", action="store_true", help="skip zpaq, 7-Zip and xz (measure the spec alone)")
     args = parser.parse_args()
     paths = [p.resolve() for p in args.files] or default_paths(args.corpora)
     if not paths:

@@ -36,7 +36,6 @@ class Cmx(Backend):
         "kbound.backends.cmx_model", "kbound.backends.cm_model", "kbound.backends.arith",
         "kbound.backends.jit", "kbound.backends.base",
     )
-    seconds_per_mb = 8.5
 
     @classmethod
     def library_version(cls) -> str:
