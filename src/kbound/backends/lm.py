@@ -159,10 +159,10 @@ class Lm(Backend):
     library = "llama-cpp-python"
     summary = "a GGUF language model's next-token probabilities, range-coded (llama.cpp); model bytes counted"
     params = (
-        Param("model", _path, None, "the GGUF model file (required: lm:PATH.gguf)"),
+        Param("model", _path, None, "the GGUF model file, required (lm:PATH.gguf)"),
         Param("window", _tokens(2, 1 << 20), lm_model.DEFAULT_WINDOW,
               "tokens per evaluation: BOS, left context and new tokens (at most the model's context length)"),
-        Param("stride", _tokens(1, 1 << 20), None, "new tokens per block [default: half the window]",
+        Param("stride", _tokens(1, 1 << 20), None, "new tokens per block (default: half the window)",
               omit_default=True),
         Param("threads", int_in(1, 1024), 1, "llama.cpp threads; decoding must use the encoder's, so it is recorded"),
     )

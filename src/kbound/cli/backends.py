@@ -29,7 +29,8 @@ def _rows() -> list[dict[str, object]]:
                 library=cls.library,
                 version=cls.library_version(),
                 summary=cls.summary,
-                settings={p.key: {"default": show_value(p.default), "help": p.help} for p in cls.params},
+                settings={p.key: {"default": None if p.default is None else show_value(p.default), "help": p.help}
+                          for p in cls.params},
                 default_spec=default_spec,
                 decoder="xz -9e of the loadable part of: "
                 + ", ".join([*cls.decoder_native, *cls.decoder_python, cls.__module__])
@@ -58,7 +59,10 @@ def _print(fmt: str) -> int:
         if not row["available"]:
             click.echo(f"{row['name']}  UNAVAILABLE: {row['reason']}\n")
             continue
-        settings = ", ".join(f"{k} (default {v['default']}): {v['help']}" for k, v in row["settings"].items())  # type: ignore[attr-defined]
+        settings = ", ".join(  # a setting without a default (None) says in its help what stands in
+            f"{k}: {v['help']}" if v["default"] is None else f"{k} (default {v['default']}): {v['help']}"
+            for k, v in row["settings"].items()  # type: ignore[attr-defined]
+        )
         efforts = "; ".join(f"{e}: {' and '.join(specs)}" for e, specs in row["efforts"].items()) or "none"  # type: ignore[attr-defined]
         click.echo(f"{row['name']}  {row['library']} {row['version']}  ({row['origin']})")
         click.echo(f"  {row['summary']}")
