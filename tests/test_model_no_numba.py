@@ -41,7 +41,7 @@ def _run_without_numba(specs: list[str], data: bytes, tmp_path: Path) -> dict[st
     return result
 
 
-@pytest.mark.parametrize("specs", [["order:3,mem=1m", "cm:mem=16m"]])
+@pytest.mark.parametrize("specs", [["order:3,mem=1m", "cm:mem=16m", "cmx:mem=16m"]])
 def test_round_trip_without_numba_matches_the_compiled_payload(specs: list[str], tmp_path: Path) -> None:
     import hashlib
 
