@@ -1,4 +1,4 @@
-"""The `cmx` backend: `cm`'s strong sibling (more contexts, two mixer layers, two APMs), slower.
+"""The `cmx` backend: `cm`'s strong sibling (more contexts, two mixer layers, three APMs), slower.
 
 See `kbound.backends.cmx_model` for the model. Payload: varint length, format version,
 varint mem in KiB, then the coded bytes; the decoder reads its settings from the header.
@@ -13,7 +13,7 @@ from kbound.backends.base import Backend, Param, read_varint, size_in, write_var
 from kbound.backends.jit import version_note
 
 #: Bump when the model changes: a payload names the model that wrote it.
-FORMAT = 1
+FORMAT = 2
 
 
 def _mem(text: str) -> int:
@@ -21,7 +21,7 @@ def _mem(text: str) -> int:
 
 
 class Cmx(Backend):
-    """Strong context mixing (orders 0-8, words, sparse contexts, match, 2-layer mixing, 2 APMs).
+    """Strong context mixing (orders 0-8, words, sparse contexts, match, 2-layer mixing, 3 APMs).
 
     `mem` bounds the model's tables, as for `cm`; the text itself is held as well. The decoder
     counted is kbound's Python source (this module, `cmx_model`, `cm_model`, `arith`, `jit`,

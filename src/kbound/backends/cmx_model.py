@@ -1,4 +1,4 @@
-"""The `cmx` model: `cm`'s parts with more contexts, two mixers and a final one, and two APMs.
+"""The `cmx` model: `cm`'s parts with more contexts, two mixers and a final one, and three APMs.
 
 The slow, strong sibling of `kbound.backends.cm_model`, whose tables, counters, hashing and
 bucket search it shares. Per bit:
@@ -13,8 +13,11 @@ bucket search it shares. Per bit:
   state, kind of previous byte), (previous byte, bit position) and (how many of orders 2-6
   and 8 have been seen before, partial byte); a final mixer with a weight set per partial
   byte and match state combines their outputs (paq8's two layers).
-* SSE. Two adaptive probability maps refine the result, one by the partial byte, one by it
-  with the previous byte; the output is (mixer + APM1 + 2 APM2) / 4.
+  The final mixer's weight set is chosen by that count of seen orders as well. The mixers'
+  learning rate starts 5 times its final value and decays to it over the first few kB.
+* SSE. Three adaptive probability maps refine the result, one by the partial byte, one by it
+  with the previous byte, one by it with a hash of the previous two bytes; each moves both
+  points it interpolates between. The output is (mixer + APM1 + 2 APM2 + 4 APM3) / 8.
 
 `opts` switches components off for measuring what each gives (`bench/bench_cm.py --ablate`); the
 backend always codes with ALL. Integer arithmetic below 2^63 only: the same bytes under numba
@@ -28,6 +31,7 @@ import numpy as np
 from kbound.backends import arith
 from kbound.backends.cm_model import _INIT, SQUASH, STRETCH, _between, _find, _mix32, _next, _sm_next, _touch
 from kbound.backends.jit import njit
+from kbound.backends.jit import prefetch as _prefetch
 
 _M = 0xFFFFFFFF
 N_DIRECT = 2  # orders 0 and 1
@@ -35,16 +39,20 @@ N_HASHED = 14  # orders 2-6, 8; word; word pair; column; three sparse; two indir
 N_CTX = N_DIRECT + N_HASHED
 N_INPUTS = 2 * N_CTX + 3  # counter and history per context, match confidence and vote, bias
 _LIMIT = 31
-_APM_RATE = 7
+_APM_RATE = 6
 _MIN_MATCH = 6
-_LR = 4
-_LR_FINAL = 2
+_LR = 3
+_LR_FINAL = 1
+_LR_BOOST = 4  # the mixers' rate starts at 5 x _LR and is (1 + 4 D / (i + D)) x _LR at byte i
+_LR_DECAY = 4096
+_APM3_ROWS = 1 << 16  # rows of the order-2 APM (hashed order-2 context and partial byte), mem allowing
 _MIX_SHIFT = 14
 _W_MAX = 1 << 24
 _TRAIN_ABOVE = 16
 _SETS_A = 4 * 3 * 256  # kind of previous byte x match state x partial byte
 _SETS_B = 256 * 8  # previous byte x bit position
 _SETS_C = 7 * 256  # how many of orders 2-6 and 8 have been seen x partial byte
+_SETS_F = 7 * 3 * 256  # seen x match state x partial byte
 
 #: Components `opts` can switch off, for measuring them; the backend uses ALL.
 ORDER0, HIGH_ORDERS, SPARSE, WORDS, SECOND_MIXER, SECOND_APM, MATCH_VOTE, THIRD_MIXER = 1, 2, 4, 8, 16, 32, 64, 128
@@ -52,11 +60,18 @@ INDIRECT = 256
 ALL = 511
 
 
+@njit(cache=True)
+def _apm3_rows(match_entries: int) -> int:
+    """The order-2 APM's rows: one per KiB of mem, at most _APM3_ROWS (match_entries is mem / 32)."""
+    return min(_APM3_ROWS, match_entries >> 5)
+
+
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
-    weights = (_SETS_A + _SETS_B + _SETS_C) * N_INPUTS + 4 * 768
-    fixed = 4 * (2 * 65536 + 2 * 256 + weights + 2 * 256 * N_CTX + 64) + 2 * 33 * (256 + 65536)
+    weights = (_SETS_A + _SETS_B + _SETS_C) * N_INPUTS + 4 * _SETS_F
     match_entries = mem // 32
+    apms = 2 * 33 * (256 + 65536 + _apm3_rows(match_entries))
+    fixed = 4 * (2 * 65536 + 2 * 256 + weights + 2 * 256 * N_CTX + 64) + apms
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
 
@@ -109,8 +124,8 @@ def code(
     wa = np.full(_SETS_A * N_INPUTS, w0, np.int32)
     wb = np.full(_SETS_B * N_INPUTS, w0, np.int32)
     wc = np.full(_SETS_C * N_INPUTS, w0, np.int32)
-    wf = np.zeros(768 * 4, np.int32)
-    for j in range(768):
+    wf = np.zeros(_SETS_F * 4, np.int32)
+    for j in range(_SETS_F):
         share = (1 << 16) // 3 if opts & THIRD_MIXER else 1 << 15
         wf[4 * j] = share
         wf[4 * j + 1] = share
@@ -120,8 +135,11 @@ def code(
     ind2 = np.zeros(65536, np.int32)
     apm1 = np.zeros(256 * 33, np.uint16)
     apm2 = np.zeros(65536 * 33, np.uint16)
+    rows3 = _apm3_rows(match_entries)
+    apm3 = np.zeros(rows3 * 33, np.uint16)
     _apm_init(apm1)
     _apm_init(apm2)
+    _apm_init(apm3)
     off = np.zeros(N_HASHED, np.int64)  # contexts switched off by opts
     if not opts & HIGH_ORDERS:
         off[3] = 1
@@ -148,6 +166,7 @@ def code(
     line = 0
     prev_line = 0
     for i in range(data.size):
+        lr = (_LR << 4) + ((_LR << 4) * _LR_BOOST * _LR_DECAY) // (i + _LR_DECAY)  # in 1/16ths
         if not decode:
             out = arith.room(out, st[3], arith.MAX_BYTES_PER_BYTE)
         c = 0 if decode else int(data[i])
@@ -162,6 +181,11 @@ def code(
 
         c0 = 1
         nib = 1
+        r3 = ((_mix32(((c4 & 0xFFFF) << 8) | 1) * rows3) >> 32) * 33
+        _prefetch(apm3, r3)
+        _prefetch(apm3, r3 + 32)
+        _prefetch(apm2, ((c4 & 0xFF) << 8 | 1) * 33)
+        _prefetch(apm2, ((c4 & 0xFF) << 8 | 1) * 33 + 32)  # the APM rows of the first bit
         for j in range(8):
             if j == 0 or j == 4:
                 for q in range(N_HASHED):
@@ -211,7 +235,7 @@ def code(
                 if opts & THIRD_MIXER:
                     sc = (seen * 256 + c0) * N_INPUTS
                     xf[3] = _dot(x, wc, sc, N_INPUTS)
-                sf = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512))) * 4
+                sf = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + 768 * seen) * 4
                 dot = _dot(xf, wf, sf, 4)
             else:
                 db = 0
@@ -221,14 +245,14 @@ def code(
             a = c0 * 33 + ((dot + 2048) >> 7)
             aw = (dot + 2048) & 127
             pa = _between(int(apm1[a]), int(apm1[a + 1]), aw)
-            na = a + (aw >> 6)
             a2 = ((c1 << 8) | c0) * 33 + ((dot + 2048) >> 7)
+            a3 = r3 + ((dot + 2048) >> 7)
             if opts & SECOND_APM:
                 pa2 = _between(int(apm2[a2]), int(apm2[a2 + 1]), aw)
-                p = (pm * 16 + pa + 2 * pa2) >> 2
+                pa3 = _between(int(apm3[a3]), int(apm3[a3 + 1]), aw)
+                p = (pm * 16 + pa + 2 * pa2 + 4 * pa3) >> 3
             else:
                 p = (pm * 16 + pa) >> 1
-            na2 = a2 + (aw >> 6)
             p = min(max(p, 32), arith.PROB_ONE - 32)
             if decode:
                 y = arith.decode_bit(st, src, p)
@@ -238,18 +262,18 @@ def code(
 
             miss = (y << 12) - int(squash[da + 2047])
             if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                _train(x, wa, sa, N_INPUTS, miss * _LR)
+                _train(x, wa, sa, N_INPUTS, (miss * lr) >> 4)
             if opts & SECOND_MIXER:
                 miss = (y << 12) - int(squash[db + 2047])
                 if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                    _train(x, wb, sb, N_INPUTS, miss * _LR)
+                    _train(x, wb, sb, N_INPUTS, (miss * lr) >> 4)
                 if opts & THIRD_MIXER:
                     miss = (y << 12) - int(squash[xf[3] + 2047])
                     if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                        _train(x, wc, sc, N_INPUTS, miss * _LR)
+                        _train(x, wc, sc, N_INPUTS, (miss * lr) >> 4)
                 miss = (y << 12) - pm
                 if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
-                    _train(xf, wf, sf, 4, miss * _LR_FINAL)
+                    _train(xf, wf, sf, 4, (miss * lr * _LR_FINAL // _LR) >> 4)
             t0[c0] = _next(int(t0[c0]), y, _LIMIT)
             i1 = (c1 << 8) | c0
             t1[i1] = _next(int(t1[i1]), y, _LIMIT)
@@ -261,10 +285,20 @@ def code(
                 smp[sq], smn[sq] = _sm_next(int(smp[sq]), int(smn[sq]), y)
             if mctx >= 0:
                 msm[mctx] = _next(int(msm[mctx]), y, 31)
-            apm1[na] = int(apm1[na]) + (((y << 16) - int(apm1[na])) >> _APM_RATE)
-            apm2[na2] = int(apm2[na2]) + (((y << 16) - int(apm2[na2])) >> _APM_RATE)
+            apm1[a] = int(apm1[a]) + ((((y << 16) - int(apm1[a])) * (128 - aw)) >> (_APM_RATE + 6))
+            apm1[a + 1] = int(apm1[a + 1]) + ((((y << 16) - int(apm1[a + 1])) * aw) >> (_APM_RATE + 6))
+            apm2[a2] = int(apm2[a2]) + ((((y << 16) - int(apm2[a2])) * (128 - aw)) >> (_APM_RATE + 6))
+            apm2[a2 + 1] = int(apm2[a2 + 1]) + ((((y << 16) - int(apm2[a2 + 1])) * aw) >> (_APM_RATE + 6))
+            apm3[a3] = int(apm3[a3]) + ((((y << 16) - int(apm3[a3])) * (128 - aw)) >> (_APM_RATE + 6))
+            apm3[a3 + 1] = int(apm3[a3 + 1]) + ((((y << 16) - int(apm3[a3 + 1])) * aw) >> (_APM_RATE + 6))
             c0 = (c0 << 1) | y
             nib = (nib << 1) | y
+            if j < 7:  # the APM rows of the next bit, loaded while the next inputs are mixed
+                r3 = ((_mix32(((c4 & 0xFFFF) << 8) | c0) * rows3) >> 32) * 33
+                _prefetch(apm3, r3)
+                _prefetch(apm3, r3 + 32)
+                _prefetch(apm2, ((c1 << 8) | c0) * 33)
+                _prefetch(apm2, ((c1 << 8) | c0) * 33 + 32)
         c = c0 & 0xFF
         if decode:
             data[i] = c
