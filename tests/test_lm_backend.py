@@ -113,7 +113,9 @@ def test_bad_specs_are_one_line(tmp_path: Path) -> None:
         "lm": "needs a GGUF model file",
         f"lm:{tmp_path / 'missing.gguf'}": "cannot read",
         f"lm:{tmp_path / 'notes.txt'}": "not a GGUF file",
+        f"lm:{tmp_path / 'fifo.gguf'}": "not a regular file",
     }
+    os.mkfifo(tmp_path / "fifo.gguf")
     for spec, message in cases.items():
         with pytest.raises(BackendError, match=message):
             parse_spec(spec)

@@ -8,6 +8,7 @@ left in the file, every tensor type against GGML's table, before the library is 
 from __future__ import annotations
 
 import mmap
+import stat
 import struct
 from pathlib import Path
 
@@ -75,7 +76,10 @@ class _Scan:
 
 def scan_header(path: Path) -> None:
     """Walk a GGUF header without trusting it; raise ModelFormatError at the first thing out of bounds."""
-    size = path.stat().st_size
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would be read (or block) without end
+        raise fail(path, "not a regular file")
+    size = st.st_size
     if size < 24:
         raise fail(path, f"not a GGUF file: {size} bytes, too short for a GGUF header")
     with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
