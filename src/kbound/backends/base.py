@@ -25,13 +25,14 @@ class Param:
     omit_default: bool = False
 
 
-def int_in(lo: int, hi: int) -> Callable[[str], int]:
-    """A parser for integers in [lo, hi]."""
+def int_in(lo: int, hi: int, unit: str = "", read: Callable[[str], int] = int) -> Callable[[str], int]:
+    """A parser for integers in [lo, hi], read by `read` (`parse_size` for counts written as 1k)."""
+    suffix = f" {unit}" if unit else ""
 
     def parse(text: str) -> int:
-        value = int(text)
+        value = read(text)
         if not lo <= value <= hi:
-            raise ValueError(f"{value} is outside {lo}..{hi}")
+            raise ValueError(f"{value} is outside {lo}..{hi}{suffix}")
         return value
 
     return parse

@@ -43,14 +43,7 @@ def _path(text: str) -> str:
 
 def _tokens(lo: int, hi: int) -> Callable[[str], int]:
     """A parser for token counts, written as 512 or 1k (1,024) as a spec shows them."""
-
-    def parse(text: str) -> int:
-        value = parse_size(text)
-        if not lo <= value <= hi:
-            raise ValueError(f"{value} is outside {lo}..{hi} tokens")
-        return value
-
-    return parse
+    return int_in(lo, hi, "tokens", parse_size)
 
 
 def _header(window: int, stride: int, threads: int, digest: bytes) -> bytes:
