@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kbound.backends import cmx_model
+from kbound.backends import cmx, cmx_model
+from kbound.backends.base import read_varint
 from kbound.backends.registry import effort_specs, parse_spec
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
@@ -35,11 +36,26 @@ def test_tables_stay_within_mem() -> None:
 
 def test_pinned_payload_on_alice() -> None:
     # A change here means the model changed, and cmx.FORMAT must change with it.
-    # 16 MiB leaves cmx few buckets: here it is barely worse than cm:16m (37,465); at the default
-    # 256 MiB it codes alice29 in 36,214 bytes (format 2; 36,449 in format 1) against cm's 37,147.
+    # 16 MiB leaves cmx few buckets: here it is barely worse than cm:16m (37,465); with 256 MiB it
+    # codes alice29 in 36,214 bytes (format 2; 36,449 in format 1) against cm's 37,147.
     payload = parse_spec("cmx:mem=16m").compress(ALICE)
     assert len(payload) == 37502
     assert hashlib.sha256(payload).hexdigest() == "2a2188380a9d543f1ebd812b34270b980a3c1271eac2d37032ef68b2474c6811"
+
+
+def test_tables_follow_the_input_size_within_mem() -> None:
+    assert cmx.tables_mem(1 << 30, 0) == 64 << 20
+    assert cmx.tables_mem(1 << 30, 152089) == 64 << 20  # alice29: 39 MB wanted, the floor is 64 MiB
+    assert cmx.tables_mem(1 << 30, 1115394) == 512 << 20  # tinyshakespeare.txt: 286 MB -> 512 MiB
+    assert cmx.tables_mem(1 << 30, 39952321) == 1 << 30  # gcide.txt: capped by mem
+    assert cmx.tables_mem(16 << 20, 10**6) == 16 << 20  # mem is the cap, even under the floor
+    # The payload records the tables used, and the decoder follows it rather than its own spec.
+    payload = parse_spec("cmx").compress(ALICE[:20000])
+    length, pos = read_varint(payload)
+    assert (length, payload[pos]) == (20000, cmx.FORMAT)
+    assert read_varint(payload, pos + 1)[0] == 64 << 10
+    assert parse_spec("cmx:mem=2g").decompress(payload) == ALICE[:20000]
+    assert payload == parse_spec("cmx:mem=64m").compress(ALICE[:20000])
 
 
 def test_max_effort_has_cmx_and_cm() -> None:

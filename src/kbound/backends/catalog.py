@@ -172,6 +172,13 @@ def _numba_memory(config: Config, size: int) -> int:
     return int(config["mem"]) + NUMBA_BYTES + TEXT_COPIES * size
 
 
+def _cmx_memory(config: Config, size: int) -> int:
+    # As `_numba_memory`, with the tables `cmx` sizes to the input (at most `mem`).
+    from kbound.backends.cmx import tables_mem
+
+    return tables_mem(int(config["mem"]), size) + NUMBA_BYTES + TEXT_COPIES * size
+
+
 def _zpaq_memory(config: Config, size: int) -> int:
     # libzpaq's model plus blocks and buffers that grow with the input. Not documented: the envelope
     # of peak RSS measured on gcide.txt prefixes (1-40 MB; methods 1-4 at most 83 MiB at 10 MB;
@@ -243,7 +250,7 @@ CATALOG: dict[str, Card] = {
                   ("order:1", "order:2", "order:3", "order:4"), _fixed(4.0), slow=True),
     "cm": Card("kbound.backends.cm:Cm", _numba_memory, _unbounded, ("cm",), _fixed(6.0), slow=True),
     # cmx: 8.5 s/MB is an earlier model's 0.24 MB/s each way; format 2 measured 0.12-0.21 (bench/CM_RESULTS.md).
-    "cmx": Card("kbound.backends.cmx:Cmx", _numba_memory, _unbounded, ("cmx",), _fixed(8.5), slow=True),
+    "cmx": Card("kbound.backends.cmx:Cmx", _cmx_memory, _unbounded, ("cmx",), _fixed(8.5), slow=True),
     # lm: a block's context reaches `window` tokens back, at least one byte each.
     "lm": Card("kbound.backends.lm:Lm", _lm_memory, lambda c: int(c["window"]), (), _lm_seconds, slow=True),
     "zpaq": Card("kbound.backends.zpaq_:Zpaq", _zpaq_memory, _unbounded,

@@ -20,10 +20,28 @@ def _mem(text: str) -> int:
     return size_in(16 << 20, 8 << 30)(text)
 
 
+#: Tables for n input bytes: the smallest power of two of at least TABLE_BYTES_PER_BYTE * n
+#: bytes and MIN_TABLES, at most `mem`. Fourteen contexts take a 64-byte bucket per half byte
+#: each, so the tables fill early: going from 256 MiB to 1 GiB made gcide.txt (40 MB) 3.0 %
+#: smaller and foldoc.txt (5.6 MB) 1.3 %, while on alice29.txt (152 kB) it only added 1.1 s
+#: of page faults (bench/CM_RESULTS.md).
+TABLE_BYTES_PER_BYTE = 256
+MIN_TABLES = 64 << 20
+
+
+def tables_mem(mem: int, size: int) -> int:
+    """The model memory `cmx:mem=M` uses for `size` bytes (the payload records it)."""
+    want = MIN_TABLES
+    while want < TABLE_BYTES_PER_BYTE * size:
+        want <<= 1
+    return min(mem, want)
+
+
 class Cmx(Backend):
     """Strong context mixing (orders 0-8, words, sparse contexts, match, 2-layer mixing, 3 APMs).
 
-    `mem` bounds the model's tables, as for `cm`; the text itself is held as well. The decoder
+    `mem` bounds the model's tables, as for `cm`, and small inputs get less (`tables_mem`);
+    the text itself is held as well. The decoder
     counted is kbound's Python source (this module, `cmx_model`, `cm_model`, `arith`, `jit`,
     `base`); numba only speeds it up.
     """
@@ -31,7 +49,9 @@ class Cmx(Backend):
     name = "cmx"
     library = "numba"
     summary = "strong context mixing, paq-like (numba); mem=SIZE of model tables; slower than cm"
-    params = (Param("mem", _mem, 256 << 20, "model memory (tables), besides the text itself"),)
+    params = (
+        Param("mem", _mem, 1 << 30, "most model memory (tables) besides the text: 256 B an input byte, 64m at least"),
+    )
     decoder_python = (
         "kbound.backends.cmx_model", "kbound.backends.cm_model", "kbound.backends.arith",
         "kbound.backends.jit", "kbound.backends.base",
@@ -46,7 +66,7 @@ class Cmx(Backend):
             raise ValueError("cmx: mem must be a whole number of KiB")
 
     def compress(self, data: bytes) -> bytes:
-        mem = self.config["mem"]
+        mem = tables_mem(self.config["mem"], len(data))
         header = write_varint(len(data)) + bytes([FORMAT]) + write_varint(mem >> 10)
         if not data:
             return header
