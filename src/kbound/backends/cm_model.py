@@ -121,8 +121,11 @@ def _touch(t: np.ndarray, nb2: int, key: int) -> None:
 
 
 @njit(cache=True)
-def _find(t: np.ndarray, nb2: int, key: int) -> int:
-    """The bucket of a context (a 32-bit key): found among 3 neighbours, or the least used one reset."""
+def _find(t: np.ndarray, nb2: int, key: int, init: int = _INIT, count_bits: int = 5) -> int:
+    """The bucket of a context (a 32-bit key): found among 3 neighbours, or the least used one reset.
+
+    `init` is a fresh counter and `count_bits` the width of its count (`cmx` keeps 7).
+    """
     hh = _mix32(key & _M)
     b = (hh * nb2) >> 32
     chk = (_mix32(hh ^ 0x5F356495) >> 1) | 1
@@ -132,12 +135,12 @@ def _find(t: np.ndarray, nb2: int, key: int) -> int:
         s = (b + k) << 4
         if t[s] == chk:
             return s
-        n = (t[s + 1] >> 8) & 31
+        n = (t[s + 1] >> 8) & ((1 << count_bits) - 1)
         if n < best_n:
             best, best_n = s, n
     t[best] = chk
     for m in range(1, 16):
-        t[best + m] = _INIT
+        t[best + m] = init
     return best
 
 
@@ -149,11 +152,11 @@ _DT = np.array([(65536 * 2) // (2 * n + 3) for n in range(1024)], np.int64)
 
 
 @njit(cache=True)
-def _next(v: int, y: int, limit: int) -> int:
-    """A counter (probability, count, bit history) after seeing bit y."""
+def _next(v: int, y: int, limit: int, count_bits: int = 5) -> int:
+    """A counter (probability, count, bit history) after seeing bit y; its count has `count_bits` bits."""
     dt = _DT
-    p = v >> 13
-    n = (v >> 8) & 31
+    p = v >> (8 + count_bits)
+    n = (v >> 8) & ((1 << count_bits) - 1)
     h = ((v & 255) << 1) | y
     if h >= 256:
         h = (h & 127) | 128
@@ -163,7 +166,7 @@ def _next(v: int, y: int, limit: int) -> int:
         p -= (p * int(dt[n])) >> 16
     if n < limit:
         n += 1
-    return (p << 13) | (n << 8) | h
+    return (p << (8 + count_bits)) | (n << 8) | h
 
 
 @njit(cache=True)

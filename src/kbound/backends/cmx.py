@@ -13,7 +13,7 @@ from kbound.backends.base import Backend, Param, read_varint, size_in, write_var
 from kbound.backends.jit import version_note
 
 #: Bump when the model changes: a payload names the model that wrote it.
-FORMAT = 2
+FORMAT = 3
 
 
 def _mem(text: str) -> int:

@@ -4,20 +4,27 @@ The slow, strong sibling of `kbound.backends.cm_model`, whose tables, counters, 
 bucket search it shares. Per bit:
 
 * Inputs. Orders 0 and 1 are direct tables; orders 2-6 and 8, the case-folded word so far,
-  it with the previous word, a column context, three sparse contexts (bytes 2-3, bytes 2 and
-  4, bytes 1 and 3 back) and two indirect ones (the two bytes that followed the last times
-  the previous one or two bytes occurred, with those bytes) are hashed into `cm`'s buckets.
-  Each gives two inputs, as in `cm`: its adaptive counter and an adaptive map of its bit
-  history. The match model gives its learned confidence and a vote scaled by the match length.
+  it with the previous word, it with the word before that, a column context, three sparse
+  contexts (bytes 2-3, bytes 2 and 4, bytes 1 and 3 back) and two indirect ones (the two bytes
+  that followed the last times the previous one or two bytes occurred, with those bytes) are
+  hashed into `cm`'s buckets. Each gives two inputs, as in `cm`: its adaptive counter and an
+  adaptive map of its bit history, here one map per context, bit position and kind of the
+  previous byte. The counters keep a 7-bit count (`cm`'s 5), so a stationary context's rate
+  falls to 1/128.5. The match model gives its learned confidence and a vote scaled by the
+  match length.
 * Mixing. Three mixers see every input, with weight sets chosen by (partial byte, match
-  state, kind of previous byte), (previous byte, bit position) and (how many of orders 2-6
-  and 8 have been seen before, partial byte); a final mixer with a weight set per partial
-  byte and match state combines their outputs (paq8's two layers).
-  The final mixer's weight set is chosen by that count of seen orders as well. The mixers'
-  learning rate starts 5 times its final value and decays to it over the first few kB.
+  state, kinds of the previous two bytes), (previous byte, bit position, kind of the byte
+  before it) and (how many of orders 2-6 and 8 have been seen before, kind of the previous
+  byte, partial byte); a final mixer with a weight set per partial byte, match state and
+  that count of seen orders combines their outputs (paq8's two layers). The mixers' learning
+  rate starts 5 times its final value and decays to it over the first few kB.
 * SSE. Three adaptive probability maps refine the result, one by the partial byte, one by it
   with the previous byte, one by it with a hash of the previous two bytes; each moves both
   points it interpolates between. The output is (mixer + APM1 + 2 APM2 + 4 APM3) / 8.
+
+A kind is letter, space or newline, other ASCII, or other. Format 3 added the word before
+last, the 7-bit counts, the wider history maps and mixer contexts, and a lower final learning
+rate: 0.8 % smaller on tinyshakespeare.txt and 1.5 % on 2 MB of gcide.txt than format 2.
 
 `opts` switches components off for measuring what each gives (`bench/bench_cm.py --ablate`); the
 backend always codes with ALL. Integer arithmetic below 2^63 only: the same bytes under numba
@@ -29,29 +36,33 @@ from __future__ import annotations
 import numpy as np
 
 from kbound.backends import arith
-from kbound.backends.cm_model import _INIT, SQUASH, STRETCH, _between, _find, _mix32, _next, _sm_next, _touch
+from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
+from kbound.backends.cm_model import SQUASH, STRETCH, _between, _find, _mix32, _next, _sm_next, _touch
 from kbound.backends.jit import njit
 from kbound.backends.jit import prefetch as _prefetch
 
 _M = 0xFFFFFFFF
 N_DIRECT = 2  # orders 0 and 1
-N_HASHED = 14  # orders 2-6, 8; word; word pair; column; three sparse; two indirect
+N_HASHED = 15  # orders 2-6, 8; word; word pair; column; three sparse; two indirect; word and the one before last
 N_CTX = N_DIRECT + N_HASHED
 N_INPUTS = 2 * N_CTX + 3  # counter and history per context, match confidence and vote, bias
-_LIMIT = 31
+_LIMIT = 127  # counters keep a 7-bit count (cm: 5), so stationary contexts settle to 1/128.5
+_COUNT_BITS = 7
+_INIT = (1 << 30) | 1  # p = 1/2, count 0, empty history, with the 7-bit count
 _APM_RATE = 6
 _MIN_MATCH = 6
-_LR = 3
+_LR = 2
 _LR_FINAL = 1
 _LR_BOOST = 4  # the mixers' rate starts at 5 x _LR and is (1 + 4 D / (i + D)) x _LR at byte i
 _LR_DECAY = 4096
 _APM3_ROWS = 1 << 16  # rows of the order-2 APM (hashed order-2 context and partial byte), mem allowing
 _MIX_SHIFT = 14
+_HISTORY_ROWS = 256 * 8 * 4  # a history map per context: bit history x bit position x kind of previous byte
 _W_MAX = 1 << 24
 _TRAIN_ABOVE = 16
-_SETS_A = 4 * 3 * 256  # kind of previous byte x match state x partial byte
-_SETS_B = 256 * 8  # previous byte x bit position
-_SETS_C = 7 * 256  # how many of orders 2-6 and 8 have been seen x partial byte
+_SETS_A = 4 * 4 * 3 * 256  # kinds of the previous two bytes x match state x partial byte
+_SETS_B = 256 * 8 * 4  # previous byte x bit position x kind of the byte before it
+_SETS_C = 7 * 4 * 256  # how many of orders 2-6 and 8 have been seen x kind of previous byte x partial byte
 _SETS_F = 7 * 3 * 256  # seen x match state x partial byte
 
 #: Components `opts` can switch off, for measuring them; the backend uses ALL.
@@ -71,7 +82,7 @@ def table_bytes(mem: int) -> tuple[int, int]:
     weights = (_SETS_A + _SETS_B + _SETS_C) * N_INPUTS + 4 * _SETS_F
     match_entries = mem // 32
     apms = 2 * 33 * (256 + 65536 + _apm3_rows(match_entries))
-    fixed = 4 * (2 * 65536 + 2 * 256 + weights + 2 * 256 * N_CTX + 64) + apms
+    fixed = 4 * (2 * 65536 + 2 * 256 + weights + 2 * _HISTORY_ROWS * N_CTX + 64) + apms
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
 
@@ -116,9 +127,9 @@ def code(
     t0 = np.full(256, _INIT, np.int32)
     t1 = np.full(65536, _INIT, np.int32)
     nb2 = buckets - 2
-    msm = np.full(64, _INIT, np.int32)
-    smp = np.full(N_CTX * 256, 1 << 21, np.int32)
-    smn = np.zeros(N_CTX * 256, np.int32)
+    msm = np.full(64, _INIT_MATCH, np.int32)
+    smp = np.full(N_CTX * _HISTORY_ROWS, 1 << 21, np.int32)
+    smn = np.zeros(N_CTX * _HISTORY_ROWS, np.int32)
     slot = np.zeros(N_CTX, np.int64)
     w0 = (1 << 16) * 9 // (4 * N_INPUTS)  # the inputs' weights start summing to 2.25 (5/4 or 14/4 did worse)
     wa = np.full(_SETS_A * N_INPUTS, w0, np.int32)
@@ -147,6 +158,7 @@ def code(
     if not opts & WORDS:
         off[6] = 1
         off[7] = 1
+        off[14] = 1
     if not opts & SPARSE:
         off[9] = 1
         off[10] = 1
@@ -161,6 +173,7 @@ def code(
     c8 = 0
     word = 0
     prev_word = 0
+    prev_word2 = 0
     mlen = 0
     mptr = 0
     line = 0
@@ -178,6 +191,13 @@ def code(
         else:
             kind = 2 if c1 < 128 else 3
         expected = int(data[mptr]) | 256 if mlen > 0 else 0
+        c2 = (c4 >> 8) & 0xFF
+        if 65 <= c2 <= 90 or 97 <= c2 <= 122:
+            kind2 = 0
+        elif c2 == 32 or c2 == 10:
+            kind2 = 1
+        else:
+            kind2 = 2 if c2 < 128 else 3
 
         c0 = 1
         nib = 1
@@ -189,7 +209,7 @@ def code(
         for j in range(8):
             if j == 0 or j == 4:
                 for q in range(N_HASHED):
-                    base[q] = _find(t, nb2, ctx[q] + c0 * 0x9E3779B1)
+                    base[q] = _find(t, nb2, ctx[q] + c0 * 0x9E3779B1, _INIT, _COUNT_BITS)
                 nib = 1
             elif j == 3:
                 for q in range(N_HASHED):
@@ -202,10 +222,10 @@ def code(
             seen = 0
             for q in range(N_CTX):
                 v = slot[q]
-                if 2 <= q < 8 and (v >> 8) & 31:
+                if 2 <= q < 8 and (v >> 8) & 127:
                     seen += 1
-                x[q] = stretch[v >> 17]
-                slot[q] = q * 256 + (v & 255)
+                x[q] = stretch[v >> 19]
+                slot[q] = ((q * 4 + kind) * 8 + j) * 256 + (v & 255)
                 x[N_CTX + q] = stretch[smp[slot[q]] >> 10]
             if not opts & ORDER0:
                 x[0] = 0
@@ -224,16 +244,16 @@ def code(
                 if opts & MATCH_VOTE:
                     x[2 * N_CTX + 1] = (2 * bit - 1) * min(mlen, 32) * 32
             x[N_INPUTS - 1] = 256
-            sa = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + kind * 768) * N_INPUTS
+            sa = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + (kind * 4 + kind2) * 768) * N_INPUTS
             da = _dot(x, wa, sa, N_INPUTS)
             if opts & SECOND_MIXER:
-                sb = ((c1 << 3) | j) * N_INPUTS
+                sb = ((((c1 << 3) | j) << 2) + kind2) * N_INPUTS
                 db = _dot(x, wb, sb, N_INPUTS)
                 xf[0] = da
                 xf[1] = db
                 xf[2] = 256
                 if opts & THIRD_MIXER:
-                    sc = (seen * 256 + c0) * N_INPUTS
+                    sc = ((seen * 4 + kind) * 256 + c0) * N_INPUTS
                     xf[3] = _dot(x, wc, sc, N_INPUTS)
                 sf = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + 768 * seen) * 4
                 dot = _dot(xf, wf, sf, 4)
@@ -274,12 +294,12 @@ def code(
                 miss = (y << 12) - pm
                 if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
                     _train(xf, wf, sf, 4, (miss * lr * _LR_FINAL // _LR) >> 4)
-            t0[c0] = _next(int(t0[c0]), y, _LIMIT)
+            t0[c0] = _next(int(t0[c0]), y, _LIMIT, _COUNT_BITS)
             i1 = (c1 << 8) | c0
-            t1[i1] = _next(int(t1[i1]), y, _LIMIT)
+            t1[i1] = _next(int(t1[i1]), y, _LIMIT, _COUNT_BITS)
             for q in range(N_HASHED):
                 iq = base[q] + nib
-                t[iq] = _next(int(t[iq]), y, _LIMIT)
+                t[iq] = _next(int(t[iq]), y, _LIMIT, _COUNT_BITS)
             for q in range(N_CTX):
                 sq = slot[q]
                 smp[sq], smn[sq] = _sm_next(int(smp[sq]), int(smn[sq]), y)
@@ -315,6 +335,7 @@ def code(
         if 97 <= lc <= 122 or lc >= 128:
             word = ((word + lc + 1) * 0x2F0B4A13) & _M
         elif word:
+            prev_word2 = prev_word
             prev_word = word
             word = 0
         if c == 10:
@@ -337,6 +358,7 @@ def code(
         ctx[11] = _mix32((c4 & 0xFF00FF) + (11 << 24))
         ctx[12] = _mix32((int(ind1[c]) << 8 | c) + (12 << 24))
         ctx[13] = _mix32((int(ind2[c4 & 0xFFFF]) << 16 | (c4 & 0xFFFF)) ^ 0x3D4D51C3)
+        ctx[14] = _mix32(((word * 0x2F0B4A13) & _M) ^ _mix32(prev_word2 + 0x7777))
         if not opts & INDIRECT:
             ctx[12] = 0
             ctx[13] = 0
