@@ -1,4 +1,4 @@
-"""The `cmx` backend: `cm`'s strong sibling (more contexts, two mixer layers, three APMs), slower.
+"""The `cmx` backend: `cm`'s strong sibling (more contexts, two mixer layers, four APMs), slower.
 
 See `kbound.backends.cmx_model` for the model. Payload: varint length, format version,
 varint mem in KiB, then the coded bytes; the decoder reads its settings from the header.
@@ -38,7 +38,7 @@ def tables_mem(mem: int, size: int) -> int:
 
 
 class Cmx(Backend):
-    """Strong context mixing (orders 0-8, words, sparse contexts, match, 2-layer mixing, 3 APMs).
+    """Strong context mixing (orders 0-8, words, sparse contexts, match, 2-layer mixing, 4 APMs).
 
     `mem` bounds the model's tables, as for `cm`, and small inputs get less (`tables_mem`);
     the text itself is held as well. The decoder

@@ -1,4 +1,4 @@
-"""The `cmx` model: `cm`'s parts with more contexts, two mixers and a final one, and three APMs.
+"""The `cmx` model: `cm`'s parts with more contexts, three mixers and a final one, and four APMs.
 
 The slow, strong sibling of `kbound.backends.cm_model`, whose tables, counters, hashing and
 bucket search it shares. Per bit:
@@ -14,17 +14,19 @@ bucket search it shares. Per bit:
   match length.
 * Mixing. Three mixers see every input, with weight sets chosen by (partial byte, match
   state, kinds of the previous two bytes), (previous byte, bit position, kind of the byte
-  before it) and (how many of orders 2-6 and 8 have been seen before, kind of the previous
+  before it) and (how many of orders 2-6 and 8 have been seen more than once, kind of the previous
   byte, partial byte); a final mixer with a weight set per partial byte, match state and
   that count of seen orders combines their outputs (paq8's two layers). The mixers' learning
   rate starts 5 times its final value and decays to it over the first few kB.
-* SSE. Three adaptive probability maps refine the result, one by the partial byte, one by it
-  with the previous byte, one by it with a hash of the previous two bytes; each moves both
-  points it interpolates between. The output is (mixer + APM1 + 2 APM2 + 4 APM3) / 8.
+* SSE. Four adaptive probability maps refine the result, one by the partial byte, one by it
+  with the previous byte, two by it with a hash of the previous two and three bytes; each
+  moves both points it interpolates between. The output is (mixer + APM1 + 2 (APM2 + APM3 +
+  APM4)) / 8.
 
 A kind is letter, space or newline, other ASCII, or other. Format 3 added the word before
-last, the 7-bit counts, the wider history maps and mixer contexts, and a lower final learning
-rate: 0.8 % smaller on tinyshakespeare.txt and 1.5 % on 2 MB of gcide.txt than format 2.
+last, the 7-bit counts, the wider history maps and mixer contexts, the order-3 APM, and a lower
+final learning rate: 1.0 % smaller than format 2 on tinyshakespeare.txt, 1.7 % on 2 MB of
+gcide.txt, 0.7 % on 1 MB of enwik8-head.txt (bench/CM_RESULTS.md has the whole texts).
 
 `opts` switches components off for measuring what each gives (`bench/bench_cm.py --ablate`); the
 backend always codes with ALL. Integer arithmetic below 2^63 only: the same bytes under numba
@@ -55,7 +57,7 @@ _LR = 2
 _LR_FINAL = 1
 _LR_BOOST = 4  # the mixers' rate starts at 5 x _LR and is (1 + 4 D / (i + D)) x _LR at byte i
 _LR_DECAY = 4096
-_APM3_ROWS = 1 << 16  # rows of the order-2 APM (hashed order-2 context and partial byte), mem allowing
+_APM3_ROWS = 1 << 16  # rows of the order-2 and order-3 APMs (hashed context and partial byte), mem allowing
 _MIX_SHIFT = 14
 _HISTORY_ROWS = 256 * 8 * 4  # a history map per context: bit history x bit position x kind of previous byte
 _W_MAX = 1 << 24
@@ -73,7 +75,7 @@ ALL = 511
 
 @njit(cache=True)
 def _apm3_rows(match_entries: int) -> int:
-    """The order-2 APM's rows: one per KiB of mem, at most _APM3_ROWS (match_entries is mem / 32)."""
+    """The rows of the order-2 and order-3 APMs: one per KiB of mem, at most _APM3_ROWS (match_entries is mem / 32)."""
     return min(_APM3_ROWS, match_entries >> 5)
 
 
@@ -81,7 +83,7 @@ def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
     weights = (_SETS_A + _SETS_B + _SETS_C) * N_INPUTS + 4 * _SETS_F
     match_entries = mem // 32
-    apms = 2 * 33 * (256 + 65536 + _apm3_rows(match_entries))
+    apms = 2 * 33 * (256 + 65536 + 2 * _apm3_rows(match_entries))
     fixed = 4 * (2 * 65536 + 2 * 256 + weights + 2 * _HISTORY_ROWS * N_CTX + 64) + apms
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
@@ -128,8 +130,8 @@ def code(
     t1 = np.full(65536, _INIT, np.int32)
     nb2 = buckets - 2
     msm = np.full(64, _INIT_MATCH, np.int32)
-    smp = np.full(N_CTX * _HISTORY_ROWS, 1 << 21, np.int32)
-    smn = np.zeros(N_CTX * _HISTORY_ROWS, np.int32)
+    smp = np.zeros(2 * N_CTX * _HISTORY_ROWS, np.int32)  # probability and count side by side
+    smp[0::2] = 1 << 21
     slot = np.zeros(N_CTX, np.int64)
     w0 = (1 << 16) * 9 // (4 * N_INPUTS)  # the inputs' weights start summing to 2.25 (5/4 or 14/4 did worse)
     wa = np.full(_SETS_A * N_INPUTS, w0, np.int32)
@@ -148,6 +150,8 @@ def code(
     apm2 = np.zeros(65536 * 33, np.uint16)
     rows3 = _apm3_rows(match_entries)
     apm3 = np.zeros(rows3 * 33, np.uint16)
+    apm4 = np.zeros(rows3 * 33, np.uint16)
+    _apm_init(apm4)
     _apm_init(apm1)
     _apm_init(apm2)
     _apm_init(apm3)
@@ -202,6 +206,10 @@ def code(
         c0 = 1
         nib = 1
         r3 = ((_mix32(((c4 & 0xFFFF) << 8) | 1) * rows3) >> 32) * 33
+        k4 = (_mix32(c4 & 0xFFFFFF) + 99) & _M
+        r4 = ((_mix32((k4 + 0x9E3779B1) & _M) * rows3) >> 32) * 33
+        _prefetch(apm4, r4)
+        _prefetch(apm4, r4 + 32)
         _prefetch(apm3, r3)
         _prefetch(apm3, r3 + 32)
         _prefetch(apm2, ((c4 & 0xFF) << 8 | 1) * 33)
@@ -222,11 +230,11 @@ def code(
             seen = 0
             for q in range(N_CTX):
                 v = slot[q]
-                if 2 <= q < 8 and (v >> 8) & 127:
+                if 2 <= q < 8 and ((v >> 8) & 127) > 1:
                     seen += 1
                 x[q] = stretch[v >> 19]
                 slot[q] = ((q * 4 + kind) * 8 + j) * 256 + (v & 255)
-                x[N_CTX + q] = stretch[smp[slot[q]] >> 10]
+                x[N_CTX + q] = stretch[smp[2 * slot[q]] >> 10]
             if not opts & ORDER0:
                 x[0] = 0
                 x[N_CTX] = 0
@@ -267,10 +275,12 @@ def code(
             pa = _between(int(apm1[a]), int(apm1[a + 1]), aw)
             a2 = ((c1 << 8) | c0) * 33 + ((dot + 2048) >> 7)
             a3 = r3 + ((dot + 2048) >> 7)
+            a4 = r4 + ((dot + 2048) >> 7)
             if opts & SECOND_APM:
                 pa2 = _between(int(apm2[a2]), int(apm2[a2 + 1]), aw)
                 pa3 = _between(int(apm3[a3]), int(apm3[a3 + 1]), aw)
-                p = (pm * 16 + pa + 2 * pa2 + 4 * pa3) >> 3
+                pa4 = _between(int(apm4[a4]), int(apm4[a4 + 1]), aw)
+                p = (pm * 16 + pa + 2 * pa2 + 2 * pa3 + 2 * pa4) >> 3
             else:
                 p = (pm * 16 + pa) >> 1
             p = min(max(p, 32), arith.PROB_ONE - 32)
@@ -302,7 +312,7 @@ def code(
                 t[iq] = _next(int(t[iq]), y, _LIMIT, _COUNT_BITS)
             for q in range(N_CTX):
                 sq = slot[q]
-                smp[sq], smn[sq] = _sm_next(int(smp[sq]), int(smn[sq]), y)
+                smp[2 * sq], smp[2 * sq + 1] = _sm_next(int(smp[2 * sq]), int(smp[2 * sq + 1]), y)
             if mctx >= 0:
                 msm[mctx] = _next(int(msm[mctx]), y, 31)
             apm1[a] = int(apm1[a]) + ((((y << 16) - int(apm1[a])) * (128 - aw)) >> (_APM_RATE + 6))
@@ -311,10 +321,15 @@ def code(
             apm2[a2 + 1] = int(apm2[a2 + 1]) + ((((y << 16) - int(apm2[a2 + 1])) * aw) >> (_APM_RATE + 6))
             apm3[a3] = int(apm3[a3]) + ((((y << 16) - int(apm3[a3])) * (128 - aw)) >> (_APM_RATE + 6))
             apm3[a3 + 1] = int(apm3[a3 + 1]) + ((((y << 16) - int(apm3[a3 + 1])) * aw) >> (_APM_RATE + 6))
+            apm4[a4] = int(apm4[a4]) + ((((y << 16) - int(apm4[a4])) * (128 - aw)) >> (_APM_RATE + 6))
+            apm4[a4 + 1] = int(apm4[a4 + 1]) + ((((y << 16) - int(apm4[a4 + 1])) * aw) >> (_APM_RATE + 6))
             c0 = (c0 << 1) | y
             nib = (nib << 1) | y
             if j < 7:  # the APM rows of the next bit, loaded while the next inputs are mixed
                 r3 = ((_mix32(((c4 & 0xFFFF) << 8) | c0) * rows3) >> 32) * 33
+                r4 = ((_mix32((k4 + c0 * 0x9E3779B1) & _M) * rows3) >> 32) * 33
+                _prefetch(apm4, r4)
+                _prefetch(apm4, r4 + 32)
                 _prefetch(apm3, r3)
                 _prefetch(apm3, r3 + 32)
                 _prefetch(apm2, ((c1 << 8) | c0) * 33)
