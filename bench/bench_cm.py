@@ -101,7 +101,7 @@ def ablate(path: Path, size: int) -> str:
     data = np.frombuffer(path.read_bytes()[:size], np.uint8)
     parts = {"ORDER0": cmx_model.ORDER0, "HIGH_ORDERS (5, 8)": cmx_model.HIGH_ORDERS, "SPARSE": cmx_model.SPARSE,
              "WORDS": cmx_model.WORDS, "SECOND_MIXER (with the third and final)": cmx_model.SECOND_MIXER,
-             "SECOND_APM (with the third)": cmx_model.SECOND_APM, "MATCH_VOTE": cmx_model.MATCH_VOTE,
+             "SECOND_APM (with the third and fourth)": cmx_model.SECOND_APM, "MATCH_VOTE": cmx_model.MATCH_VOTE,
              "THIRD_MIXER": cmx_model.THIRD_MIXER, "INDIRECT": cmx_model.INDIRECT}
     lines = [f"{path.name}, first {len(data):,} bytes, cmx:256m", "",
              "| switched off | payload bytes | vs all | compress MB/s CPU |", "|---|---:|---:|---:|"]

@@ -295,7 +295,9 @@ def test_the_default_memory_budget_is_what_the_kernel_says_is_available() -> Non
     assert available is not None and abs(available - expected) < 256 << 20  # it moves a little between reads
 
 
-ESTIMATED = ["bz2:9", "xz:9", "zstd:19,long=27", "brotli:11,w=22", "ppmd:8,mem=64m,v=I", "cm:16m", "order:3,mem=16m"]
+ESTIMATED = [
+    "bz2:9", "xz:9", "zstd:19,long=27", "brotli:11,w=22", "ppmd:8,mem=64m,v=I", "cm:16m", "order:3,mem=16m", "cmx",
+]
 
 
 def test_memory_estimates_cover_what_the_workers_really_use(shakespeare: Path) -> None:
