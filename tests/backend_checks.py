@@ -46,5 +46,8 @@ def check_bad_specs(name: str, first: str = "") -> None:
 
 def sigint_default() -> None:
     """For Popen(preexec_fn=...): a child started from a background job inherits SIGINT ignored, and
-    Python then never raises KeyboardInterrupt; the Ctrl-C tests need the terminal's default."""
+    Python then never raises KeyboardInterrupt; the Ctrl-C tests need the terminal's default. Under
+    `nohup` it inherits SIGHUP ignored, and kbound then keeps running on a hang-up, as it should:
+    the SIGHUP tests need the default too."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)

@@ -12,6 +12,7 @@ import sys
 import time
 import tracemalloc
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -148,14 +149,16 @@ def _gone(pids: list[int], within: float = 10.0) -> bool:
     return False
 
 
-def _start_run(tmp: Path, shakespeare: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
+def _start_run(
+    tmp: Path, shakespeare: Path, preexec: Callable[[], None] = sigint_default
+) -> tuple[subprocess.Popen[bytes], list[int]]:
     """kbound on standard input with a slow backend; returns once its workers are running."""
     env = {**os.environ, "TMPDIR": str(tmp)}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from kbound.cli import main; main()", "-", "-b", "raw", "-b", "xz:9e",
          "-b", "ppmd:12,mem=64m", "--no-cache", "-j", "3"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
-        preexec_fn=sigint_default,
+        preexec_fn=preexec,
     )
     assert proc.stdin is not None
     proc.stdin.write(shakespeare.read_bytes() * 4)
@@ -190,6 +193,21 @@ def test_a_signal_stops_the_workers_prints_finished_rows_and_leaves_nothing(
     assert out.startswith(b"raw\t"), (out, err)  # the floor finished before the signal and is printed
     assert _gone(workers), "a worker outlived the run"
     assert list(tmp.iterdir()) == []  # the spooled stdin and the payloads were anonymous files
+
+
+def _hup_ignored() -> None:
+    sigint_default()
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as `nohup kbound ...` starts it
+
+
+def test_under_nohup_a_hang_up_does_not_stop_the_run(tmp_path: Path, shakespeare: Path) -> None:
+    proc, workers = _start_run(tmp_path, shakespeare, _hup_ignored)
+    assert len(workers) == 3
+    os.kill(proc.pid, signal.SIGHUP)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    names = sorted(line.split(b"\t")[0] for line in out.splitlines())
+    assert names == [b"ppmd:12,mem=64m,v=H", b"raw", b"xz:9e"], out  # every row finished, none interrupted
 
 
 def test_workers_die_with_their_parent_even_when_it_is_killed(tmp_path: Path, shakespeare: Path) -> None:
