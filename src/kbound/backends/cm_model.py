@@ -176,6 +176,16 @@ def _sm_next(p: int, n: int, y: int) -> tuple[int, int]:
 
 
 @njit(cache=True)
+def _kind(c: int) -> int:
+    """A byte's kind, as the mixers' weight sets see it: letter 0, space or newline 1, other ASCII 2, other 3."""
+    if 65 <= c <= 90 or 97 <= c <= 122:
+        return 0
+    if c == 32 or c == 10:
+        return 1
+    return 2 if c < 128 else 3
+
+
+@njit(cache=True)
 def _between(lo: int, hi: int, w: int) -> int:
     """An APM's probability w/128 of the way from one of its points to the next."""
     return (lo * (128 - w) + hi * w) >> 7
@@ -223,12 +233,7 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
             out = arith.room(out, st[3], arith.MAX_BYTES_PER_BYTE)
         c = 0 if decode else int(data[i])
         c1 = c4 & 0xFF
-        if 65 <= c1 <= 90 or 97 <= c1 <= 122:
-            kind = 0
-        elif c1 == 32 or c1 == 10:
-            kind = 1
-        else:
-            kind = 2 if c1 < 128 else 3
+        kind = _kind(c1)
         expected = int(data[mptr]) | 256 if mlen > 0 else 0
         c0 = 1
         nib = 1

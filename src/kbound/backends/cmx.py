@@ -21,7 +21,7 @@ def _mem(text: str) -> int:
 
 
 #: Tables for n input bytes: the smallest power of two of at least TABLE_BYTES_PER_BYTE * n
-#: bytes and MIN_TABLES, at most `mem`. Fourteen contexts take a 64-byte bucket per half byte
+#: bytes and MIN_TABLES, at most `mem`. Fifteen contexts take a 64-byte bucket per half byte
 #: each, so the tables fill early: going from 256 MiB to 1 GiB made gcide.txt (40 MB) 3.0 %
 #: smaller and foldoc.txt (5.6 MB) 1.3 %, while on alice29.txt (152 kB) it only added 1.1 s
 #: of page faults (bench/CM_RESULTS.md).

@@ -23,10 +23,10 @@ bucket search it shares. Per bit:
   moves both points it interpolates between. The output is (mixer + APM1 + 2 (APM2 + APM3 +
   APM4)) / 8.
 
-A kind is letter, space or newline, other ASCII, or other. Format 3 added the word before
-last, the 7-bit counts, the wider history maps and mixer contexts, the order-3 APM, and a lower
-final learning rate: 1.0 % smaller than format 2 on tinyshakespeare.txt, 1.7 % on 2 MB of
-gcide.txt, 0.7 % on 1 MB of enwik8-head.txt (bench/CM_RESULTS.md has the whole texts).
+A kind is `cm_model._kind`'s: letter, space or newline, other ASCII, other. Format 3 added
+the word before last, the 7-bit counts, the wider history maps and mixer contexts, the order-3
+APM, and a lower final learning rate: 1.0 % smaller than format 2 on tinyshakespeare.txt, 1.7 %
+on 2 MB of gcide.txt, 0.7 % on 1 MB of enwik8-head.txt (bench/CM_RESULTS.md has the whole texts).
 
 `opts` switches components off for measuring what each gives (`bench/bench_cm.py --ablate`); the
 backend always codes with ALL. Integer arithmetic below 2^63 only: the same bytes under numba
@@ -39,7 +39,7 @@ import numpy as np
 
 from kbound.backends import arith
 from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
-from kbound.backends.cm_model import SQUASH, STRETCH, _between, _find, _mix32, _next, _sm_next, _touch
+from kbound.backends.cm_model import SQUASH, STRETCH, _between, _find, _kind, _mix32, _next, _sm_next, _touch
 from kbound.backends.jit import njit
 from kbound.backends.jit import prefetch as _prefetch
 
@@ -188,20 +188,9 @@ def code(
             out = arith.room(out, st[3], arith.MAX_BYTES_PER_BYTE)
         c = 0 if decode else int(data[i])
         c1 = c4 & 0xFF
-        if 65 <= c1 <= 90 or 97 <= c1 <= 122:
-            kind = 0
-        elif c1 == 32 or c1 == 10:
-            kind = 1
-        else:
-            kind = 2 if c1 < 128 else 3
+        kind = _kind(c1)
         expected = int(data[mptr]) | 256 if mlen > 0 else 0
-        c2 = (c4 >> 8) & 0xFF
-        if 65 <= c2 <= 90 or 97 <= c2 <= 122:
-            kind2 = 0
-        elif c2 == 32 or c2 == 10:
-            kind2 = 1
-        else:
-            kind2 = 2 if c2 < 128 else 3
+        kind2 = _kind((c4 >> 8) & 0xFF)
 
         c0 = 1
         nib = 1
