@@ -186,6 +186,24 @@ def _kind(c: int) -> int:
 
 
 @njit(cache=True)
+def _dot(x: np.ndarray, w: np.ndarray, ws: int, n: int) -> int:
+    """A mixer's output: the dot product of the inputs with weight set `ws` (n weights from w[ws]), clamped."""
+    wr = w[ws : ws + n]  # a row indexed from 0: numba loads it contiguously, not by a gather per weight
+    dot = 0
+    for k in range(n):
+        dot += int(x[k]) * int(wr[k])
+    return min(max(dot >> 16, -2047), 2047)
+
+
+@njit(cache=True)
+def _train(x: np.ndarray, w: np.ndarray, ws: int, n: int, err: int) -> None:
+    """Move weight set `ws` along the coding cost's gradient: err times each input."""
+    wr = w[ws : ws + n]
+    for k in range(n):
+        wr[k] = min(max(int(wr[k]) + ((int(x[k]) * err) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
+
+
+@njit(cache=True)
 def _between(lo: int, hi: int, w: int) -> int:
     """An APM's probability w/128 of the way from one of its points to the next."""
     return (lo * (128 - w) + hi * w) >> 7
@@ -263,10 +281,7 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
                 x[N_INPUTS - 2] = 0
             x[N_INPUTS - 1] = 256
             ws = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + kind * 768) * N_INPUTS
-            dot = 0
-            for k in range(N_INPUTS):
-                dot += x[k] * int(weights[ws + k])
-            dot = min(max(dot >> 16, -2047), 2047)
+            dot = _dot(x, weights, ws, N_INPUTS)
             pm = int(squash[dot + 2047])
             a = c0 * 33 + ((dot + 2048) >> 7)  # the APM points either side of dot
             aw = (dot + 2048) & 127
@@ -282,9 +297,7 @@ def code(data: np.ndarray, t: np.ndarray, mt: np.ndarray, decode: bool, src: np.
 
             miss = (y << 12) - pm
             if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:  # a near-certain bit that came true teaches little
-                err = miss * _LR
-                for k in range(N_INPUTS):
-                    weights[ws + k] = min(max(int(weights[ws + k]) + ((x[k] * err) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
+                _train(x, weights, ws, N_INPUTS, miss * _LR)
             i1 = (c1 << 8) | c0
             t1[i1] = _next(int(t1[i1]), y, limits[0])
             for q in range(N_HASHED):

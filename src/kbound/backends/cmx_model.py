@@ -39,7 +39,19 @@ import numpy as np
 
 from kbound.backends import arith
 from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
-from kbound.backends.cm_model import SQUASH, STRETCH, _between, _find, _kind, _mix32, _next, _sm_next, _touch
+from kbound.backends.cm_model import (
+    SQUASH,
+    STRETCH,
+    _between,
+    _dot,
+    _find,
+    _kind,
+    _mix32,
+    _next,
+    _sm_next,
+    _touch,
+    _train,
+)
 from kbound.backends.jit import njit
 from kbound.backends.jit import prefetch as _prefetch
 
@@ -58,9 +70,7 @@ _LR_FINAL = 1
 _LR_BOOST = 4  # the mixers' rate starts at 5 x _LR and is (1 + 4 D / (i + D)) x _LR at byte i
 _LR_DECAY = 4096
 _APM3_ROWS = 1 << 16  # rows of the order-2 and order-3 APMs (hashed context and partial byte), mem allowing
-_MIX_SHIFT = 14
 _HISTORY_ROWS = 256 * 8 * 4  # a history map per context: bit history x bit position x kind of previous byte
-_W_MAX = 1 << 24
 _TRAIN_ABOVE = 16
 _SETS_A = 4 * 4 * 3 * 256  # kinds of the previous two bytes x match state x partial byte
 _SETS_B = 256 * 8 * 4  # previous byte x bit position x kind of the byte before it
@@ -98,20 +108,6 @@ def new_tables(mem: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _dot(x: np.ndarray, w: np.ndarray, ws: int, n: int) -> int:
-    dot = 0
-    for k in range(n):
-        dot += x[k] * int(w[ws + k])
-    return min(max(dot >> 16, -2047), 2047)
-
-
-@njit(cache=True)
-def _train(x: np.ndarray, w: np.ndarray, ws: int, n: int, err: int) -> None:
-    for k in range(n):
-        w[ws + k] = min(max(int(w[ws + k]) + ((x[k] * err) >> _MIX_SHIFT), -_W_MAX), _W_MAX)
-
-
-@njit(cache=True)
 def _apm_init(apm: np.ndarray) -> None:
     for j in range(33):
         apm[j::33] = int(SQUASH[min(max((j - 16) * 128, -2047), 2047) + 2047]) * 16
@@ -130,8 +126,7 @@ def code(
     t1 = np.full(65536, _INIT, np.int32)
     nb2 = buckets - 2
     msm = np.full(64, _INIT_MATCH, np.int32)
-    smp = np.zeros(2 * N_CTX * _HISTORY_ROWS, np.int32)  # probability and count side by side
-    smp[0::2] = 1 << 21
+    smp = np.full(N_CTX * _HISTORY_ROWS, (1 << 21) << 10, np.int64)  # probability << 10 | count: one load
     slot = np.zeros(N_CTX, np.int64)
     w0 = (1 << 16) * 9 // (4 * N_INPUTS)  # the inputs' weights start summing to 2.25 (5/4 or 14/4 did worse)
     wa = np.full(_SETS_A * N_INPUTS, w0, np.int32)
@@ -143,7 +138,7 @@ def code(
         wf[4 * j] = share
         wf[4 * j + 1] = share
         wf[4 * j + 3] = share if opts & THIRD_MIXER else 0
-    xf = np.zeros(4, np.int64)
+    xf = np.zeros(4, np.int32)
     ind1 = np.zeros(256, np.int32)
     ind2 = np.zeros(65536, np.int32)
     apm1 = np.zeros(256 * 33, np.uint16)
@@ -172,7 +167,7 @@ def code(
     out = np.zeros(64 if decode else data.size // 3 + 64, np.uint8)
     ctx = np.zeros(N_HASHED, np.int64)
     base = np.zeros(N_HASHED, np.int64)
-    x = np.zeros(N_INPUTS, np.int64)
+    x = np.zeros(N_INPUTS, np.int32)  # inputs fit 12 bits; int32 halves the mixers' loads
     c4 = 0
     c8 = 0
     word = 0
@@ -223,11 +218,11 @@ def code(
                     seen += 1
                 x[q] = stretch[v >> 19]
                 slot[q] = ((q * 4 + kind) * 8 + j) * 256 + (v & 255)
-                x[N_CTX + q] = stretch[smp[2 * slot[q]] >> 10]
+                x[N_CTX + q] = stretch[smp[slot[q]] >> 20]
             if not opts & ORDER0:
                 x[0] = 0
                 x[N_CTX] = 0
-            for q in range(N_HASHED):
+            for q in range(N_HASHED if opts != ALL else 0):
                 if off[q]:
                     x[N_DIRECT + q] = 0
                     x[N_CTX + N_DIRECT + q] = 0
@@ -301,7 +296,9 @@ def code(
                 t[iq] = _next(int(t[iq]), y, _LIMIT, _COUNT_BITS)
             for q in range(N_CTX):
                 sq = slot[q]
-                smp[2 * sq], smp[2 * sq + 1] = _sm_next(int(smp[2 * sq]), int(smp[2 * sq + 1]), y)
+                e = int(smp[sq])
+                pq, nq = _sm_next(e >> 10, e & 1023, y)
+                smp[sq] = (pq << 10) | nq
             if mctx >= 0:
                 msm[mctx] = _next(int(msm[mctx]), y, 31)
             apm1[a] = int(apm1[a]) + ((((y << 16) - int(apm1[a])) * (128 - aw)) >> (_APM_RATE + 6))
