@@ -13,7 +13,7 @@ from kbound.backends.base import Backend, Param, read_varint, size_in, write_var
 from kbound.backends.jit import version_note
 
 #: Bump when the model changes: a payload names the model that wrote it.
-FORMAT = 3
+FORMAT = 4
 
 
 def _mem(text: str) -> int:

@@ -1,32 +1,38 @@
-"""The `cmx` model: `cm`'s parts with more contexts, three mixers and a final one, and four APMs.
+"""The `cmx` model: `cm`'s parts with more contexts, a run model, three mixers and a final one, four APMs.
 
 The slow, strong sibling of `kbound.backends.cm_model`, whose tables, counters, hashing and
 bucket search it shares. Per bit:
 
 * Inputs. Orders 0 and 1 are direct tables; orders 2-6 and 8, the case-folded word so far,
-  it with the previous word, it with the word before that, a column context, three sparse
-  contexts (bytes 2-3, bytes 2 and 4, bytes 1 and 3 back) and two indirect ones (the two bytes
-  that followed the last times the previous one or two bytes occurred, with those bytes) are
-  hashed into `cm`'s buckets. Each gives two inputs, as in `cm`: its adaptive counter and an
-  adaptive map of its bit history, here one map per context, bit position and kind of the
-  previous byte. The counters keep a 7-bit count (`cm`'s 5), so a stationary context's rate
-  falls to 1/128.5. The match model gives its learned confidence and a vote scaled by the
-  match length.
+  it with the previous word, it with the word before that, it with the last line that ended
+  in a colon (who speaks, in a play), it with the first byte of the line, a column context,
+  two sparse contexts (bytes 2-3, bytes 1 and 3 back) and an indirect one (the two bytes that
+  followed the last times the previous two bytes occurred, with those bytes) are hashed into
+  `cm`'s buckets. Each gives two inputs, as in `cm`: its adaptive counter and an adaptive map
+  of its bit history, here one map per context, bit position and kind of the previous byte.
+  The counters keep a 7-bit count (`cm`'s 5), so a stationary context's rate falls to
+  1/128.5, and a bit the counter gave less than 1/8 cuts its count to 20, so it relearns
+  quickly. A run model (paq8's run map) remembers, for orders 2-4 and 6, the word and the word
+  pair, the last byte seen in that context and how many times in a row; while the partial
+  byte agrees with it, an adaptive map by (context, run length, bit position, expected bit)
+  gives one more input. The match model gives its learned confidence and a vote scaled by
+  the match length.
 * Mixing. Three mixers see every input, with weight sets chosen by (partial byte, match
   state, kinds of the previous two bytes), (previous byte, bit position, kind of the byte
   before it) and (how many of orders 2-6 and 8 have been seen more than once, kind of the previous
   byte, partial byte); a final mixer with a weight set per partial byte, match state and
   that count of seen orders combines their outputs (paq8's two layers). The mixers' learning
   rate starts 5 times its final value and decays to it over the first few kB.
-* SSE. Four adaptive probability maps refine the result, one by the partial byte, one by it
-  with the previous byte, two by it with a hash of the previous two and three bytes; each
-  moves both points it interpolates between. The output is (mixer + APM1 + 2 (APM2 + APM3 +
-  APM4)) / 8.
+* SSE. Four adaptive probability maps refine the result, one by the partial byte and the
+  match state (length and expected bit), one by the partial byte with the previous byte, two
+  by it with a hash of the previous two and three bytes; each moves both points it
+  interpolates between. The output is (2 mixer + 2 APM1 + 4 (APM2 + APM3 + APM4)) / 16.
 
-A kind is `cm_model._kind`'s: letter, space or newline, other ASCII, other. Format 3 added
-the word before last, the 7-bit counts, the wider history maps and mixer contexts, the order-3
-APM, and a lower final learning rate: 1.0 % smaller than format 2 on tinyshakespeare.txt, 1.7 %
-on 2 MB of gcide.txt, 0.7 % on 1 MB of enwik8-head.txt (bench/CM_RESULTS.md has the whole texts).
+A kind is `cm_model._kind`'s: letter, space or newline, other ASCII, other. Format 4 added
+the run model, the counters' cut on a surprise, the speaker and line-start contexts (in place
+of the sparse bytes 2 and 4 and the order-1 indirect context, which gave tinyshakespeare.txt
+nothing) and the match state in APM1: 0.46 % smaller than format 3 on tinyshakespeare.txt
+(bench/CM_RESULTS.md has every text).
 
 `opts` switches components off for measuring what each gives (`bench/bench_cm.py --ablate`); the
 backend always codes with ALL. Integer arithmetic below 2^63 only: the same bytes under numba
@@ -38,8 +44,8 @@ from __future__ import annotations
 import numpy as np
 
 from kbound.backends import arith
-from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
 from kbound.backends.cm_model import (
+    _DT,
     SQUASH,
     STRETCH,
     _between,
@@ -52,14 +58,18 @@ from kbound.backends.cm_model import (
     _touch,
     _train,
 )
+from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
 from kbound.backends.jit import njit
 from kbound.backends.jit import prefetch as _prefetch
 
 _M = 0xFFFFFFFF
 N_DIRECT = 2  # orders 0 and 1
-N_HASHED = 15  # orders 2-6, 8; word; word pair; column; three sparse; two indirect; word and the one before last
+N_HASHED = 15  # orders 2-6, 8; word; word pair; column; sparse; speaker; sparse; line start; indirect; words 0 and 2
 N_CTX = N_DIRECT + N_HASHED
-N_INPUTS = 2 * N_CTX + 3  # counter and history per context, match confidence and vote, bias
+_RUN_Q = np.array([0, 1, 2, 4, 6, 7], np.int64)  # the hashed contexts with a run model: orders 2-4, 6, words
+N_RUN = _RUN_Q.size
+N_INPUTS = 2 * N_CTX + 3 + N_RUN  # counter and history per context, match confidence and vote, runs, bias
+_RUN_ROWS = 1 << 22  # entries of the run table (16 MiB), mem allowing
 _LIMIT = 127  # counters keep a 7-bit count (cm: 5), so stationary contexts settle to 1/128.5
 _COUNT_BITS = 7
 _INIT = (1 << 30) | 1  # p = 1/2, count 0, empty history, with the 7-bit count
@@ -79,8 +89,8 @@ _SETS_F = 7 * 3 * 256  # seen x match state x partial byte
 
 #: Components `opts` can switch off, for measuring them; the backend uses ALL.
 ORDER0, HIGH_ORDERS, SPARSE, WORDS, SECOND_MIXER, SECOND_APM, MATCH_VOTE, THIRD_MIXER = 1, 2, 4, 8, 16, 32, 64, 128
-INDIRECT = 256
-ALL = 511
+INDIRECT, RUNS, LINES = 256, 512, 1024
+ALL = 2047
 
 
 @njit(cache=True)
@@ -89,12 +99,22 @@ def _apm3_rows(match_entries: int) -> int:
     return min(_APM3_ROWS, match_entries >> 5)
 
 
+@njit(cache=True)
+def _run_rows(match_entries: int) -> int:
+    """The run table's entries: a power of two, one per 128 bytes of mem, at most _RUN_ROWS."""
+    n = 1 << 10
+    while n < _RUN_ROWS and 2 * n <= match_entries >> 2:
+        n <<= 1
+    return n
+
+
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
     weights = (_SETS_A + _SETS_B + _SETS_C) * N_INPUTS + 4 * _SETS_F
     match_entries = mem // 32
-    apms = 2 * 33 * (256 + 65536 + 2 * _apm3_rows(match_entries))
-    fixed = 4 * (2 * 65536 + 2 * 256 + weights + 2 * _HISTORY_ROWS * N_CTX + 64) + apms
+    apms = 2 * 33 * (65 * 256 + 65536 + 2 * _apm3_rows(match_entries))
+    runs = 4 * _run_rows(match_entries) + 4 * N_RUN * 256
+    fixed = runs + 4 * (2 * 65536 + 256 + weights + _HISTORY_ROWS * N_CTX + 64) + apms
     buckets = (mem - fixed - 4 * match_entries) // 64
     return buckets, match_entries
 
@@ -105,6 +125,28 @@ def new_tables(mem: int) -> tuple[np.ndarray, np.ndarray]:
     raw = np.zeros(buckets * 16 + 16, np.int32)
     start = (-raw.ctypes.data // 4) % 16
     return raw[start : start + buckets * 16], np.zeros(match_entries, np.int32)
+
+
+_SURPRISE = 8192
+_DISCOUNT = 20
+
+
+@njit(cache=True)
+def _cnext(v: int, y: int) -> int:
+    """A counter after bit y; a bit against a confident prediction cuts its count to _DISCOUNT.
+
+    Without a branch on y (a decoder cannot predict it): `a` is the distance from p to the bit.
+    """
+    p = v >> 15
+    n = (v >> 8) & 127
+    a = p + y * (65536 - 2 * p)
+    if a > 65536 - _SURPRISE:
+        n = min(n, _DISCOUNT)
+    h = ((v & 255) << 1) | y
+    if h >= 256:
+        h = (h & 127) | 128
+    p += (2 * y - 1) * ((a * int(_DT[n])) >> 16)
+    return (p << 15) | (min(n + 1, _LIMIT) << 8) | h
 
 
 @njit(cache=True)
@@ -126,7 +168,7 @@ def code(
     t1 = np.full(65536, _INIT, np.int32)
     nb2 = buckets - 2
     msm = np.full(64, _INIT_MATCH, np.int32)
-    smp = np.full(N_CTX * _HISTORY_ROWS, (1 << 21) << 10, np.int64)  # probability << 10 | count: one load
+    smp = np.full(N_CTX * _HISTORY_ROWS, (1 << 21) << 10, np.uint32)  # probability << 10 | count: 32 bits, one load
     slot = np.zeros(N_CTX, np.int64)
     w0 = (1 << 16) * 9 // (4 * N_INPUTS)  # the inputs' weights start summing to 2.25 (5/4 or 14/4 did worse)
     wa = np.full(_SETS_A * N_INPUTS, w0, np.int32)
@@ -139,14 +181,21 @@ def code(
         wf[4 * j + 1] = share
         wf[4 * j + 3] = share if opts & THIRD_MIXER else 0
     xf = np.zeros(4, np.int32)
-    ind1 = np.zeros(256, np.int32)
+    run_rows = _run_rows(match_entries)
+    rt = np.zeros(run_rows, np.int32)  # a 15-bit check, the last byte, how many times in a row (to 255)
+    rsm = np.full(N_RUN * 256, (1 << 21) << 10, np.uint32)  # the run map, packed as smp
+    ridx = np.zeros(N_RUN, np.int64)
+    rchk = np.zeros(N_RUN, np.int64)
+    rexp = np.zeros(N_RUN, np.int64)
+    rcnt = np.zeros(N_RUN, np.int64)
+    rslot = np.zeros(N_RUN, np.int64)
     ind2 = np.zeros(65536, np.int32)
-    apm1 = np.zeros(256 * 33, np.uint16)
     apm2 = np.zeros(65536 * 33, np.uint16)
     rows3 = _apm3_rows(match_entries)
     apm3 = np.zeros(rows3 * 33, np.uint16)
     apm4 = np.zeros(rows3 * 33, np.uint16)
     _apm_init(apm4)
+    apm1 = np.zeros(65 * 256 * 33, np.uint16)  # by match state (none, or 2 x length bucket + bit) and partial byte
     _apm_init(apm1)
     _apm_init(apm2)
     _apm_init(apm3)
@@ -160,8 +209,10 @@ def code(
         off[14] = 1
     if not opts & SPARSE:
         off[9] = 1
-        off[10] = 1
         off[11] = 1
+    if not opts & LINES:
+        off[10] = 1
+        off[12] = 1
 
     st = arith.new_decoder(src) if decode else arith.new_encoder()
     out = np.zeros(64 if decode else data.size // 3 + 64, np.uint8)
@@ -177,6 +228,8 @@ def code(
     mptr = 0
     line = 0
     prev_line = 0
+    lh = 0
+    speaker = 0
     for i in range(data.size):
         lr = (_LR << 4) + ((_LR << 4) * _LR_BOOST * _LR_DECAY) // (i + _LR_DECAY)  # in 1/16ths
         if not decode:
@@ -186,6 +239,14 @@ def code(
         kind = _kind(c1)
         expected = int(data[mptr]) | 256 if mlen > 0 else 0
         kind2 = _kind((c4 >> 8) & 0xFF)
+        for r in range(N_RUN):
+            e = int(rt[ridx[r]])
+            if i > 0 and opts & RUNS and ((e >> 16) & 0xFFFF) == rchk[r]:
+                rexp[r] = ((e >> 8) & 0xFF) | 256
+                rcnt[r] = e & 0xFF
+            else:
+                rexp[r] = 0
+                rcnt[r] = 0
 
         c0 = 1
         nib = 1
@@ -218,7 +279,7 @@ def code(
                     seen += 1
                 x[q] = stretch[v >> 19]
                 slot[q] = ((q * 4 + kind) * 8 + j) * 256 + (v & 255)
-                x[N_CTX + q] = stretch[smp[slot[q]] >> 20]
+                x[N_CTX + q] = stretch[int(smp[slot[q]]) >> 20]
             if not opts & ORDER0:
                 x[0] = 0
                 x[N_CTX] = 0
@@ -235,6 +296,13 @@ def code(
                 x[2 * N_CTX] = stretch[msm[mctx] >> 17]
                 if opts & MATCH_VOTE:
                     x[2 * N_CTX + 1] = (2 * bit - 1) * min(mlen, 32) * 32
+            for r in range(N_RUN):
+                rslot[r] = -1
+                x[2 * N_CTX + 2 + r] = 0
+                if rexp[r] and (rexp[r] >> (8 - j)) == c0:
+                    rb = (rexp[r] >> (7 - j)) & 1
+                    rslot[r] = (((r << 4) + min(rcnt[r], 15)) << 4) + (j << 1) + rb
+                    x[2 * N_CTX + 2 + r] = stretch[int(rsm[rslot[r]]) >> 20]
             x[N_INPUTS - 1] = 256
             sa = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + (kind * 4 + kind2) * 768) * N_INPUTS
             da = _dot(x, wa, sa, N_INPUTS)
@@ -254,9 +322,9 @@ def code(
                 sf = 0
                 dot = da
             pm = int(squash[dot + 2047])
-            a = c0 * 33 + ((dot + 2048) >> 7)
+            a1 = ((mctx + 1) * 256 + c0) * 33 + ((dot + 2048) >> 7)
             aw = (dot + 2048) & 127
-            pa = _between(int(apm1[a]), int(apm1[a + 1]), aw)
+            pa1 = _between(int(apm1[a1]), int(apm1[a1 + 1]), aw)
             a2 = ((c1 << 8) | c0) * 33 + ((dot + 2048) >> 7)
             a3 = r3 + ((dot + 2048) >> 7)
             a4 = r4 + ((dot + 2048) >> 7)
@@ -264,9 +332,9 @@ def code(
                 pa2 = _between(int(apm2[a2]), int(apm2[a2 + 1]), aw)
                 pa3 = _between(int(apm3[a3]), int(apm3[a3 + 1]), aw)
                 pa4 = _between(int(apm4[a4]), int(apm4[a4 + 1]), aw)
-                p = (pm * 16 + pa + 2 * pa2 + 2 * pa3 + 2 * pa4) >> 3
+                p = (pm * 32 + 2 * pa1 + 4 * pa2 + 4 * pa3 + 4 * pa4) >> 4
             else:
-                p = (pm * 16 + pa) >> 1
+                p = (pm * 16 + pa1) >> 1
             p = min(max(p, 32), arith.PROB_ONE - 32)
             if decode:
                 y = arith.decode_bit(st, src, p)
@@ -288,21 +356,27 @@ def code(
                 miss = (y << 12) - pm
                 if miss > _TRAIN_ABOVE or miss < -_TRAIN_ABOVE:
                     _train(xf, wf, sf, 4, (miss * lr * _LR_FINAL // _LR) >> 4)
-            t0[c0] = _next(int(t0[c0]), y, _LIMIT, _COUNT_BITS)
+            t0[c0] = _cnext(int(t0[c0]), y)
             i1 = (c1 << 8) | c0
-            t1[i1] = _next(int(t1[i1]), y, _LIMIT, _COUNT_BITS)
+            t1[i1] = _cnext(int(t1[i1]), y)
             for q in range(N_HASHED):
                 iq = base[q] + nib
-                t[iq] = _next(int(t[iq]), y, _LIMIT, _COUNT_BITS)
+                t[iq] = _cnext(int(t[iq]), y)
             for q in range(N_CTX):
                 sq = slot[q]
                 e = int(smp[sq])
                 pq, nq = _sm_next(e >> 10, e & 1023, y)
                 smp[sq] = (pq << 10) | nq
+            for r in range(N_RUN):
+                rs = rslot[r]
+                if rs >= 0:
+                    e = int(rsm[rs])
+                    pq, nq = _sm_next(e >> 10, e & 1023, y)
+                    rsm[rs] = (pq << 10) | nq
             if mctx >= 0:
                 msm[mctx] = _next(int(msm[mctx]), y, 31)
-            apm1[a] = int(apm1[a]) + ((((y << 16) - int(apm1[a])) * (128 - aw)) >> (_APM_RATE + 6))
-            apm1[a + 1] = int(apm1[a + 1]) + ((((y << 16) - int(apm1[a + 1])) * aw) >> (_APM_RATE + 6))
+            apm1[a1] = int(apm1[a1]) + ((((y << 16) - int(apm1[a1])) * (128 - aw)) >> (_APM_RATE + 6))
+            apm1[a1 + 1] = int(apm1[a1 + 1]) + ((((y << 16) - int(apm1[a1 + 1])) * aw) >> (_APM_RATE + 6))
             apm2[a2] = int(apm2[a2]) + ((((y << 16) - int(apm2[a2])) * (128 - aw)) >> (_APM_RATE + 6))
             apm2[a2 + 1] = int(apm2[a2 + 1]) + ((((y << 16) - int(apm2[a2 + 1])) * aw) >> (_APM_RATE + 6))
             apm3[a3] = int(apm3[a3]) + ((((y << 16) - int(apm3[a3])) * (128 - aw)) >> (_APM_RATE + 6))
@@ -324,10 +398,16 @@ def code(
         if decode:
             data[i] = c
 
-        # Indirect contexts: what followed the last two occurrences of the previous one and two bytes.
-        ind1[c1] = ((int(ind1[c1]) << 8) | c) & 0xFFFF
+        # Indirect context: what followed the last two occurrences of the previous two bytes.
         i2 = c4 & 0xFFFF
         ind2[i2] = ((int(ind2[i2]) << 8) | c) & 0xFFFF
+
+        # Run model: each context's last byte, and how many times in a row it came.
+        for r in range(N_RUN):
+            if rexp[r] and (rexp[r] & 0xFF) == c:
+                rt[ridx[r]] = (rchk[r] << 16) | (c << 8) | min(rcnt[r] + 1, 255)
+            else:
+                rt[ridx[r]] = (rchk[r] << 16) | (c << 8) | 1
 
         # Byte contexts for the next byte.
         c8 = ((c8 << 8) | (c4 >> 24)) & _M
@@ -339,7 +419,11 @@ def code(
             prev_word2 = prev_word
             prev_word = word
             word = 0
+        lh = ((lh + c + 1) * 0x3C6EF372) & _M
         if c == 10:
+            if c1 == 58:  # a line that ends with a colon names who speaks (a play) or what follows
+                speaker = lh
+            lh = 0
             prev_line = line
             line = i + 1
         col = i + 1 - line
@@ -355,16 +439,21 @@ def code(
         ctx[7] = _mix32(((word * 0x1B873593) & _M) ^ _mix32(prev_word + 0x1234))
         ctx[8] = _mix32((min(col, 255) << 16 | above << 8 | c) + (7 << 24))
         ctx[9] = _mix32((c4 & 0xFFFF00) + 9)
-        ctx[10] = _mix32((c4 & 0xFF00FF00) ^ 0x0A0A0A0A)
+        ctx[10] = _mix32(((word * 0x1B873593) & _M) ^ _mix32(speaker + 0x9999))
         ctx[11] = _mix32((c4 & 0xFF00FF) + (11 << 24))
-        ctx[12] = _mix32((int(ind1[c]) << 8 | c) + (12 << 24))
+        first = int(data[line]) if line <= i else 10  # the line's first byte (a newline before it has one)
+        ctx[12] = _mix32(((word * 0x2545F491) & _M) ^ (first + (12 << 24)))
         ctx[13] = _mix32((int(ind2[c4 & 0xFFFF]) << 16 | (c4 & 0xFFFF)) ^ 0x3D4D51C3)
         ctx[14] = _mix32(((word * 0x2F0B4A13) & _M) ^ _mix32(prev_word2 + 0x7777))
         if not opts & INDIRECT:
-            ctx[12] = 0
             ctx[13] = 0
         for q in range(N_HASHED):
             _touch(t, nb2, ctx[q] + 0x9E3779B1)
+        for r in range(N_RUN):
+            hr = _mix32((ctx[_RUN_Q[r]] + 0x2B1D3C5F) & _M)
+            ridx[r] = (hr * run_rows) >> 32
+            rchk[r] = hr & 0x7FFF
+            _prefetch(rt, ridx[r])
 
         # Match model: follow the current match, or look up the last place these 6 bytes occurred.
         pos = i + 1
