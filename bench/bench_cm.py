@@ -6,7 +6,9 @@
 Without files it runs enwik8-head.txt and gcide.txt from --corpora (default: shared/corpora
 beside the repository, ../shared/corpora), skipping any that are absent. For `cm` the payload is the real coded
 size, the round trip is checked byte for byte, and the times are one core's wall-clock
-seconds with the numba cache warm (a tiny input is coded first so compilation is not timed).
+seconds with the numba cache warm (a tiny input is coded first so compilation is not timed);
+`--repeat N` keeps the fastest of N runs each way, for every coder alike (on shared virtual
+machines the same run varies by a third from one minute to the next).
 The total adds the decoder as kbound counts it. zpaq, 7-Zip and xz run as the command-line tools
 (skipped, with a note, when missing); their totals use the size of their installed binary
 and libraries under xz -9e, the way kbound counts native decoders.
@@ -59,16 +61,35 @@ def native_decoder_bytes(binary: str) -> int | None:
 
 
 def run_tool(
-    compress: list[str], decompress: list[str], archive: Path, source: Path, restored: Path, cwd: Path
+    compress: list[str], decompress: list[str], archive: Path, source: Path, restored: Path, cwd: Path,
+    repeat: int = 1, overwrites: bool = False,
 ) -> dict:
-    u0, t0 = _child_cpu(), time.perf_counter()
-    subprocess.run(compress, check=True, capture_output=True, cwd=cwd)
-    u1, t1 = _child_cpu(), time.perf_counter()
-    subprocess.run(decompress, check=True, capture_output=True, cwd=cwd)
-    u2, t2 = _child_cpu(), time.perf_counter()
-    if restored.read_bytes() != source.read_bytes():
-        raise SystemExit(f"{compress[0]} round trip failed on {source}")
-    return {"payload": archive.stat().st_size, "c": t1 - t0, "d": t2 - t1, "cc": u1 - u0, "dc": u2 - u1}
+    """A command-line coder's size and times: the fastest of `repeat` runs each way (the size is checked equal).
+
+    The archive and the restored file are removed between runs, unless the tool `overwrites` its output.
+    """
+    best: dict = {}
+    for _ in range(repeat):
+        archive.unlink(missing_ok=True)
+        u0, t0 = _child_cpu(), time.perf_counter()
+        subprocess.run(compress, check=True, capture_output=True, cwd=cwd)
+        u1, t1 = _child_cpu(), time.perf_counter()
+        subprocess.run(decompress, check=True, capture_output=True, cwd=cwd)
+        u2, t2 = _child_cpu(), time.perf_counter()
+        if restored.read_bytes() != source.read_bytes():
+            raise SystemExit(f"{compress[0]} round trip failed on {source}")
+        if not overwrites:
+            restored.unlink()
+        _keep_best(best, {"payload": archive.stat().st_size, "c": t1 - t0, "d": t2 - t1, "cc": u1 - u0, "dc": u2 - u1})
+    return best
+
+
+def _keep_best(best: dict, run: dict) -> None:
+    """Fold one run into the best so far: the same size every time, the smallest of each time."""
+    if best and best["payload"] != run["payload"]:
+        raise SystemExit(f"sizes differ between runs: {best['payload']} and {run['payload']}")
+    for key, value in run.items():
+        best[key] = min(best.get(key, value), value)
 
 
 def _child_cpu() -> float:
@@ -76,20 +97,23 @@ def _child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def bench_spec(data: bytes, spec: str, path: Path) -> dict:
-    """One kbound backend on one text: payload, decoder, times; the round trip checked."""
+def bench_spec(data: bytes, spec: str, path: Path, repeat: int = 1) -> dict:
+    """One kbound backend on one text: payload, decoder, times (fastest of `repeat`); the round trip checked."""
     backend = parse_spec(spec)
     backend.decompress(backend.compress(data[:1000]))  # load (or compile) the numba code first
-    u0, t0 = time.process_time(), time.perf_counter()
-    payload = backend.compress(data)
-    u1, t1 = time.process_time(), time.perf_counter()
-    restored = backend.decompress(payload)
-    u2, t2 = time.process_time(), time.perf_counter()
-    if restored != data:
-        raise SystemExit(f"{spec} round trip failed on {path}")
+    best: dict = {}
+    for _ in range(repeat):
+        u0, t0 = time.process_time(), time.perf_counter()
+        payload = backend.compress(data)
+        u1, t1 = time.process_time(), time.perf_counter()
+        restored = backend.decompress(payload)
+        u2, t2 = time.process_time(), time.perf_counter()
+        if restored != data:
+            raise SystemExit(f"{spec} round trip failed on {path}")
+        del restored
+        _keep_best(best, {"payload": len(payload), "c": t1 - t0, "d": t2 - t1, "cc": u1 - u0, "dc": u2 - u1})
     decoder = measure_decoder(backend.decoder_native, (*backend.decoder_python, type(backend).__module__))
-    return {"name": backend.spec, "payload": len(payload), "decoder": decoder.decoder_bytes,
-            "c": t1 - t0, "d": t2 - t1, "cc": u1 - u0, "dc": u2 - u1}
+    return {"name": backend.spec, "decoder": decoder.decoder_bytes, **best}
 
 
 def ablate(path: Path, size: int) -> str:
@@ -102,7 +126,8 @@ def ablate(path: Path, size: int) -> str:
     parts = {"ORDER0": cmx_model.ORDER0, "HIGH_ORDERS (5, 8)": cmx_model.HIGH_ORDERS, "SPARSE": cmx_model.SPARSE,
              "WORDS": cmx_model.WORDS, "SECOND_MIXER (with the third and final)": cmx_model.SECOND_MIXER,
              "SECOND_APM (with the third and fourth)": cmx_model.SECOND_APM, "MATCH_VOTE": cmx_model.MATCH_VOTE,
-             "THIRD_MIXER": cmx_model.THIRD_MIXER, "INDIRECT": cmx_model.INDIRECT}
+             "THIRD_MIXER": cmx_model.THIRD_MIXER, "INDIRECT": cmx_model.INDIRECT,
+             "RUNS": cmx_model.RUNS, "LINES (speaker and line start)": cmx_model.LINES}
     lines = [f"{path.name}, first {len(data):,} bytes, cmx:256m", "",
              "| switched off | payload bytes | vs all | compress MB/s CPU |", "|---|---:|---:|---:|"]
     cmx_model.code(data[:1000].copy(), *cmx_model.new_tables(16 << 20), False, np.zeros(0, np.uint8), cmx_model.ALL)
@@ -119,10 +144,10 @@ def ablate(path: Path, size: int) -> str:
     return "\n".join(lines)
 
 
-def bench_file(path: Path, specs: list[str], reference: bool = True) -> list[dict]:
+def bench_file(path: Path, specs: list[str], reference: bool = True, repeat: int = 1) -> list[dict]:
     data = path.read_bytes()
     n = len(data)
-    rows = [bench_spec(data, spec, path) for spec in specs]
+    rows = [bench_spec(data, spec, path, repeat) for spec in specs]
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -132,7 +157,7 @@ def bench_file(path: Path, specs: list[str], reference: bool = True) -> list[dic
             r = run_tool(
                 ["zpaq", "a", str(archive), path.name, "-m5", "-t1"],
                 ["zpaq", "x", str(archive), path.name, "-to", str(out / path.name), "-t1"],
-                archive, path, out / path.name, path.parent,
+                archive, path, out / path.name, path.parent, repeat,
             )
             rows.append({"name": "zpaq a -m5 -t1 (CLI)", "decoder": native_decoder_bytes("zpaq"), **r})
         elif reference:
@@ -144,7 +169,7 @@ def bench_file(path: Path, specs: list[str], reference: bool = True) -> list[dic
             r = run_tool(
                 [seven, "a", "-bd", "-m0=PPMd", "-mx=9", "-mmt=1", str(archive), path.name],
                 [seven, "x", "-bd", "-mmt=1", f"-o{out}", str(archive)],
-                archive, path, out / path.name, path.parent,
+                archive, path, out / path.name, path.parent, repeat,
             )
             rows.append({"name": "7-Zip PPMd -mx=9 (CLI)", "decoder": native_decoder_bytes(Path(seven).name), **r})
         elif reference:
@@ -153,7 +178,7 @@ def bench_file(path: Path, specs: list[str], reference: bool = True) -> list[dic
             archive, out = work / "x.xz", work / "x"
             shutil.copyfile(path, out)
             r = run_tool(["xz", "-9e", "-k", "-T1", str(out)], ["xz", "-d", "-k", "-f", "-T1", str(archive)],
-                         archive, path, out, work)
+                         archive, path, out, work, repeat, overwrites=True)
             rows.append({"name": "xz -9e -T1 (CLI)", "decoder": native_decoder_bytes("xz"), **r})
         elif reference:
             print("skipping xz: not installed", file=sys.stderr)
@@ -190,6 +215,8 @@ def main() -> None:
     parser.add_argument("--spec", action="append", help="a kbound backend spec to measure, repeatable (default: cm)")
     parser.add_argument("--ablate", type=int, metavar="BYTES",
                         help="instead: cmx on each file's first BYTES with each component off in turn")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="time each coder N times each way and keep the fastest (sizes must agree; default 1)")
     parser.add_argument("--no-reference", action="store_true", help="skip zpaq, 7-Zip and xz (measure the spec alone)")
     args = parser.parse_args()
     paths = [p.resolve() for p in args.files] or default_paths(args.corpora)
@@ -202,7 +229,7 @@ def main() -> None:
     rows = []
     for path in paths:
         print(f"{path.name}: load average {os.getloadavg()[0]:.2f} before", file=sys.stderr, flush=True)
-        rows += bench_file(path, args.spec or ["cm"], reference=not args.no_reference)
+        rows += bench_file(path, args.spec or ["cm"], reference=not args.no_reference, repeat=args.repeat)
         print(table(rows), file=sys.stderr, flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end", file=sys.stderr)
     print(table(rows))
