@@ -31,7 +31,7 @@ bucket search it shares. Per bit:
 A kind is `cm_model._kind`'s: letter, space or newline, other ASCII, other. Format 4 added
 the run model, the counters' cut on a surprise, the speaker and line-start contexts (in place
 of the sparse bytes 2 and 4 and the order-1 indirect context, which gave tinyshakespeare.txt
-nothing) and the match state in APM1: 0.46 % smaller than format 3 on tinyshakespeare.txt
+nothing) and the match state in APM1: 0.47 % smaller than format 3 on tinyshakespeare.txt
 (bench/CM_RESULTS.md has every text).
 
 `opts` switches components off for measuring what each gives (`bench/bench_cm.py --ablate`); the
