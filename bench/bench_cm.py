@@ -219,6 +219,8 @@ def main() -> None:
                         help="time each coder N times each way and keep the fastest (sizes must agree; default 1)")
     parser.add_argument("--no-reference", action="store_true", help="skip zpaq, 7-Zip and xz (measure the spec alone)")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     paths = [p.resolve() for p in args.files] or default_paths(args.corpora)
     if not paths:
         raise SystemExit("nothing to measure")
