@@ -44,8 +44,8 @@ from __future__ import annotations
 import numpy as np
 
 from kbound.backends import arith
+from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
 from kbound.backends.cm_model import (
-    _DT,
     SQUASH,
     STRETCH,
     _between,
@@ -58,7 +58,6 @@ from kbound.backends.cm_model import (
     _touch,
     _train,
 )
-from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
 from kbound.backends.jit import njit
 from kbound.backends.jit import prefetch as _prefetch
 
@@ -133,20 +132,19 @@ _DISCOUNT = 20
 
 @njit(cache=True)
 def _cnext(v: int, y: int) -> int:
-    """A counter after bit y; a bit against a confident prediction cuts its count to _DISCOUNT.
-
-    Without a branch on y (a decoder cannot predict it): `a` is the distance from p to the bit.
-    """
+    """A counter after bit y; a bit against a confident prediction cuts its count to _DISCOUNT."""
     p = v >> 15
     n = (v >> 8) & 127
-    a = p + y * (65536 - 2 * p)
-    if a > 65536 - _SURPRISE:
-        n = min(n, _DISCOUNT)
-    h = ((v & 255) << 1) | y
-    if h >= 256:
-        h = (h & 127) | 128
-    p += (2 * y - 1) * ((a * int(_DT[n])) >> 16)
-    return (p << 15) | (min(n + 1, _LIMIT) << 8) | h
+    if n > _DISCOUNT and (p < _SURPRISE if y else p > 65536 - _SURPRISE):
+        v = (v & ~(127 << 8)) | (_DISCOUNT << 8)
+    return _next(v, y, _LIMIT, _COUNT_BITS)
+
+
+@njit(cache=True)
+def _hm_next(e: int, y: int) -> int:
+    """A packed history-map entry (22-bit probability << 10 | count) after bit y, as `_sm_next` moves it."""
+    p, n = _sm_next(e >> 10, e & 1023, y)
+    return (p << 10) | n
 
 
 @njit(cache=True)
@@ -363,16 +361,10 @@ def code(
                 iq = base[q] + nib
                 t[iq] = _cnext(int(t[iq]), y)
             for q in range(N_CTX):
-                sq = slot[q]
-                e = int(smp[sq])
-                pq, nq = _sm_next(e >> 10, e & 1023, y)
-                smp[sq] = (pq << 10) | nq
+                smp[slot[q]] = _hm_next(int(smp[slot[q]]), y)
             for r in range(N_RUN):
-                rs = rslot[r]
-                if rs >= 0:
-                    e = int(rsm[rs])
-                    pq, nq = _sm_next(e >> 10, e & 1023, y)
-                    rsm[rs] = (pq << 10) | nq
+                if rslot[r] >= 0:
+                    rsm[rslot[r]] = _hm_next(int(rsm[rslot[r]]), y)
             if mctx >= 0:
                 msm[mctx] = _next(int(msm[mctx]), y, 31)
             apm1[a1] = int(apm1[a1]) + ((((y << 16) - int(apm1[a1])) * (128 - aw)) >> (_APM_RATE + 6))
