@@ -221,6 +221,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    missing = [str(p) for p in args.files if not p.is_file()]
+    if missing:
+        parser.error(f"not a file: {', '.join(missing)}")
     paths = [p.resolve() for p in args.files] or default_paths(args.corpora)
     if not paths:
         raise SystemExit("nothing to measure")
