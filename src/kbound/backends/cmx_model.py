@@ -44,8 +44,8 @@ from __future__ import annotations
 import numpy as np
 
 from kbound.backends import arith
-from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
 from kbound.backends.cm_model import (
+    _DT,
     SQUASH,
     STRETCH,
     _between,
@@ -58,6 +58,7 @@ from kbound.backends.cm_model import (
     _touch,
     _train,
 )
+from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
 from kbound.backends.jit import njit
 from kbound.backends.jit import prefetch as _prefetch
 
@@ -132,12 +133,47 @@ _DISCOUNT = 20
 
 @njit(cache=True)
 def _cnext(v: int, y: int) -> int:
-    """A counter after bit y; a bit against a confident prediction cuts its count to _DISCOUNT."""
+    """A counter after bit y (`cm_model._next` with a 7-bit count); a bit it gave less than
+    _SURPRISE / 65536 cuts its count to _DISCOUNT first. Written without branches on the
+    data (the cut is a product, not an `if`), which mispredicted often.
+    """
     p = v >> 15
     n = (v >> 8) & 127
-    if n > _DISCOUNT and (p < _SURPRISE if y else p > 65536 - _SURPRISE):
-        v = (v & ~(127 << 8)) | (_DISCOUNT << 8)
-    return _next(v, y, _LIMIT, _COUNT_BITS)
+    other = p ^ (-y & 65535)  # p for y = 0, 65535 - p for y = 1: its confidence in the bit that did not come
+    cut = (n > _DISCOUNT) & (other > 65536 - _SURPRISE - y)
+    n -= cut * (n - _DISCOUNT)
+    h = ((v & 255) << 1) | y
+    h = h if h < 256 else (h & 127) | 128
+    d = int(_DT[n])
+    p = p + ((((y << 16) - p) * d) >> 16) if y else p - ((p * d) >> 16)
+    return (p << 15) | (min(n + 1, _LIMIT) << 8) | h
+
+
+@njit(cache=True, fastmath=True)
+def _dot3(
+    x: np.ndarray, wa: np.ndarray, sa: int, wb: np.ndarray, sb: int, wc: np.ndarray, sc: int, n: int
+) -> tuple[int, int, int]:
+    """The three mixers' outputs in one pass over the inputs: `cm_model._dot` on three weight sets.
+
+    One loop loads each input once and the three weight rows side by side; summed in
+    doubles, exact as `_dot` explains.
+    """
+    ra = wa[sa : sa + n]
+    rb = wb[sb : sb + n]
+    rc = wc[sc : sc + n]
+    da = 0.0
+    db = 0.0
+    dc = 0.0
+    for k in range(n):
+        xk = float(x[k])
+        da += xk * float(ra[k])
+        db += xk * float(rb[k])
+        dc += xk * float(rc[k])
+    return (
+        min(max(int(da) >> 16, -2047), 2047),
+        min(max(int(db) >> 16, -2047), 2047),
+        min(max(int(dc) >> 16, -2047), 2047),
+    )
 
 
 @njit(cache=True)
@@ -303,20 +339,18 @@ def code(
                     x[2 * N_CTX + 2 + r] = stretch[int(rsm[rslot[r]]) >> 20]
             x[N_INPUTS - 1] = 256
             sa = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + (kind * 4 + kind2) * 768) * N_INPUTS
-            da = _dot(x, wa, sa, N_INPUTS)
+            sb = ((((c1 << 3) | j) << 2) + kind2) * N_INPUTS
+            sc = ((seen * 4 + kind) * 256 + c0) * N_INPUTS
+            da, db, dc = _dot3(x, wa, sa, wb, sb, wc, sc, N_INPUTS)
             if opts & SECOND_MIXER:
-                sb = ((((c1 << 3) | j) << 2) + kind2) * N_INPUTS
-                db = _dot(x, wb, sb, N_INPUTS)
                 xf[0] = da
                 xf[1] = db
                 xf[2] = 256
                 if opts & THIRD_MIXER:
-                    sc = ((seen * 4 + kind) * 256 + c0) * N_INPUTS
-                    xf[3] = _dot(x, wc, sc, N_INPUTS)
+                    xf[3] = dc
                 sf = (c0 + (0 if mctx < 0 else (256 if mlen < 16 else 512)) + 768 * seen) * 4
                 dot = _dot(xf, wf, sf, 4)
             else:
-                db = 0
                 sf = 0
                 dot = da
             pm = int(squash[dot + 2047])

@@ -18,11 +18,15 @@ NUMBA_VERSION: str | None = None
 _compile: Any = None
 
 
-def njit(*, cache: bool = False) -> Callable[[F], F]:
-    """numba.njit(cache=...) where numba is installed; otherwise leave the function as plain Python."""
+def njit(*, cache: bool = False, fastmath: bool = False) -> Callable[[F], F]:
+    """numba.njit(cache=..., fastmath=...) where numba is installed; otherwise leave the function as plain Python.
+
+    `fastmath` lets LLVM reorder floating-point sums (and so vectorise them): only for sums
+    whose every term and partial sum is an integer below 2^53, which come out exact in any order.
+    """
     if _compile is None:
         return lambda f: f
-    compiled: Callable[[F], F] = _compile(cache=cache)
+    compiled: Callable[[F], F] = _compile(cache=cache, fastmath=fastmath)
     return compiled
 
 
