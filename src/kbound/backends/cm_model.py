@@ -185,20 +185,14 @@ def _kind(c: int) -> int:
     return 2 if c < 128 else 3
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True)
 def _dot(x: np.ndarray, w: np.ndarray, ws: int, n: int) -> int:
-    """A mixer's output: the dot product of the inputs with weight set `ws` (n weights from w[ws]), clamped.
-
-    Summed in doubles, which LLVM vectorises where it will not for 64-bit integer products,
-    and exact: an input is below 2^12 and a weight at most _W_MAX = 2^24 in size, so a
-    product is an integer below 2^36 and any partial sum of up to 2^16 of them one below
-    2^52, the same in any order and as plain Python.
-    """
+    """A mixer's output: the dot product of the inputs with weight set `ws` (n weights from w[ws]), clamped."""
     wr = w[ws : ws + n]  # a row indexed from 0: numba loads it contiguously, not by a gather per weight
-    dot = 0.0
+    dot = 0
     for k in range(n):
-        dot += float(x[k]) * float(wr[k])
-    return min(max(int(dot) >> 16, -2047), 2047)
+        dot += int(x[k]) * int(wr[k])
+    return min(max(dot >> 16, -2047), 2047)
 
 
 @njit(cache=True)

@@ -155,8 +155,12 @@ def _dot3(
 ) -> tuple[int, int, int]:
     """The three mixers' outputs in one pass over the inputs: `cm_model._dot` on three weight sets.
 
-    One loop loads each input once and the three weight rows side by side; summed in
-    doubles, exact as `_dot` explains.
+    One loop loads each input once and the three weight rows side by side, and sums in
+    doubles, which LLVM vectorises where it will not for 64-bit integer products. Exact: an
+    input is below 2^12 and a weight at most 2^24 in size (`cm_model._train` clamps it), so a
+    product is an integer below 2^36 and any sum of up to 2^16 of them one below 2^52, the
+    same in any order, under numba and as plain Python. (`cm`, with 18 inputs in int64, ran no
+    faster with this.)
     """
     ra = wa[sa : sa + n]
     rb = wb[sb : sb + n]
