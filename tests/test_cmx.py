@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kbound.backends import cmx, cmx_model
@@ -32,6 +33,33 @@ def test_tables_stay_within_mem() -> None:
         assert model - 64 * fixed[0] <= mem + 64  # only the fixed tables are set aside
         t, mt = cmx_model.new_tables(mem)
         assert t.nbytes + mt.nbytes <= mem
+
+
+def test_mixers_in_doubles_are_exact_integer_dot_products() -> None:
+    # _dot3 sums in doubles, reordered by fastmath; with inputs below 2^12 and weights at
+    # most 2^24 in size every partial sum is an integer below 2^53, so it must equal the
+    # integer dot product of cm_model._dot, extreme and random rows alike.
+    from kbound.backends import cm_model
+
+    n = cmx_model.N_INPUTS
+    rng = np.random.default_rng(7)
+    w_max = 1 << 24
+    rows = [np.full(n, w_max, np.int32), np.full(n, -w_max, np.int32), np.where(np.arange(n) % 2, w_max, -w_max)]
+    rows += [rng.integers(-w_max, w_max + 1, n) for _ in range(100)]
+    rows += [rng.integers(-(1 << 16), (1 << 16) + 1, n) for _ in range(100)]  # sums inside the clamp
+    inputs = [np.full(n, 2047, np.int32), np.full(n, -2047, np.int32)]
+    inputs += [rng.integers(-2047, 2048, n) for _ in range(200)]
+    unclamped = 0
+    for k in range(len(rows)):
+        x = np.asarray(inputs[k % len(inputs)], np.int32)
+        w = np.concatenate([rows[k], rows[-k], rows[(3 * k) % len(rows)]]).astype(np.int32)
+        got = cmx_model._dot3(x, w, 0, w, n, w, 2 * n, n)
+        want = tuple(cm_model._dot(x, w, s, n) for s in (0, n, 2 * n))
+        assert got == want
+        unclamped += sum(abs(d) < 2047 for d in got)
+    assert unclamped > 100
+    # The clamp at +-2047 is reached, so both ends of the range were compared.
+    assert cmx_model._dot3(inputs[0], rows[0], 0, rows[1], 0, rows[0], 0, n) == (2047, -2047, 2047)
 
 
 def test_pinned_payload_on_alice() -> None:
