@@ -249,7 +249,7 @@ CATALOG: dict[str, Card] = {
     "order": Card("kbound.backends.order:Order", _numba_memory, _unbounded,
                   ("order:1", "order:2", "order:3", "order:4"), _fixed(4.0), slow=True),
     "cm": Card("kbound.backends.cm:Cm", _numba_memory, _unbounded, ("cm",), _fixed(6.0), slow=True),
-    # cmx format 4 on gcide.txt: 0.175 MB/s compressing, 0.188 decompressing (bench/CM_RESULTS.md).
+    # cmx format 4 on gcide.txt: 0.280 MB/s compressing, 0.186 decompressing (bench/CM_RESULTS.md).
     "cmx": Card("kbound.backends.cmx:Cmx", _cmx_memory, _unbounded, ("cmx",), _fixed(15.0), slow=True),
     # lm: a block's context reaches `window` tokens back, at least one byte each.
     "lm": Card("kbound.backends.lm:Lm", _lm_memory, lambda c: int(c["window"]), (), _lm_seconds, slow=True),
