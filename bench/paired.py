@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -42,7 +43,7 @@ print(json.dumps([u1 - u0, u2 - u1, len(payload)]))
 def run(src: Path, path: Path, spec: str) -> list[float]:
     out = subprocess.run(
         [sys.executable, "-c", CHILD, str(path), spec],
-        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+        env={**os.environ, "PYTHONPATH": str(src)},
         capture_output=True, text=True, check=False,
     )
     if out.returncode:
