@@ -20,8 +20,8 @@ from kbound.cli.options import (
 )
 from kbound.cli.progress import Progress
 from kbound.growth.curve import DEFAULT_MIN_BYTES, DEFAULT_POINTS, DEFAULT_SEED, growth_curve, with_model
-from kbound.growth.samples import SAMPLINGS
 from kbound.report.curve import render_curve
+from kbound.sources.sampling import SAMPLINGS
 
 
 @click.command("curve", epilog=EXIT_CODES_EPILOG)

@@ -17,8 +17,8 @@ from typing import Any
 from kbound.backends.registry import parse_spec
 from kbound.errors import CorpusError, KboundError
 from kbound.run.engine import expected_seconds, outcome_of
+from kbound.run.executor import Call, DaskExecutor, Failure, Stopped
 from kbound.run.outcome import Interrupted, Outcome
-from kbound.run.signals import Terminated
 from kbound.run.worker import Task, run_task
 
 
@@ -53,46 +53,26 @@ def run_tasks_dask(
     Longer tasks get higher priority. Ctrl-C, SIGTERM and SIGHUP cancel every submitted task and
     raise `Interrupted`; a task that fails on the cluster raises `KboundError` after cancelling the rest.
     """
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise KboundError("--scheduler needs Dask: pip install 'kbound[dask]'") from None
     check_shareable(tasks)
-    try:
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout="30s")
-    except (OSError, TimeoutError, ValueError) as e:
-        raise KboundError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
-    futures = []
+    executor = DaskExecutor(scheduler)
     done: dict[int, Outcome] = {}
+
+    def finished(i: int, fields: Any) -> None:
+        where = f"{tasks[i].backend.spec}{' ' + tasks[i].label if tasks[i].label else ''}"
+        if isinstance(fields, Failure):
+            raise KboundError(f"{where} {fields.message}")
+        if fields.get("fatal"):
+            raise CorpusError(f"{where} on the cluster: {fields['fatal']}")
+        done[i] = outcome_of(tasks[i], fields)
+        if on_done:
+            on_done(tasks[i], done[i])
+
+    calls = [Call(_remote, (t.backend.spec, t, verify, limit), t.label, expected_seconds=expected_seconds(t))
+             for t in tasks]
     try:
-        for i, t in enumerate(tasks):
-            futures.append(client.submit(
-                _remote, t.backend.spec, t, verify, limit, key=f"kbound-{i}-{t.backend.spec}-{t.label or 'all'}",
-                priority=int(expected_seconds(t)), pure=False,
-            ))
-            if on_start:
-                on_start(t)
-        index = {f.key: i for i, f in enumerate(futures)}
-        for future in as_completed(futures):
-            i = index[future.key]
-            where = f"{tasks[i].backend.spec}{' ' + tasks[i].label if tasks[i].label else ''}"
-            try:
-                fields = future.result()
-            except Exception as e:  # the worker died, or the task could not run there
-                raise KboundError(f"{where} failed on the cluster: {type(e).__name__}: {e}".rstrip(": ")) from None
-            if fields.get("fatal"):
-                raise CorpusError(f"{where} on the cluster: {fields['fatal']}")
-            done[i] = outcome_of(tasks[i], fields)
-            if on_done:
-                on_done(tasks[i], done[i])
-    except (KeyboardInterrupt, Terminated) as stop:
-        client.cancel(futures)
-        raise Interrupted([done[i] for i in sorted(done)], dict(done),
-                          stop.signum if isinstance(stop, Terminated) else 2) from None
-    except BaseException:
-        client.cancel(futures)
-        raise
+        executor.run(calls, on_start=lambda i: on_start(tasks[i]) if on_start else None, on_done=finished)
+    except Stopped as stop:
+        raise Interrupted([done[i] for i in sorted(done)], dict(done), stop.signum) from None
     finally:
-        if client is not scheduler:
-            client.close()
+        executor.close()
     return [done[i] for i in range(len(tasks))]
