@@ -14,10 +14,24 @@ from typing import Any
 
 from kbound.backends.catalog import STREAM_BYTES
 from kbound.backends.registry import memory_bytes, seconds_per_mb
-from kbound.errors import CorpusError
-from kbound.run.executor import WORKER_BYTES, Call, Failure, LocalExecutor, Stopped, available_memory, default_jobs
+from kbound.errors import CorpusError, KboundError
+from kbound.run.executor import (
+    WORKER_BYTES,
+    Call,
+    Executor,
+    Failure,
+    LocalExecutor,
+    Stopped,
+    available_memory,
+    default_jobs,
+)
 from kbound.run.outcome import Interrupted, Outcome
-from kbound.run.worker import Task, run_task
+from kbound.run.worker import Task, joined_task, run_task, split_task
+
+try:
+    import resource
+except ImportError:  # not on Windows
+    resource = None  # type: ignore[assignment]
 
 __all__ = ["MIN_MAX_MEMORY", "WORKER_BYTES", "available_memory", "default_jobs", "expected_seconds", "memory_need",
            "outcome_of", "run_tasks"]
@@ -47,6 +61,7 @@ def outcome_of(task: Task, fields: dict[str, Any]) -> Outcome:
 def run_tasks(
     tasks: Sequence[Task],
     *,
+    executor: Executor | None = None,
     verify: bool = True,
     jobs: int | None = None,
     cache_root: str | None = None,
@@ -56,48 +71,69 @@ def run_tasks(
     on_done: Callable[[Task, Outcome], None] | None = None,
     on_progress: Callable[[Task, int, int], None] | None = None,
     max_memory: int | None = None,
+    on_index: Callable[[Task, Any], None] | None = None,
 ) -> list[Outcome]:
-    """Run tasks in worker processes, at most `jobs` at once, the longest expected first; outcomes in task order.
+    """Run tasks through `executor` (default: worker processes here, `jobs` at once), longest first; outcomes in order.
 
-    Memory: tasks run together only while the sum of their `memory_need` stays within the budget.
-    Given `max_memory`, the budget is a hard cap: a task that cannot fit even alone is not
-    started, and its outcome says what it would need. Without it, the budget is the memory
-    available now (no limit where that is unknown) and only orders the work: a task too big for
-    it runs alone, since the estimates are upper envelopes.
-
+    Locally, memory is budgeted as `LocalExecutor` says (`max_memory` a hard cap). On Dask, each
+    backend is rebuilt from its spec on the worker and the client measures decoders once.
     `on_progress(task, done, total)` hears bytes done of the task's expected total (compressed,
-    then decompressed). A task whose input cannot be read raises `CorpusError` (naming the task)
-    after stopping the others. Ctrl-C, SIGTERM and SIGHUP terminate every worker (payloads are
-    anonymous temporary files, so nothing is left behind) and raise `Interrupted` with the
-    outcomes finished so far.
+    then decompressed; local runs only). A task whose input cannot be read raises `CorpusError`
+    (naming the task) after stopping the others. Ctrl-C, SIGTERM and SIGHUP terminate every worker
+    (payloads are anonymous temporary files, so nothing is left behind) and raise `Interrupted`
+    with the outcomes finished so far. A task with `index` keeps its index where it ran and hands
+    it to `on_index(task, kept)`.
     """
-    options = {"verify": verify, "cache_root": cache_root, "write_cache": write_cache, "limit": limit}
-    calls = [Call(_task, (t, options), t.label, memory_need(t), expected_seconds(t), reports=True) for t in tasks]
+    own = executor is None
+    ex = executor if executor is not None else LocalExecutor(jobs, max_memory)
+    if ex.remote:
+        from kbound.run.distributed import check_shareable, remote_call
+
+        check_shareable(tasks)
+        calls = [remote_call(t, verify, limit, expected_seconds(t)) for t in tasks]
+    else:
+        options = {"verify": verify, "cache_root": cache_root, "write_cache": write_cache, "limit": limit}
+        calls = [Call(_task, (*split_task(t), options), t.label, memory_need(t), expected_seconds(t), reports=True,
+                      keep=t.index is not None) for t in tasks]
     done: dict[int, Outcome] = {}
 
     def finished(i: int, result: Any) -> None:
+        task = tasks[i]
+        where = f"{task.backend.spec}{' ' + task.label if task.label else ''}"
+        if isinstance(result, Failure) and ex.remote:
+            raise KboundError(f"{where} {result.message}")
+        if not isinstance(result, Failure) and task.index is not None:
+            kept, result = result, ex.fetch(result, "fields")
+            if on_index and not result.get("fatal") and not result.get("error"):
+                on_index(task, kept)
         if isinstance(result, dict) and result.get("fatal"):
-            label = f"{tasks[i].label}: " if tasks[i].label else ""
-            raise CorpusError(f"{label}{result['fatal']}")
-        done[i] = outcome_of(tasks[i], result) if isinstance(result, dict) else Outcome(
-            tasks[i].backend, error=_failure(tasks[i], result))
+            label = f"{task.label}: " if task.label else ""
+            raise CorpusError(f"{where} on the cluster: {result['fatal']}" if ex.remote
+                              else f"{label}{result['fatal']}")
+        done[i] = outcome_of(task, result) if isinstance(result, dict) else Outcome(
+            task.backend, error=_failure(task, result))
         if on_done:
-            on_done(tasks[i], done[i])
+            on_done(task, done[i])
 
-    executor = LocalExecutor(jobs, max_memory)
     try:
-        executor.run(calls, on_start=lambda i: on_start(tasks[i]) if on_start else None, on_done=finished,
-                     on_progress=lambda i, d, t: on_progress(tasks[i], d, t) if on_progress else None)
+        ex.run(calls, on_start=lambda i: on_start(tasks[i]) if on_start else None, on_done=finished,
+               on_progress=lambda i, d, t: on_progress(tasks[i], d, t) if on_progress else None)
     except Stopped as stop:
         raise Interrupted([done[i] for i in sorted(done)], dict(done), stop.signum) from None
     finally:
-        executor.close()
+        if own:
+            ex.close()
     return [done[i] for i in range(len(tasks))]
 
 
-def _task(task: Task, options: dict[str, Any], report: Callable[[int, int], None]) -> dict[str, Any]:
+def _task(task: Task, dups: list[Any], targets: list[Any], options: dict[str, Any],
+          report: Callable[[int, int], None]) -> dict[str, Any]:
     """What a worker runs for one backend task."""
-    return run_task(task, report=report, **options)
+    result = run_task(joined_task(task, dups, targets), report=report, **options)
+    if resource is not None:  # ru_maxrss is in KiB on Linux
+        fields = result["fields"] if task.index is not None else result
+        fields["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return result
 
 
 def _failure(task: Task, result: Failure) -> str:

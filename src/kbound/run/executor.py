@@ -29,11 +29,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-try:
-    import resource
-except ImportError:  # not on Windows
-    resource = None  # type: ignore[assignment]
-
 from kbound.errors import KboundError
 from kbound.run.signals import Terminated, die_with_parent
 
@@ -59,6 +54,8 @@ class Call:
     expected_seconds: float = 0.0
     #: Pass `report=` (a `(done, total)` callable for progress) to `fn`.
     reports: bool = False
+    #: Keep the result (a dict) where it was made, as with `run(..., keep=True)`.
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +112,10 @@ class Executor(ABC):
     def part(self, kept: Any, key: str) -> Any:
         """One key of a kept result, to pass to a later call without bringing it here."""
         return Part(kept, key)
+
+    def fetch(self, kept: Any, key: str) -> Any:
+        """One key of a kept result, brought here (for small values: counts, a task's fields)."""
+        return load(Part(kept, key))
 
     def close(self) -> None:
         """Release what the executor holds (its work directory, its cluster connection)."""
@@ -195,8 +196,6 @@ def _work(call: Call, keep_dir: str | None, parent: int, conn: Connection) -> No
         result = Failure(str(e))
     except Exception as e:  # a library's own error: this call's failure, in one line
         result = Failure(f"{type(e).__name__}: {e}".rstrip(": "))
-    if isinstance(result, dict) and resource is not None:  # ru_maxrss is in KiB on Linux
-        result.setdefault("peak_rss_bytes", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     conn.send(("done", result))
     conn.close()
 
@@ -265,7 +264,7 @@ class LocalExecutor(Executor):
         on_progress: Callable[[int, int, int], None] | None = None,
     ) -> list[Any]:
         ctx = context()
-        keep_dir = self._keep_dir() if keep else None
+        keep_dir = self._keep_dir() if keep or any(c.keep for c in calls) else None
         budget = self.max_memory if self.max_memory is not None else available_memory()
         need = [c.memory_bytes for c in calls]
         # sorted() is stable: equal guesses keep the order given.
@@ -296,7 +295,8 @@ class LocalExecutor(Executor):
                     i = pending.pop(pick or 0)
                     in_use += need[i]
                     recv, send = ctx.Pipe(duplex=False)
-                    proc = ctx.Process(target=_work, args=(calls[i], keep_dir, os.getpid(), send), daemon=True)
+                    where = keep_dir if keep or calls[i].keep else None
+                    proc = ctx.Process(target=_work, args=(calls[i], where, os.getpid(), send), daemon=True)
                     proc.start()
                     send.close()  # so the pipe reports EOF if the worker dies
                     running[recv] = (proc, i)
@@ -365,6 +365,9 @@ class DaskExecutor(Executor):
 
         return self.client.submit(operator.getitem, kept, key, pure=False)
 
+    def fetch(self, kept: Any, key: str) -> Any:
+        return self.part(kept, key).result()
+
     def run(
         self,
         calls: Sequence[Call],
@@ -381,7 +384,7 @@ class DaskExecutor(Executor):
         try:
             for i, c in enumerate(calls):
                 futures.append(self.client.submit(
-                    _guarded, keep, c.fn, *c.args, key=f"kbound-{os.getpid()}-{time.monotonic_ns()}-{i}",
+                    _guarded, keep or c.keep, c.fn, *c.args, key=f"kbound-{os.getpid()}-{time.monotonic_ns()}-{i}",
                     priority=int(c.expected_seconds), pure=False,
                 ))
                 if on_start:
@@ -391,7 +394,8 @@ class DaskExecutor(Executor):
                 i = index[future.key]
                 try:
                     # A kept value stays on its worker; only a failure comes here.
-                    result = future if keep and future.status != "error" else future.result()
+                    kept = keep or calls[i].keep
+                    result = future if kept and future.status != "error" else future.result()
                 except Exception as e:  # the worker died, or the call could not run there
                     result = Failure(f"failed on the cluster: {type(e).__name__}: {e}".rstrip(": "))
                 done[i] = result
