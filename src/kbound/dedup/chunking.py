@@ -71,16 +71,12 @@ GEAR = _gear()
 
 
 @njit(cache=True)
-def _cuts(buf: np.ndarray, gear: np.ndarray, lo: int, avg: int, hi: int, hard: np.uint64, easy: np.uint64,
-          final: bool) -> np.ndarray:
-    """Lengths of the complete chunks at the start of `buf`; a tail that may still grow is left out.
+def _cut_range(buf: np.ndarray, start: int, n: int, gear: np.ndarray, lo: int, avg: int, hi: int, hard: np.uint64,
+               easy: np.uint64, final: bool, out: np.ndarray, k: int) -> int:
+    """Append to `out` (from index k) the lengths of the chunks of buf[start:n]; return the new count.
 
-    With `final`, the tail is a chunk too (the end of a document or of the stream).
+    A tail that may still grow is left out unless `final` (the end of a document or of the stream).
     """
-    n = buf.shape[0]
-    out = np.empty(n // lo + 2, dtype=np.int64)
-    k = 0
-    start = 0
     while start < n:
         left = n - start
         if left <= lo:
@@ -114,57 +110,71 @@ def _cuts(buf: np.ndarray, gear: np.ndarray, lo: int, avg: int, hi: int, hard: n
         out[k] = cut - start
         k += 1
         start = cut
+    return k
+
+
+@njit(cache=True)
+def _cuts(buf: np.ndarray, bounds: np.ndarray, gear: np.ndarray, lo: int, avg: int, hi: int, hard: np.uint64,
+          easy: np.uint64, final: bool) -> np.ndarray:
+    """Chunk lengths of buf, cut at every forced boundary in `bounds` (ascending, first 0, last len(buf)).
+
+    Every segment but the last ends a document; the last is final only with `final`.
+    """
+    out = np.empty(buf.shape[0] // lo + bounds.shape[0] + 2, dtype=np.int64)
+    k = 0
+    last = bounds.shape[0] - 2
+    for j in range(last + 1):
+        k = _cut_range(buf, bounds[j], bounds[j + 1], gear, lo, avg, hi, hard, easy, final or j < last, out, k)
     return out[:k]
 
 
 class Chunker:
     """Cuts a stream, fed as (bytes, starts a document) pieces, into content-defined chunks.
 
-    `feed` returns the chunks completed so far, as bytes; `finish` returns the last one. Memory is
-    one chunk of `max_bytes` plus the piece being fed.
+    Pieces are gathered until about `BATCH` bytes wait, then cut in one kernel call (documents
+    are often a few hundred bytes: a call each would cost more than the cutting). `feed` returns
+    the chunks completed so far, `finish` the rest. Memory is a batch plus one chunk.
     """
+
+    BATCH = 1 << 20
 
     def __init__(self, chunking: Chunking) -> None:
         self.chunking = chunking
         self._hard, self._easy = (np.uint64(m) for m in chunking.masks)
-        self._pending = b""
-
-    def _cut(self, buf: bytes, final: bool) -> tuple[list[memoryview], bytes]:
-        c = self.chunking
-        if len(buf) <= c.min_bytes:  # no cut can fall inside: skip the kernel (most documents are short)
-            return ([memoryview(buf)] if final and buf else []), (b"" if final else buf)
-        lengths = _cuts(np.frombuffer(buf, dtype=np.uint8), GEAR, c.min_bytes, c.avg_bytes, c.max_bytes,
-                        self._hard, self._easy, final)
-        out, pos = [], 0
-        view = memoryview(buf)
-        for n in lengths.tolist():
-            out.append(view[pos : pos + n])
-            pos += n
-        return out, buf[pos:]
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._bounds: list[int] = [0]
 
     def feed(self, data: bytes, starts_document: bool) -> list[memoryview]:
         """Take the next piece; a document start ends the chunk before it.
 
         The chunks are views of the chunker's buffers (no copy): take `bytes()` of one to keep it.
         """
-        done: list[memoryview] = []
-        if starts_document and self._pending:
-            done, self._pending = self._cut(self._pending, True)[0], b""
+        if starts_document and self._size:
+            self._bounds.append(self._size)
         if data:
-            self._pending = self._pending + data if self._pending else data
-            # Scanning only once a few chunks' worth waits (or at a document's end) gives the same cuts,
-            # since only cuts that no later byte can move are taken; it saves a kernel call per short piece.
-            if len(self._pending) >= 4 * self.chunking.max_bytes:
-                more, self._pending = self._cut(self._pending, False)
-                done += more
-        return done
+            self._parts.append(data)
+            self._size += len(data)
+        return self._cut(False) if self._size >= self.BATCH else []
 
     def finish(self) -> list[memoryview]:
         """The chunks left at the end of the stream."""
-        if not self._pending:
-            return []
-        done, self._pending = self._cut(self._pending, True)[0], b""
-        return done
+        return self._cut(True) if self._size else []
+
+    def _cut(self, final: bool) -> list[memoryview]:
+        c = self.chunking
+        buf = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        bounds = np.array([*self._bounds, len(buf)], dtype=np.int64)
+        lengths = _cuts(np.frombuffer(buf, dtype=np.uint8), bounds, GEAR, c.min_bytes, c.avg_bytes, c.max_bytes,
+                        self._hard, self._easy, final)
+        out, pos = [], 0
+        view = memoryview(buf)
+        for n in lengths.tolist():
+            out.append(view[pos : pos + n])
+            pos += n
+        tail = buf[pos:]
+        self._parts, self._size, self._bounds = ([tail] if tail else []), len(tail), [0]
+        return out
 
 
 def chunk_name(chunk: bytes | memoryview) -> bytes:

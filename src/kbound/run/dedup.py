@@ -45,6 +45,10 @@ from kbound.sources.stream import CorpusStream, StreamStats
 
 #: What the decoder of a deduplicated row runs besides the codec's own decoder.
 RECIPE_MODULES = ("kbound.dedup.recipe", "kbound.backends.base")
+#: A shard is coded again with references only when its repeated bytes are at least this share of it. Below,
+#: references would save less than that share of its payload, and coding it again costs a whole codec pass;
+#: its repeats stay literal, which is always valid (a reference only ever names a first occurrence).
+RECODE_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -97,18 +101,19 @@ def run_stage(
     starts = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)[:-1])).astype(np.int64)
     reduced = _reduce(executor, setup, shards, kept)
     counts: list[PartitionCounts] = [executor.fetch(r, META) for r in reduced]
-    repeats = sum((c.dup_chunks.sum(axis=1) for c in counts), np.zeros(shards, dtype=np.int64))
+    repeated = sum((c.dup_bytes.sum(axis=1) for c in counts), np.zeros(shards, dtype=np.int64))
+    recode = [bool(repeated[s]) and repeated[s] >= RECODE_SHARE * max(sizes[s], 1) for s in range(shards)]
     infos = [ShardInfo(sizes[s], shard_stats[s].documents, setup.shard_sources[s] if setup.shard_sources else 0)
              for s in range(shards)]
     previews = _previews(executor, plan, counts)
     figures = duplicate_figures(counts, infos, setup.source_names or ("corpus",), setup.chunking, previews)
-    if not repeats.any():
+    if not any(recode):
         return DedupStage({}, figures)
     tasks: list[Task] = []
     owner: list[tuple[int, int]] = []
     for j, backend in backends:
         for s in range(shards):
-            if repeats[s]:
+            if recode[s]:
                 label = f"shard {s + 1} of {shards}, with references" if shards > 1 else "with references"
                 tasks.append(Task(backend, plan.shards[s], plan.sizes[s], label, measure_decoder=False,
                                   dedup=DedupInput(setup.chunking, [executor.part(r, dups_key(s)) for r in reduced],

@@ -190,17 +190,40 @@ def _metered_bytes(stream: Iterable[bytes], meter: Meter) -> Iterator[bytes]:
         yield chunk
 
 
+class _Batched:
+    """Hands a `Meter` about a `FEED` of bytes at a time: a document's pieces are too small to send one by one."""
+
+    def __init__(self, meter: Meter) -> None:
+        self.meter, self._size = meter, 0
+        self._parts: list[bytes] = []
+
+    def add(self, data: bytes) -> None:
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size >= FEED:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._parts:
+            self.meter.update(b"".join(self._parts))
+            self._parts, self._size = [], 0
+
+
 def _metered(pieces: Iterable[tuple[bytes, int]], meter: Meter) -> Iterator[tuple[bytes, int]]:
+    batch = _Batched(meter)
     for data, kind in pieces:
-        meter.update(data)
+        batch.add(data)
         yield data, kind
+    batch.flush()
 
 
 def _indexed(pieces: Iterable[tuple[bytes, int]], indexer: Indexer, meter: Meter) -> Iterator[bytes]:
+    batch = _Batched(meter)
     for data, kind in pieces:
-        meter.update(data)
+        batch.add(data)
         indexer.feed(data, kind)
         yield data
+    batch.flush()
 
 
 def _expected(done: int, disk_done: int, disk_total: int, size: int) -> int:
