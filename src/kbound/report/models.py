@@ -138,8 +138,9 @@ def model_sentences(report: Report) -> list[str]:
             if m is not None:
                 sample = "the whole corpus" if m.sample_seed is None else (
                     f"a sample of {m.bytes:,} bytes (whole documents of {m.documents:,}, seed {m.sample_seed})")
+                docs = f"{m.texts:,} document{'' if m.texts == 1 else 's'}"
                 scheme = (f"sliding window {m.window} tokens, stride {m.stride}" if m.windows == "sliding" else
-                          f"disjoint windows of {m.window} tokens over {m.texts:,} documents (lm-eval's)")
+                          f"disjoint windows of {m.window} tokens over {docs} (lm-eval's)")
                 out.append(
                     f"  Measured loss: {m.bits_per_token:.4f} bits/token, {m.bits_per_byte:.4f} bits/byte,"
                     f" {m.bits_per_character:.4f} bits/char, byte perplexity {m.byte_perplexity:.4f},"
