@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import re
 from pathlib import Path
@@ -9,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from kbound.backends.lm_model import Plan
+from kbound.models.loss import MeasuredLoss
 from kbound.models.loss_texts import TextCounter, per_unit, texts
 from kbound.models.loss_windows import Disjoint, Sliding, windows
+from kbound.report.models import _measured
 
 ALICE = Path(__file__).resolve().parent.parent / "corpora" / "alice29.txt"
 
@@ -113,3 +117,17 @@ def test_per_unit_figures_are_lm_evals_definitions() -> None:
     assert u.byte_perplexity == math.exp(nats / 400)
     assert u.word_perplexity == math.exp(nats / 80)
     assert per_unit(1e6, 1, 1, 1).word_perplexity == math.inf
+
+
+def test_a_perplexity_past_float64_is_null_in_json() -> None:
+    # 1,000 tokens of 8 bits in one 1-word text: 5,545 nats a word, exp() of which overflows.
+    nats = 1000 * 8 * math.log(2)
+    u = per_unit(nats, n_bytes=1000, characters=1000, words=1)
+    m = MeasuredLoss(
+        model="m.gguf", windows="disjoint", texts=1, tokens=1000, bytes=1000, characters=1000, words=1, nats=nats,
+        bits=8000.0, bits_per_token=8.0, vocab=256, window=64, stride=64, threads=1, escaped_bytes=0,
+        sample_seed=None, documents=None, parts_bits_per_byte=(8.0,), seconds=1.0, tokens_per_second=1000.0,
+        library_version="test", **dataclasses.asdict(u))
+    d = json.loads(json.dumps(_measured(m), allow_nan=False))
+    assert d["word_perplexity"] is None
+    assert d["byte_perplexity"] == 256.0 and d["bits_per_byte"] == 8.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from kbound.bounds.results import Report
@@ -13,12 +14,17 @@ def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def _finite(value: float) -> float | None:
+    # A perplexity past float64 (over ~709 nats a word) is null: JSON has no infinity, and jq rejects Python's.
+    return round(value, 6) if math.isfinite(value) else None
+
+
 def _measured(m: MeasuredLoss) -> dict[str, Any]:
     d = dataclasses.asdict(m)
     # Rounded for reading; `nats` stays exact, so every figure can be derived again from the counts.
     d.update(bits=_r(m.bits, 3), bits_per_token=_r(m.bits_per_token), bits_per_byte=_r(m.bits_per_byte),
-             bits_per_character=_r(m.bits_per_character), byte_perplexity=_r(m.byte_perplexity),
-             word_perplexity=_r(m.word_perplexity),
+             bits_per_character=_r(m.bits_per_character), byte_perplexity=_finite(m.byte_perplexity),
+             word_perplexity=_finite(m.word_perplexity),
              parts_bits_per_byte=[_r(p) for p in m.parts_bits_per_byte], seconds=_r(m.seconds, 3),
              tokens_per_second=_r(m.tokens_per_second, 1), notes=list(m.notes))
     return d
