@@ -287,6 +287,38 @@ def test_the_cli_reports_repeats_in_json_and_refuses_a_bad_chunk_size(tmp_path: 
     assert code == 2 and "power of two" in err
 
 
+def test_a_stopped_run_recalls_the_shards_it_coded_with_references(
+    tmp_path: Path, shakespeare: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kbound.run import dedup as stage
+
+    data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.4)
+    cache = str(tmp_path / "cache")
+    kw = {"field": "text", "shard_size": 700_000, "jobs": 1}
+    original = stage.run_tasks
+
+    def stop_after_one(*args: object, **options: object) -> object:
+        on_done = options["on_done"]
+
+        def first_then_stop(task: object, outcome: object) -> None:
+            on_done(task, outcome)  # type: ignore[operator]
+            raise KeyboardInterrupt  # as Ctrl-C would, once one shard with references was stored
+
+        return original(*args, **{**options, "on_done": first_then_stop})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stage, "run_tasks", stop_after_one)
+    stopped = kbound.estimate([str(data)], ["zlib:6"], cache_dir=cache, **kw)
+    monkeypatch.setattr(stage, "run_tasks", original)
+    assert stopped.interrupted and not any(r.dedup for r in stopped.results)
+    calls: list[int] = []
+    monkeypatch.setattr(stage, "run_tasks", lambda tasks, **o: calls.append(len(tasks)) or original(tasks, **o))
+    resumed = kbound.estimate([str(data)], ["zlib:6"], cache_dir=cache, **kw)
+    fresh = kbound.estimate([str(data)], ["zlib:6"], use_cache=False, **kw)
+    assert len(calls) == 2 and calls[0] == calls[1] - 1  # the shard stored before the stop was recalled
+    assert [(r.spec, r.total_bytes) for r in resumed.results] == [(r.spec, r.total_bytes) for r in fresh.results]
+    assert resumed.duplicates == fresh.duplicates
+
+
 def test_dask_gives_the_local_bounds_with_references(tmp_path: Path, shakespeare: Path) -> None:
     distributed = pytest.importorskip("distributed")
     data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.4)

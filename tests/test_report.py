@@ -66,7 +66,7 @@ def test_csv() -> None:
         "bits_per_char,payload_bits_per_byte,compress_seconds,decompress_seconds,decoder_method,error,dedup,cached,"
         "peak_rss_bytes"
     )
-    assert lines[2] == "zlib:9,zlib,lib,1.0,verified,True,400,90,490,3.92,4.9,3.2,0.5,0.25,m,,False,"
+    assert lines[2] == "zlib:9,zlib,lib,1.0,verified,True,400,90,490,3.92,4.9,3.2,0.5,0.25,m,,False,False,"
     assert lines[3].startswith("\"ppmd:6,mem=16m,v=H\",ppmd,lib,1.0,failed,False,,,,,,,0.5,0.25,m,")
 
 

@@ -167,6 +167,7 @@ def estimate(
         sharding=_sharding(plans, chosen, batch, shard_size),
         signal=signum,
         duplicates=None if batch is None else batch.duplicates,
+        dedup_error=None if batch is None else batch.dedup_error,
         sources=() if batch is None or not by_source or best is None else source_bounds(
             outcomes, best.spec, plans[0], batch.duplicates, corpus.group_index()[0]),
     )
@@ -183,7 +184,7 @@ def dedup_setup(corpus: Corpus, sizes: Sequence[int], plans: Sequence[Plan], ded
     chunking = chunking or Chunking()
     plan = plans[0]
     names = corpus.group_index()[0] if plan.shard_groups else ("corpus",)
-    return DedupSetup(chunking, partitions_for(sum(sizes), chunking), plan.shard_groups, names)
+    return DedupSetup(chunking, partitions_for(sum(sizes), chunking), sum(sizes), plan.shard_groups, names)
 
 
 def _summary(corpus: Corpus, outcomes: Sequence[Outcome], plans: Sequence[Plan], chosen: Sequence[Backend],

@@ -144,6 +144,8 @@ class Report:
     signal: int | None = None
     #: What the duplicate stage found (None when it did not run).
     duplicates: Duplicates | None = None
+    #: Why the duplicate stage, asked for, gave nothing (the plain rows stand).
+    dedup_error: str | None = None
     #: Per-source accounting (`--by-source`): each source's repeats and what it adds to those before it.
     sources: tuple[SourceBound, ...] = ()
 

@@ -162,6 +162,9 @@ class PartitionCounts:
     dup_doc_bytes: np.ndarray
     distinct_chunks: int
     top: list[Repeated] = field(default_factory=list)
+    #: Per shard, the sha256 of its references and named first occurrences in this partition: with the
+    #: shard's own bytes, what its coding with references depends on (the result cache's key).
+    digests: list[str] = field(default_factory=list)
 
 
 def _firsts(h0: np.ndarray, h1: np.ndarray, *order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,7 +219,10 @@ def reduce_partition(shards: int, chunk_parts: Sequence[np.ndarray], doc_parts: 
     where = (d["shard"][dlater].astype(np.int64), dsrc["shard"][dlater].astype(np.int64))
     np.add.at(dup_docs, where, 1)
     np.add.at(dup_doc_bytes, where, d["length"][dlater].astype(np.int64))
-    out[META] = PartitionCounts(dup_bytes, dup_chunks, dup_docs, dup_doc_bytes, int(first.sum()), _top(c, first))
+    digests = [hashlib.sha256(out[dups_key(s)].tobytes() + out[targets_key(s)].tobytes()).hexdigest()
+               for s in range(shards)]
+    out[META] = PartitionCounts(dup_bytes, dup_chunks, dup_docs, dup_doc_bytes, int(first.sum()), _top(c, first),
+                                digests)
     return out
 
 

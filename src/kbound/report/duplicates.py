@@ -16,7 +16,8 @@ def duplicates_sentences(report: Report) -> list[Sentence]:
     """What repeats, defined exactly, and what coding repeats once saved."""
     d = report.duplicates
     if d is None:
-        return []
+        return [] if report.dedup_error is None else [
+            Sentence(f"The duplicate stage gave no rows: {report.dedup_error}.", style="yellow")]
     out = [Sentence(
         f"Repeated content: {d.repeated_bytes:,} of {d.bytes:,} bytes ({_pct(d.repeated_bytes, d.bytes)}) are in "
         f"chunks that occur earlier in the corpus ({d.repeated_chunks:,} of {d.chunks:,} chunks; "
@@ -67,7 +68,7 @@ def _sources_table(report: Report) -> Table:
 def duplicates_blocks(report: Report) -> list[Block]:
     """The blocks after the results: repeated content, then the sources."""
     blocks: list[Block] = []
-    if report.duplicates is not None:
+    if report.duplicates is not None or report.dedup_error is not None:
         blocks += [Heading("Repeated content"), Paragraph(tuple(duplicates_sentences(report)))]
         if (top := _top_table(report)) is not None:
             blocks.append(top)
@@ -85,7 +86,7 @@ def duplicates_to_dict(report: Report) -> dict[str, Any] | None:
     """The duplicate figures as JSON-ready data, with their definitions."""
     d = report.duplicates
     if d is None:
-        return None
+        return None if report.dedup_error is None else {"error": report.dedup_error}
     return {
         "chunking": d.chunking,
         "definition": "a chunk or document repeats when an identical one (same 16-byte BLAKE2b name) occurs "

@@ -108,8 +108,8 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
     }
     if report.sharding is not None:
         doc["sharding"] = report.sharding
-    if report.duplicates is not None:
-        doc["duplicates"] = duplicates_to_dict(report)
+    if (dups := duplicates_to_dict(report)) is not None:
+        doc["duplicates"] = dups
     if report.sources:
         doc["sources"] = sources_to_dicts(report)
     return doc

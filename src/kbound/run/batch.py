@@ -17,9 +17,10 @@ from typing import Any
 
 from kbound.backends.base import Backend
 from kbound.dedup.figures import Duplicates
-from kbound.errors import CorpusError
+from kbound.errors import CorpusError, KboundError
 from kbound.run.cache import ResultCache, SelectionMemo
 from kbound.run.dedup import DedupSetup, DedupStage, run_stage
+from kbound.run.distributed import check_shareable
 from kbound.run.engine import run_tasks
 from kbound.run.executor import Executor, executor_for
 from kbound.run.outcome import Interrupted, Outcome
@@ -68,6 +69,8 @@ class Batch:
     #: The duplicate stage's rows (after the plain ones) and figures, when it ran.
     dedup_outcomes: list[Outcome] = field(default_factory=list)
     duplicates: Duplicates | None = None
+    #: Why the duplicate stage gave nothing, when it was asked for and could not run.
+    dedup_error: str | None = None
 
 
 OnBackend = Callable[[Backend], None]
@@ -174,9 +177,12 @@ def run_jobs(
     todo = [tasks[i] for i in pending]
     where = {id(t): i for t, i in zip(todo, pending, strict=True)}
     kept: dict[int, Any] = {}
+    if distributed:
+        check_shareable(todo)  # before connecting: a stream read once here cannot reach a cluster
     executor = executor_for(options.scheduler, jobs=options.jobs, max_memory=options.max_memory)
     stage: DedupStage | None = None
     staged = False
+    stage_error = None
     try:
         if todo:
             run_tasks(
@@ -189,7 +195,12 @@ def run_jobs(
             )
         if dedup is not None and indexer is not None:
             staged = True
-            stage = _dedup_stage(executor, dedup, jobs, indexer, roles, found, kept, options, on_start, on_done)
+            try:
+                stage = _dedup_stage(executor, dedup, jobs, indexer, roles, found, kept, options, on_start, on_done)
+            except CorpusError:
+                raise
+            except KboundError as e:  # the plain rows stand; the report says why the stage gave nothing
+                stage_error = str(e)
     except Interrupted as stop:
         # Past the plain rows, what the signal left is the deduplicated rows that finished.
         done = [combined[j][0] for j in sorted(combined)] + (list(stop.finished) if staged else [])
@@ -203,6 +214,7 @@ def run_jobs(
         cached_tasks=len(tasks) - len(pending),
         dedup_outcomes=[] if stage is None else [stage.outcomes[j] for j in sorted(stage.outcomes)],
         duplicates=None if stage is None else stage.figures,
+        dedup_error=stage_error,
     )
 
 
@@ -224,7 +236,8 @@ def _dedup_stage(executor: Executor, setup: DedupSetup, jobs: Sequence[Job], ind
     covered = [(j, job.backend) for j, job in enumerate(jobs) if job.plan == plan]
     return run_stage(executor, setup, plan, covered, kept, plain, [st for st in stats if st is not None],
                      verify=options.verify, limit=options.limit, cache_root=options.cache_dir,
-                     write_cache=options.use_cache, on_start=on_start, on_done=on_done)
+                     write_cache=options.use_cache, recall=options.use_cache and options.recall,
+                     kbound_version=options.kbound_version, on_start=on_start, on_done=on_done)
 
 
 def identify(selection: Selection, options: RunOptions) -> StreamStats:

@@ -80,7 +80,7 @@ class ResultCache:
         self._store = _Store(cache_dir(root) / "results", enabled)
         self.kbound_version = kbound_version
 
-    def key(self, sha256: str, backend: Backend) -> str:
+    def key(self, sha256: str, backend: Backend, variant: str = "") -> str:
         """The entry's name: everything that could change the result goes into it.
 
         Besides the versions, the backend's own Python source (its module, the decoder sources it
@@ -90,12 +90,15 @@ class ResultCache:
         identity = backend.identity()  # left out when empty, so the keys of other backends stay as they were
         return _digest([
             _FORMAT, self.kbound_version, sha256, backend.spec, backend.library_version(),
-            _source_digest(type(backend)), *([identity] if identity else []),
+            _source_digest(type(backend)), *([identity] if identity else []), *([variant] if variant else []),
         ])
 
-    def get(self, stats: StreamStats, backend: Backend) -> Outcome | None:
-        """The cached verified outcome for these bytes, or None when absent, disabled, or corrupt."""
-        body = self._store.load(self.key(stats.sha256, backend))
+    def get(self, stats: StreamStats, backend: Backend, variant: str = "") -> Outcome | None:
+        """The cached verified outcome for these bytes, or None when absent, disabled, or corrupt.
+
+        `variant` names how the bytes were coded beyond the backend (a shard's references).
+        """
+        body = self._store.load(self.key(stats.sha256, backend, variant))
         if body is None:
             return None
         try:
@@ -113,17 +116,20 @@ class ResultCache:
                 verified=True,
                 cached=True,
                 stats=stats,
+                dedup=bool(variant),
             )
         except (KeyError, TypeError, ValueError):
             return None
 
-    def put(self, outcome: Outcome) -> None:
+    def put(self, outcome: Outcome, variant: str = "") -> None:
         """Store a verified outcome; anything else, or an unwritable cache, is silently skipped."""
         stats = outcome.stats
         if not (self.enabled and outcome.verified and outcome.error is None and stats is not None):
             return
+        if outcome.dedup and not variant:
+            return  # a row with references is recalled only by the references it used
         d = outcome.decoder
-        self._store.save(self.key(stats.sha256, outcome.backend), {
+        self._store.save(self.key(stats.sha256, outcome.backend, variant), {
             "spec": outcome.backend.spec,
             "sha256": stats.sha256,
             "bytes": stats.bytes,

@@ -14,8 +14,12 @@ payload), their framing, and the decoder once: the codec's, with the recipe modu
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +31,7 @@ from kbound.dedup.figures import Duplicates, ShardInfo, duplicate_figures
 from kbound.dedup.index import (
     META,
     PARTITION_BYTES,
+    RECORD_BYTES,
     PartitionCounts,
     chunks_key,
     docs_key,
@@ -36,6 +41,7 @@ from kbound.dedup.index import (
 )
 from kbound.dedup.recipe import shard_payload
 from kbound.errors import CorpusError, KboundError
+from kbound.run.cache import ResultCache
 from kbound.run.engine import run_tasks
 from kbound.run.executor import WORKER_BYTES, Call, Executor, Failure, Stopped
 from kbound.run.outcome import Interrupted, Outcome
@@ -57,6 +63,8 @@ class DedupSetup:
 
     chunking: Chunking
     partitions: int
+    #: The corpus's expected text bytes: what the reductions are expected to hold.
+    expected_bytes: int = 0
     #: The source (index into `source_names`) of each shard of the plan; shards never span sources.
     shard_sources: tuple[int, ...] = ()
     source_names: tuple[str, ...] = ()
@@ -87,6 +95,8 @@ def run_stage(
     limit: int | None,
     cache_root: str | None,
     write_cache: bool,
+    recall: bool = True,
+    kbound_version: str = "",
     on_start: Callable[[Any], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> DedupStage:
@@ -109,17 +119,22 @@ def run_stage(
     figures = duplicate_figures(counts, infos, setup.source_names or ("corpus",), setup.chunking, previews)
     if not any(recode):
         return DedupStage({}, figures)
+    results = ResultCache(cache_root, enabled=recall, kbound_version=kbound_version)
+    variants = [_variant(setup, starts, [c.digests[s] for c in counts]) for s in range(shards)]
     tasks: list[Task] = []
     owner: list[tuple[int, int]] = []
+    coded: dict[tuple[int, int], Outcome] = {}
     for j, backend in backends:
         for s in range(shards):
-            if recode[s]:
+            hit = results.get(shard_stats[s], backend, variants[s]) if recode[s] else None
+            if hit is not None:
+                coded[(j, s)] = hit
+            elif recode[s]:
                 label = f"shard {s + 1} of {shards}, with references" if shards > 1 else "with references"
                 tasks.append(Task(backend, plan.shards[s], plan.sizes[s], label, measure_decoder=False,
                                   dedup=DedupInput(setup.chunking, [executor.part(r, dups_key(s)) for r in reduced],
                                                    [executor.part(r, targets_key(s)) for r in reduced], starts, s)))
                 owner.append((j, s))
-    coded: dict[tuple[int, int], Outcome] = {}
     outcomes: dict[int, Outcome] = {}
     waiting = {j: sum(1 for o in owner if o[0] == j) for j, _ in backends}
 
@@ -127,6 +142,10 @@ def run_stage(
         outcomes[j] = _combine(backend, j, plan, plain, coded, sizes, cache_root, write_cache)
         if on_done:
             on_done(outcomes[j])
+
+    for j, backend in backends:
+        if not waiting[j]:
+            settle(j, backend)
 
     started: set[int] = set()
     where = {id(t): k for k, t in enumerate(tasks)}
@@ -143,6 +162,7 @@ def run_stage(
         if got is not None and (got.sha256, got.bytes) != (shard_stats[s].sha256, shard_stats[s].bytes):
             raise CorpusError(f"the input changed while it was being read (shard {s + 1}): the index read "
                               f"{shard_stats[s].bytes:,} bytes, coding it {got.bytes:,}")
+        results.put(dataclasses.replace(outcome, dedup=True), variants[s])
         coded[(j, s)] = outcome
         waiting[j] -= 1
         if waiting[j] == 0:
@@ -156,9 +176,28 @@ def run_stage(
     return DedupStage(outcomes, figures)
 
 
+def _variant(setup: DedupSetup, starts: np.ndarray, digests: Sequence[str]) -> str:
+    """What a shard's coding with references depends on besides its bytes and the backend (code included)."""
+    return hashlib.sha256(json.dumps(["dedup/1", _stage_source(), dataclasses.asdict(setup.chunking),
+                                      starts.tolist(), list(digests)]).encode()).hexdigest()
+
+
+@functools.cache
+def _stage_source() -> str:
+    """The sha256 of the duplicate stage's own source: a changed checkout recalls nothing it would not make."""
+    import kbound.dedup
+
+    h = hashlib.sha256()
+    for path in sorted(Path(kbound.dedup.__file__).parent.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def _reduce(executor: Executor, setup: DedupSetup, shards: int, kept: dict[int, Any]) -> list[Any]:
     """One reduction per partition, kept where it ran; their handles in partition order."""
-    need = WORKER_BYTES + 4 * PARTITION_BYTES  # the records, their sort order and the outputs
+    # The records, their sort order and the outputs: about four times one partition's records.
+    records = (setup.expected_bytes // setup.chunking.avg_bytes + 1) * RECORD_BYTES // setup.partitions
+    need = WORKER_BYTES + 4 * min(records, PARTITION_BYTES)
     calls = [Call(reduce_partition, (shards, [executor.part(kept[s], chunks_key(p)) for s in range(shards)],
                                      [executor.part(kept[s], docs_key(p)) for s in range(shards)]),
                   f"index partition {p + 1} of {setup.partitions}", need, keep=True)
