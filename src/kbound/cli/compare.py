@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -49,6 +48,6 @@ def compare_command(
             if r.status == "failed":
                 click.echo(f"kbound: {r.spec} failed: {r.note}", err=True)
         click.echo(render_conditional(report, out_format, color=use_color()), nl=False)
-        return interrupted_exit(signal.SIGINT) if report.interrupted else EXIT_OK
+        return interrupted_exit(report.signal) if report.interrupted else EXIT_OK
 
     sys.exit(run_cli(run))

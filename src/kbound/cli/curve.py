@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -110,7 +109,7 @@ def curve_command(
             write_plot(plot_path, plot_curve(report, image_format(plot_path)))
         click.echo(render_curve(report, out_format, color=use_color(), timings=not no_timings), nl=False)
         if report.interrupted:
-            return interrupted_exit(signal.SIGINT)
+            return interrupted_exit(report.signal)
         if not any(cv.fit is not None for cv in report.curves):
             notes = "; ".join(f"{cv.spec}: {cv.fit_note}" for cv in report.curves if cv.fit_note)
             click.echo(f"kbound: error: no backend could be fitted ({notes or 'no points'})", err=True)

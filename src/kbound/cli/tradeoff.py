@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -60,6 +59,6 @@ def tradeoff_command(
 
             write_plot(plot_path, plot_tradeoff(report, image_format(plot_path)))
         click.echo(render_tradeoff(report, out_format, color=use_color(), timings=not no_timings), nl=False)
-        return interrupted_exit(signal.SIGINT) if report.interrupted else EXIT_OK
+        return interrupted_exit(report.signal) if report.interrupted else EXIT_OK
 
     sys.exit(run_cli(run))

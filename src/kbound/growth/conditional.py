@@ -98,6 +98,8 @@ class ConditionalReport:
     kbound_version: str
     interrupted: bool = False
     schema: str = field(default=SCHEMA)
+    #: The signal that stopped an interrupted run (2 for Ctrl-C, 15 for SIGTERM, 1 for SIGHUP), as `Report.signal`.
+    signal: int | None = None
 
 
 def visibility(backend: Backend, joined_bytes: int, a_bytes: int) -> str | None:
@@ -155,15 +157,15 @@ def conditional(
     warnings = {bk.spec: w for bk in chosen if (w := visibility(bk, joined_bytes, stats_a.bytes)) is not None}
     runnable = [bk for bk in chosen if bk.spec not in warnings]
     results: list[list[Outcome]] = []
-    interrupted = False
+    interrupted, signum = False, None
     if runnable:
         try:
             for selection, size in ((sel_a, stats_a.bytes), (sel_b, stats_b.bytes), (joined, joined_bytes)):
                 batch = run_jobs([Job(bk, one(selection, size)) for bk in runnable], options, on_start=on_start,
                                  on_done=on_done)
                 results.append(batch.outcomes)
-        except Interrupted:
-            interrupted = True
+        except Interrupted as stop:
+            interrupted, signum = True, stop.signum
     rows = []
     for i_run, bk in enumerate(runnable):
         if len(results) == 3:
@@ -187,5 +189,5 @@ def conditional(
         warnings=tuple(warnings.values()),
         settings={"backends": [bk.spec for bk in chosen], "verify": verify, "jobs": jobs or default_jobs(),
                   "joined": "A, A's separator, B"},
-        kbound_version=kbound_version(), interrupted=interrupted,
+        kbound_version=kbound_version(), interrupted=interrupted, signal=signum,
     )

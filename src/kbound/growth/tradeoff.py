@@ -53,6 +53,8 @@ class TradeoffReport:
     kbound_version: str
     interrupted: bool = False
     schema: str = field(default=SCHEMA)
+    #: The signal that stopped an interrupted run (2 for Ctrl-C, 15 for SIGTERM, 1 for SIGHUP), as `Report.signal`.
+    signal: int | None = None
 
 
 def expand(choices: Sequence[str] | None) -> list[str]:
@@ -117,12 +119,12 @@ def tradeoff(
     plan = whole(corpus, sum(text_bytes(corpus.sources)))
     outcomes: list[Outcome] = []
     best_times: dict[str, tuple[float | None, float | None]] = {}
-    interrupted = False
+    interrupted, signum = False, None
     for _ in range(repeat):
         try:
             outcomes = run_jobs([Job(b, plan) for b in chosen], options, on_start=on_start, on_done=on_done).outcomes
         except Interrupted as stop:
-            outcomes, interrupted = outcomes or stop.finished, True
+            outcomes, interrupted, signum = outcomes or stop.finished, True, stop.signum
             break
         for o in outcomes:
             old = best_times.get(o.backend.spec, (None, None))
@@ -140,4 +142,5 @@ def tradeoff(
                   "timing": "wall seconds in the worker process, fastest of --repeat runs"},
         kbound_version=kbound_version(),
         interrupted=interrupted,
+        signal=signum,
     )
