@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from cli_helpers import run
 from corpus_helpers import corpus_of, read_all
-from kbound.errors import CorpusError
+from kbound.errors import CorpusError, InputWarning
 from kbound.sources import DEFAULT_SEPARATOR, Piece, Sampling, Selection, open_corpus, read_selection
 from kbound.sources.readers import compression_of
 from kbound.sources.stream import scan
@@ -313,3 +314,61 @@ def test_reading_never_modifies_inputs(alice: Path, tmp_path: Path) -> None:
     before = (path.read_bytes(), path.stat().st_mtime_ns, sorted(tmp_path.iterdir()))
     read_all(path)
     assert (path.read_bytes(), path.stat().st_mtime_ns, sorted(tmp_path.iterdir())) == before
+
+
+def test_a_symlinked_directory_is_read_as_if_it_were_there(alice: Path, alice_bytes: bytes, tmp_path: Path) -> None:
+    (tmp_path / "canterbury").mkdir()
+    shutil.copy(alice, tmp_path / "canterbury" / "alice29.txt")
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "a.txt").write_bytes(b"A")
+    (ds / "cant").symlink_to("../canterbury")
+    data, stats = read_all(ds, separator=b"|")
+    assert (data, stats.bytes) == (b"A|" + alice_bytes, 2 + 152_089)  # not 1 byte: the link's files are data
+
+
+def test_a_symlink_loop_is_followed_once_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "ds" / "sub").mkdir(parents=True)
+    (tmp_path / "ds" / "sub" / "x.txt").write_bytes(b"X")
+    (tmp_path / "ds" / "sub" / "up").symlink_to("..")  # back to ds: a loop
+    (tmp_path / "ds" / "again").symlink_to("sub")  # a second way to sub: read once
+    with pytest.warns(InputWarning) as caught:
+        data = read_all(tmp_path / "ds", separator=b"|")[0]
+    assert data == b"X"
+    assert sorted(str(w.message) for w in caught) == [
+        f"{tmp_path}/ds/again: the same directory as {tmp_path}/ds/sub; read once, there",
+        f"{tmp_path}/ds/sub/up: symbolic link loop (back to {tmp_path}/ds); not followed",
+    ]
+
+
+def test_special_files_in_a_directory_are_skipped_with_a_warning_not_waited_for(tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "a.txt").write_bytes(b"A")
+    os.mkfifo(tmp_path / "b.fifo")  # nobody writes it: opening it would wait forever
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "c.sock"))
+    (tmp_path / "d.null").symlink_to("/dev/null")
+    try:
+        with pytest.warns(InputWarning) as caught:
+            data = read_all(tmp_path)[0]
+    finally:
+        sock.close()
+    assert data == b"A"
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path}/b.fifo: a FIFO, not a regular file; skipped",
+        f"{tmp_path}/c.sock: a socket, not a regular file; skipped",
+        f"{tmp_path}/d.null: a device, not a regular file; skipped",
+    ]
+
+
+def test_the_cli_names_each_skipped_file_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(b"hello")
+    os.mkfifo(tmp_path / "b.fifo")
+    os.mkfifo(tmp_path / "c.fifo")
+    code, _, err = run(str(tmp_path), "-b", "raw", "-q", "--no-cache")
+    assert code == 0, err
+    assert err.splitlines() == [
+        f"kbound: warning: {tmp_path}/b.fifo: a FIFO, not a regular file; skipped",
+        f"kbound: warning: {tmp_path}/c.fifo: a FIFO, not a regular file; skipped",
+    ]
