@@ -7,7 +7,15 @@ import sys
 import click
 
 from kbound.cli.common import EXIT_OK, interrupted_exit, run_cli
-from kbound.cli.options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
+from kbound.cli.options import (
+    EXIT_CODES_EPILOG,
+    check_outputs,
+    corpus_options,
+    default_format,
+    output_options,
+    read_corpus,
+    use_color,
+)
 from kbound.cli.progress import Progress
 from kbound.growth.conditional import conditional
 from kbound.report.conditional import render_conditional
@@ -36,6 +44,7 @@ def compare_command(
     out_format = default_format(fmt)
 
     def run() -> int:
+        check_outputs((a, b), glob, {}, None)
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
         with read_corpus((a,), glob, field, separator, max_bytes) as corpus_a, \
                 read_corpus((b,), glob, field, separator, max_bytes) as corpus_b, progress:

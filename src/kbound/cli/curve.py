@@ -11,6 +11,7 @@ from kbound.cli.common import EXIT_ERROR, EXIT_OK, describe_models, interrupted_
 from kbound.cli.options import (
     EXIT_CODES_EPILOG,
     Size,
+    check_outputs,
     corpus_options,
     default_format,
     output_options,
@@ -83,6 +84,7 @@ def curve_command(
     out_format = default_format(fmt)
 
     def run() -> int:
+        check_outputs(inputs, glob, {"--plot": plot_path}, cache_dir)
         if plot_path is not None:
             from kbound.report.plot import check_plot_path
 

@@ -15,6 +15,7 @@ from kbound.cli.options import (
     ModelLoss,
     Size,
     check_inputs,
+    check_outputs,
     corpus_options,
     default_format,
     separator_bytes,
@@ -138,6 +139,7 @@ def estimate_command(
     show_progress = not (quiet or no_progress) and sys.stderr.isatty()
 
     def run() -> int:
+        check_outputs(inputs, glob, {"--output": output}, cache_dir)
         baseline_doc = load_baseline(baseline) if baseline else None
         # Every model is read (by its headers) before anything is compressed: a bad one fails at once.
         infos = describe_models(models)

@@ -62,6 +62,46 @@ def check_inputs(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     return value
 
 
+def check_outputs(inputs: Sequence[str], glob: str | None, outputs: dict[str, str | None],
+                  cache_root: str | None) -> None:
+    """Refuse (usage error, exit 2) an output that is an input, and a cache directory inside a walked input directory.
+
+    `outputs` maps an option (`--output`, `--plot`) to its path. An output is an input when it is
+    the same file (st_dev and st_ino: through a symbolic or hard link too) as one the corpus
+    reads; writing it would replace the user's data with a report. The cache directory is
+    refused when the walk of an input directory would enter it (its files would become corpus).
+    """
+    from kbound.cache import cache_dir
+    from kbound.sources.inputs import local_tree
+
+    given = {option: path for option, path in outputs.items() if path is not None}
+    files, dirs = local_tree(inputs, glob)
+    for option, path in given.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # not there yet: it is no input
+        if (st.st_dev, st.st_ino) in files:
+            raise click.UsageError(f"{option} {path} is one of the inputs: kbound does not write over what it reads")
+    if not dirs:
+        return
+    cache = os.path.abspath(cache_dir(cache_root))
+    below: list[str] = []  # the parts of the cache path that do not exist yet
+    while True:
+        try:
+            st = os.stat(cache)
+            break
+        except OSError:
+            parent, name = os.path.split(cache)
+            if parent == cache:
+                return
+            cache, below = parent, [name, *below]
+    # The walk skips hidden names, so a cache to be made under a hidden name is never read.
+    if (st.st_dev, st.st_ino) in dirs and not any(part.startswith(".") for part in below):
+        raise click.UsageError(f"the cache directory {os.path.join(cache, *below)} is inside an input directory, so "
+                               "its files would be read as corpus: put it elsewhere (--cache-dir or $KBOUND_CACHE_DIR)")
+
+
 def separator_bytes(text: str) -> bytes:
     """A --separator value with backslash escapes (`\\n`, `\\x1e`) as bytes."""
     return text.encode("utf-8").decode("unicode_escape").encode("utf-8", "surrogatepass")

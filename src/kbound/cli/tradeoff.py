@@ -8,7 +8,15 @@ import click
 
 from kbound.backends.catalog import CATALOG
 from kbound.cli.common import EXIT_OK, interrupted_exit, run_cli
-from kbound.cli.options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
+from kbound.cli.options import (
+    EXIT_CODES_EPILOG,
+    check_outputs,
+    corpus_options,
+    default_format,
+    output_options,
+    read_corpus,
+    use_color,
+)
 from kbound.cli.progress import Progress
 from kbound.growth.tradeoff import tradeoff
 from kbound.report.tradeoff import render_tradeoff
@@ -43,6 +51,7 @@ def tradeoff_command(
     out_format = default_format(fmt)
 
     def run() -> int:
+        check_outputs(inputs, glob, {"--plot": plot_path}, None)
         if plot_path is not None:
             from kbound.report.plot import check_plot_path
 
