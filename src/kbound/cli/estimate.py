@@ -102,7 +102,8 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--tokenizer", type=click.Path(dir_okay=False), default=None,
               help="A local tokenizer.json: count the corpus's tokens, report bits per token.")
 @click.option("--corpus-size", type=Size(), default=None,
-              help="Scale the model comparison to a corpus of this size (e.g. 2TB) at constant bits per byte.")
+              help="Scale the model comparison to a corpus of this size (e.g. 2TB): the payload at its bits per "
+                   "byte, the decoder counted once.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
