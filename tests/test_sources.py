@@ -372,3 +372,44 @@ def test_the_cli_names_each_skipped_file_in_one_line(tmp_path: Path) -> None:
         f"kbound: warning: {tmp_path}/b.fifo: a FIFO, not a regular file; skipped",
         f"kbound: warning: {tmp_path}/c.fifo: a FIFO, not a regular file; skipped",
     ]
+
+
+def test_a_json_line_nested_100000_deep_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"text": "ok"}\n' + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"^.*deep.jsonl:2: not a JSON line \(nested too deeply\)$"):
+        read_all(path, field="text")
+    code, out, err = run(str(path), "--field", "text", "-b", "zlib:1", "--no-cache")
+    assert (code, out, err) == (1, "", f"kbound: error: {path}:2: not a JSON line (nested too deeply)\n")
+
+
+def _damaged_parquet(alice: Path, tmp_path: Path, damage: str) -> Path:
+    import struct
+
+    path = tmp_path / "a.parquet"
+    _parquet(path, _paragraphs(alice), row_group_size=97)
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        del data[len(data) // 2:]
+    elif damage == "bad magic":
+        data[-4:] = b"XXXX"
+    else:  # the footer's metadata overwritten: its thrift cannot be decoded
+        footer = struct.unpack("<I", data[-8:-4])[0]
+        data[-8 - footer:-8] = b"\xab" * footer
+    path.write_bytes(bytes(data))
+    return path
+
+
+_NO_MAGIC = "Parquet magic bytes not found in footer. Either the file is corrupted or this is not a parquet file."
+
+
+@pytest.mark.parametrize(("damage", "why"), [
+    ("truncated", _NO_MAGIC),
+    ("bad magic", _NO_MAGIC),
+    ("corrupt footer", "Couldn't deserialize thrift: Variable-length int over 10 bytes."),
+])
+def test_a_damaged_parquet_file_is_one_line(damage: str, why: str, alice: Path, tmp_path: Path) -> None:
+    path = _damaged_parquet(alice, tmp_path, damage)
+    for command in (["estimate"], ["curve"]):
+        code, out, err = run(*command, str(path), "--field", "text", "-b", "zlib:1", "--no-cache")
+        assert (code, out, err) == (1, "", f"kbound: error: {path}: not a readable Parquet file ({why})\n")
