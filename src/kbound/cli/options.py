@@ -107,6 +107,15 @@ def separator_bytes(text: str) -> bytes:
     return text.encode("utf-8").decode("unicode_escape").encode("utf-8", "surrogatepass")
 
 
+def check_separator(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A --separator whose escapes do not parse (`\\x` without two hex digits) is a usage error, not a traceback."""
+    try:
+        separator_bytes(value)
+    except UnicodeError as e:
+        raise click.BadParameter(f"'{value}': {getattr(e, 'reason', e)}") from None
+    return value
+
+
 def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--glob, --field, --separator, --max-bytes: how inputs become one corpus, the same in every command."""
     for option in reversed((
@@ -116,6 +125,7 @@ def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="The text of each document: a JSON-lines file's NAME string per line, a Parquet file's NAME "
                           "column per row."),
         click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
+                     callback=check_separator,
                      help="Joins documents (backslash escapes allowed)."),
         click.option("--max-bytes", type=Size(min=1), default=None,
                      help="Stop with an error once the corpus passes SIZE bytes of text (checked while reading) "

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO
 from kbound.backends.base import Backend
 from kbound.backends.stream import FEED
 from kbound.errors import CorpusError, RoundTripError
+from kbound.run.outcome import failure_text
 from kbound.sources.stream import CorpusStream, Meter, Selection
 
 #: Payload bytes read per step of verification: small, since each expands several-fold on the way out.
@@ -104,7 +105,7 @@ def run_task(
     except RoundTripError as e:
         result["error"] = _where(backend, task.selection, str(e))
     except Exception as e:  # a library's own error: report it as this row's failure
-        result["error"] = f"{type(e).__name__}: {e}".rstrip(": ")
+        result["error"] = failure_text(e)
     return result
 
 
