@@ -41,6 +41,8 @@ def compare_command(
     Backends whose window cannot see A while coding B are left out with a warning. Uses: what a
     dataset's new version adds; overlap of a test set with a training set.
     """
+    if a == b == "-":
+        raise click.UsageError("standard input (-) is given as both A and B; it can be read only once")
     out_format = default_format(fmt)
 
     def run() -> int:
