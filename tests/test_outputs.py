@@ -195,3 +195,10 @@ def test_a_cache_directory_inside_an_input_directory_is_a_usage_error(
     assert not (tmp_path / "ds" / "cache").exists()
     monkeypatch.setenv("KBOUND_CACHE_DIR", str(tmp_path / "ds" / ".cache"))  # hidden: the walk never reads it
     assert run("estimate", str(tmp_path / "ds"), "-b", "zlib:1", "-q")[0] == 0
+
+
+def test_an_output_that_is_a_directory_exits_1_after_printing_the_results(alice: Path, tmp_path: Path) -> None:
+    code, out, err = run(str(alice), "-b", "zlib:1", "-f", "lines", "--no-cache", "-o", str(tmp_path))
+    assert code == 1  # as docs/outputs.md says (click's own check made it a usage error, 2)
+    assert out.splitlines()[0].startswith("zlib:1\t")
+    assert err == f"kbound: error: {tmp_path}: is a directory\n"

@@ -37,7 +37,7 @@ from kbound.report.curve import render_curve
 @click.option("--sample", "sampling", type=click.Choice(SAMPLINGS), default="prefix", show_default=True,
               help="prefix: the first n bytes; documents: nested random document subsets (--seed).")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Shuffle seed for --sample documents.")
-@click.option("--to", "to_bytes", type=Size(), default=None,
+@click.option("--to", "to_bytes", type=Size(min=1), default=None,
               help="Extrapolate the best backend's bound to this size (e.g. 2TB), with a 95% band.")
 @click.option("--model", "model_arg", metavar="MODEL", default=None,
               help="Compare a model (weights file, directory, or a size such as 500GB or 70B) with the "

@@ -73,7 +73,7 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--no-timings", is_flag=True, help="Leave timing columns out (diffable output).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the best bound's total in bytes.")
 @click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
               help="Also write the JSON report to FILE (atomically: a temporary file, then a rename).")
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None,
               help="Compare with an earlier JSON report: per-backend and best deltas.")
