@@ -166,3 +166,13 @@ def test_max_memory_must_be_a_size(alice: Path) -> None:
 def test_max_memory_below_one_worker_is_a_usage_error(alice: Path, size: str) -> None:
     code, out, err = run(str(alice), "--max-memory", size)
     assert code == 2 and out == "" and "--max-memory" in err and "runs nothing" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["estimate", "--shard-size", "1"], "Invalid value for '--shard-size': '1' is less than 1,048,576 bytes"),
+    (["curve", "--points", "100000"], "Invalid value for '--points': 100000 is not in the range 1<=x<=100."),
+])
+def test_shard_size_and_points_have_sane_limits(args: list[str], message: str, alice: Path) -> None:
+    code, out, err = run(args[0], str(alice), *args[1:], "-b", "zlib:1")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == f"Error: {message}"

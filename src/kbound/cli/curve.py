@@ -19,7 +19,14 @@ from kbound.cli.options import (
     use_color,
 )
 from kbound.cli.progress import Progress
-from kbound.growth.curve import DEFAULT_MIN_BYTES, DEFAULT_POINTS, DEFAULT_SEED, growth_curve, with_model
+from kbound.growth.curve import (
+    DEFAULT_MIN_BYTES,
+    DEFAULT_POINTS,
+    DEFAULT_SEED,
+    MAX_POINTS,
+    growth_curve,
+    with_model,
+)
 from kbound.growth.samples import SAMPLINGS
 from kbound.report.curve import render_curve
 
@@ -30,8 +37,8 @@ from kbound.report.curve import render_curve
               help="Backend spec (repeat for more) [default: the effort preset, without raw].")
 @click.option("-e", "--effort", type=click.Choice(list(EFFORTS)), default=DEFAULT_EFFORT, show_default=True,
               help="Preset set of backends when no -b is given.")
-@click.option("--points", type=click.IntRange(min=1), default=DEFAULT_POINTS, show_default=True,
-              help="Sample sizes, geometric from --min-size to the whole corpus.")
+@click.option("--points", type=click.IntRange(min=1, max=MAX_POINTS), default=DEFAULT_POINTS, show_default=True,
+              help=f"Sample sizes, geometric from --min-size to the whole corpus (at most {MAX_POINTS}).")
 @click.option("--min-size", "min_bytes", type=Size(), default=DEFAULT_MIN_BYTES, show_default="16kB",
               help="The smallest sample.")
 @click.option("--sample", "sampling", type=click.Choice(SAMPLINGS), default="prefix", show_default=True,

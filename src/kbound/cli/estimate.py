@@ -24,6 +24,7 @@ from kbound.cli.options import (
 from kbound.cli.progress import Progress
 from kbound.report import FORMATS, render
 from kbound.report.files import write_output
+from kbound.run.shards import MIN_SHARD_BYTES
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -56,7 +57,7 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--no-verify", is_flag=True,
               help="Skip decompressing and hash-checking each payload (rows are labelled unverified).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
-@click.option("--shard-size", type=Size(min=1), default=None,
+@click.option("--shard-size", type=Size(min=MIN_SHARD_BYTES), default=None,
               help="Cut the corpus into independent shards of about SIZE of text (runs of whole files, or parts of "
                    "a larger file), for every backend; the bound adds the shard payloads, their framing and the "
                    "decoder once [default: only a backend that holds its input and could not fit the corpus in "
