@@ -413,3 +413,14 @@ def test_a_damaged_parquet_file_is_one_line(damage: str, why: str, alice: Path, 
     for command in (["estimate"], ["curve"]):
         code, out, err = run(*command, str(path), "--field", "text", "-b", "zlib:1", "--no-cache")
         assert (code, out, err) == (1, "", f"kbound: error: {path}: not a readable Parquet file ({why})\n")
+
+
+def test_json_lines_without_field_are_read_as_text_with_one_hint(tmp_path: Path) -> None:
+    for name in ("a.jsonl", "b.ndjson.zst", "c.txt"):
+        (tmp_path / name).write_bytes(b'{"text": "hello"}\n')
+    code, _, err = run(str(tmp_path), "-b", "zlib:1", "-q", "--no-cache")
+    assert code == 0
+    assert err == (f"kbound: warning: {tmp_path}/a.jsonl and 1 more: read as plain text, JSON syntax and all; "
+                   "give --field NAME to read each line's NAME string\n")
+    code, _, err = run(str(tmp_path / "a.jsonl"), "--field", "text", "-b", "zlib:1", "-q", "--no-cache")
+    assert (code, err) == (0, "")

@@ -102,10 +102,10 @@ def _walk(root: str, glob: str | None, dirs: dict[tuple[int, int], str] | None =
         else:
             path, key, ancestors = linked.pop(0)
             if key in ancestors:
-                skipped(f"{path}: symbolic link loop (back to {seen[key]}); not followed")
+                warn(f"{path}: symbolic link loop (back to {seen[key]}); not followed")
                 continue
             if key in seen:
-                skipped(f"{path}: the same directory as {seen[key]}; read once, there")
+                warn(f"{path}: the same directory as {seen[key]}; read once, there")
                 continue
             seen[key] = path
             ancestors |= {key}
@@ -128,7 +128,7 @@ def _walk(root: str, glob: str | None, dirs: dict[tuple[int, int], str] | None =
                 if os.path.islink(full):
                     linked.append((full, key, ancestors))
                 elif key in seen:  # a bind mount can show a directory twice
-                    skipped(f"{full}: the same directory as {seen[key]}; read once, there")
+                    warn(f"{full}: the same directory as {seen[key]}; read once, there")
                 else:
                     seen[key] = full
                     real.append((full, ancestors | {key}))
@@ -137,7 +137,7 @@ def _walk(root: str, glob: str | None, dirs: dict[tuple[int, int], str] | None =
             elif st is None or stat.S_ISREG(st.st_mode):
                 yield full
             else:
-                skipped(f"{full}: {_kind(st.st_mode)}, not a regular file; skipped")
+                warn(f"{full}: {_kind(st.st_mode)}, not a regular file; skipped")
 
 
 def _dir_key(path: str) -> tuple[int, int]:
@@ -158,8 +158,9 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-def skipped(message: str) -> None:
-    """Say that an input was left out (the CLI prints `kbound: warning: MESSAGE`): data is never dropped silently."""
+def warn(message: str) -> None:
+    """Say that an input was left out or read in a way the user may not expect (the CLI prints `kbound: warning:
+    MESSAGE`): data is never dropped silently."""
     warnings.warn(message, InputWarning, stacklevel=2)
 
 
