@@ -11,6 +11,7 @@ from kbound.cli.common import EXIT_ERROR, EXIT_OK, describe_models, interrupted_
 from kbound.cli.options import (
     EXIT_CODES_EPILOG,
     Size,
+    cache_options,
     check_outputs,
     corpus_options,
     default_format,
@@ -61,9 +62,7 @@ from kbound.report.curve import render_curve
               help="Draw the curves and the extrapolation to FILE (.png, .svg, .pdf; needs kbound[plot]).")
 @click.option("--no-verify", is_flag=True, help="Skip the round-trip check of each payload.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write cached points.")
+@cache_options
 @corpus_options
 @output_options
 def curve_command(

@@ -142,6 +142,17 @@ def read_corpus(inputs: Sequence[str], glob: str | None, field: str | None, sepa
                        max_bytes=max_bytes)
 
 
+def cache_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--cache-dir and --no-cache, the same in every command that runs backends."""
+    for option in reversed((
+        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                     help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir]."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write cached results."),
+    )):
+        fn = option(fn)
+    return fn
+
+
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """-f/--format, --no-timings, --no-progress."""
     for option in reversed((

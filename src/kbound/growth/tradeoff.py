@@ -106,6 +106,7 @@ def tradeoff(
     repeat: int = 1,
     jobs: int = 1,
     cache_dir: str | None = None,
+    use_cache: bool = True,
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> TradeoffReport:
@@ -114,8 +115,8 @@ def tradeoff(
         raise KboundError("--repeat must be at least 1")
     chosen = parse_specs(expand(backends))
     # Timings are what a trade-off measures: never recalled from the cache.
-    options = RunOptions(verify=True, jobs=jobs, cache_dir=cache_dir, recall=False, limit=corpus.max_bytes,
-                         kbound_version=kbound_version())
+    options = RunOptions(verify=True, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache, recall=False,
+                         limit=corpus.max_bytes, kbound_version=kbound_version())
     plan = whole(corpus, sum(text_bytes(corpus.sources)))
     outcomes: list[Outcome] = []
     best_times: dict[str, tuple[float | None, float | None]] = {}
