@@ -13,8 +13,8 @@ from cli_helpers import run
 from corpus_helpers import corpus_of
 from kbound.growth.curve import CurvePoint, CurveReport, fit_points, growth_curve
 from kbound.growth.fit import fit_power_law, t975
-from kbound.growth.samples import geometric_sizes, sample_selections
 from kbound.sources import read_selection
+from kbound.sources.sampling import geometric_sizes, sample_selections
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SIZES = [16000, 33893, 71797, 152089]
@@ -171,7 +171,7 @@ def test_pyppmd_failures_at_some_sizes_leave_that_backend_without_a_fit(
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("the patch reaches workers only when they are forked")
     monkeypatch.setattr("kbound.backends.ppmd._PIECE", 1 << 30)
-    monkeypatch.setattr("kbound.run.engine._context", lambda: multiprocessing.get_context("fork"))
+    monkeypatch.setattr("kbound.run.executor.context", lambda: multiprocessing.get_context("fork"))
     head = tmp_path / "head.txt"
     head.write_bytes(shakespeare.read_bytes()[:350_000])
     code, out, err = run("curve", str(head), "-b", "ppmd:o=8,mem=16m,v=I", "-b", "bz2:9", "--points", "3",

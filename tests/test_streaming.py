@@ -23,7 +23,7 @@ from kbound.backends.base import Backend, Coder
 from kbound.backends.raw import Raw
 from kbound.backends.registry import memory_bytes, parse_spec
 from kbound.backends.stream import run_coder
-from kbound.run import engine
+from kbound.run import executor
 from kbound.run.engine import WORKER_BYTES, available_memory, memory_need, run_tasks
 from kbound.run.outcome import Interrupted, Outcome
 from kbound.run.worker import Task, run_task
@@ -343,7 +343,7 @@ def test_without_max_memory_a_backend_too_big_for_the_available_memory_runs_alon
     # The automatic budget only orders the work: the estimates are upper envelopes, and nothing that
     # ran before there was a budget is refused because the machine reports little memory free.
     big, small = task(_Hungry(), alice), task(Raw(), alice)
-    monkeypatch.setattr(engine, "available_memory", lambda: memory_need(small) + (1 << 20))
+    monkeypatch.setattr(executor, "available_memory", lambda: memory_need(small) + (1 << 20))
     most, _, outcomes = _peak_claims([big, small, task(Raw(), alice)], alice, jobs=3)
     assert all(o.verified for o in outcomes)
     assert most == 1  # the big one alone, then the two small ones one at a time

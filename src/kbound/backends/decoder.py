@@ -135,6 +135,11 @@ def measure_decoder(
     files = decoder_files(native, python, libraries)
     if not files:
         return Decoder(0, (), "nothing beyond the reference interpreter")
+    return _measured(files, cache_root, write_cache)
+
+
+def _measured(files: tuple[str, ...], cache_root: str | None, write_cache: bool) -> Decoder:
+    """The xz -9e size of these files, recalled from or stored in the decoder cache."""
     key = _fingerprint(files)
     path = cache_dir(cache_root) / "decoders.json"
     table = read_json(path) if write_cache else None
@@ -148,3 +153,13 @@ def measure_decoder(
                 write_json_atomic(path, table)
     names = ", ".join(os.path.basename(f) for f in files)
     return Decoder(size, files, f"xz -9e of the loadable part of {len(files)} files: {names}")
+
+
+def with_modules(decoder: Decoder, python: tuple[str, ...], cache_root: str | None = None,
+                 write_cache: bool = True) -> Decoder:
+    """A decoder that also runs these Python modules (the duplicate stage's recipe), measured as one archive."""
+    extra = tuple(p for p in (_origin(m) for m in python) if p and p not in decoder.files)
+    if not extra:
+        return decoder
+    files = tuple(sorted({*decoder.files, *extra}, key=lambda f: (os.path.basename(f), f)))
+    return _measured(files, cache_root, write_cache)

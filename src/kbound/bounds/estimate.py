@@ -7,6 +7,7 @@ tasks recalled, the rest in worker processes or on Dask) → results, the best b
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -14,7 +15,11 @@ from typing import Any, BinaryIO
 from kbound.backends.base import Backend
 from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_specs
 from kbound.bounds.results import BackendResult, CorpusSummary, Report, best_of, result_of
+from kbound.bounds.sources import source_bounds
+from kbound.dedup.chunking import Chunking
+from kbound.dedup.index import partitions_for
 from kbound.run.batch import Batch, Job, RunOptions, run_jobs
+from kbound.run.dedup import DedupSetup
 from kbound.run.engine import WORKER_BYTES, available_memory, default_jobs
 from kbound.run.outcome import Interrupted, Outcome
 from kbound.run.shards import Plan, largest_fitting, plan_shards, whole
@@ -22,6 +27,9 @@ from kbound.sources.corpus import Corpus, open_corpus
 from kbound.sources.sizes import text_bytes
 from kbound.sources.stream import DEFAULT_SEPARATOR, StreamStats
 from kbound.version import kbound_version
+
+#: When the duplicate stage runs: "auto" (unless the corpus is one text document), always, never.
+DEDUP_MODES = ("auto", "on", "off")
 
 
 def resolve_backends(specs: Sequence[str] | str | None = None, effort: str = DEFAULT_EFFORT) -> list[Backend]:
@@ -48,12 +56,13 @@ def corpus_of(
 
 
 def plans_for(backends: Sequence[Backend], corpus: Corpus, sizes: Sequence[int], shard_size: int | None,
-              max_memory: int | None) -> list[Plan]:
+              max_memory: int | None, by_source: bool = False) -> list[Plan]:
     """Each backend's plan: `shard_size` for all when given; otherwise one piece, unless the backend holds
-    its input and the corpus would not fit in memory (then shards that fit)."""
+    its input and the corpus would not fit in memory (then shards that fit). With `by_source`, every
+    backend shares shards that never span two sources (one per source without `shard_size`)."""
     total = sum(sizes)
-    if shard_size is not None:
-        shared = plan_shards(corpus, shard_size, sizes)
+    if shard_size is not None or by_source:
+        shared = plan_shards(corpus, shard_size or max(total, 1), sizes, by_group=by_source)
         return [shared for _ in backends]
     budget = max_memory if max_memory is not None else available_memory()
     plans: list[Plan] = []
@@ -88,6 +97,9 @@ def estimate(
     separator: bytes = DEFAULT_SEPARATOR,
     max_bytes: int | None = None,
     stdin: BinaryIO | None = None,
+    dedup: str = "auto",
+    by_source: bool = False,
+    chunking: Chunking | None = None,
 ) -> Report:
     """Bound the Kolmogorov complexity of a corpus from above with every chosen backend.
 
@@ -104,14 +116,20 @@ def estimate(
     memory is sharded. `scheduler` (a Dask scheduler address or `distributed.Client`) runs the
     tasks on a cluster. `max_memory` (bytes) caps what the backends running at once may hold, by
     their estimates; one that cannot fit alone is refused.
+
+    `dedup` ("auto", "on", "off") runs the duplicate stage (`kbound.run.dedup`): repeated chunks
+    coded once, as references, in extra rows beside the plain ones; "auto" runs it unless the
+    corpus is a single text document. `by_source` cuts shards at source boundaries (top-level
+    subdirectories of an input directory) and reports each source's repeats and what it adds.
     """
     chosen = resolve_backends(backends, effort)
     with corpus_of(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin) as corpus:
         sizes = text_bytes(corpus.sources)
-        plans = plans_for(chosen, corpus, sizes, shard_size, max_memory)
+        plans = plans_for(chosen, corpus, sizes, shard_size, max_memory, by_source)
+        setup = dedup_setup(corpus, sizes, plans, dedup, chunking)
         options = RunOptions(verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
                              limit=corpus.max_bytes, max_memory=max_memory, scheduler=scheduler,
-                             kbound_version=kbound_version())
+                             kbound_version=kbound_version(), dedup=setup)
         settings: dict[str, Any] = {
             "backends": [b.spec for b in chosen],
             "effort": None if backends else effort,
@@ -122,14 +140,17 @@ def estimate(
         }
         if shard_size is not None or scheduler is not None:
             settings.update(shard_bytes=shard_size, distributed=scheduler is not None)
+        settings.update(dedup=dedup if setup is not None else "off", by_source=by_source)
+        if setup is not None:
+            settings["chunking"] = dataclasses.asdict(setup.chunking)
         interrupted, signum, batch = False, None, None
         try:
             batch = run_jobs([Job(b, p) for b, p in zip(chosen, plans, strict=True)], options,
                              on_start=on_start, on_done=on_done, on_progress=on_progress)
-            outcomes = batch.outcomes
+            outcomes = batch.outcomes + batch.dedup_outcomes
         except Interrupted as stop:
             outcomes, interrupted, signum = stop.finished, True, stop.signum
-        summary = _summary(corpus, outcomes, plans, chosen, sum(sizes))
+        summary = _summary(corpus, [o for o in outcomes if not o.dedup], plans, chosen, sum(sizes))
         results: tuple[BackendResult, ...] = tuple(result_of(o, summary, verify) for o in outcomes)
         best = best_of(results, summary)
         tokens = None
@@ -145,7 +166,24 @@ def estimate(
         interrupted=interrupted,
         sharding=_sharding(plans, chosen, batch, shard_size),
         signal=signum,
+        duplicates=None if batch is None else batch.duplicates,
+        sources=() if batch is None or not by_source or best is None else source_bounds(
+            outcomes, best.spec, plans[0], batch.duplicates, corpus.group_index()[0]),
     )
+
+
+def dedup_setup(corpus: Corpus, sizes: Sequence[int], plans: Sequence[Plan], dedup: str,
+                chunking: Chunking | None) -> DedupSetup | None:
+    """Whether and how the duplicate stage runs ("auto": unless the corpus is one text document)."""
+    if dedup not in DEDUP_MODES:
+        raise ValueError(f"dedup must be one of {', '.join(DEDUP_MODES)}, not {dedup!r}")
+    one_document = len(corpus.sources) == 1 and corpus.sources[0].fmt == "text"
+    if dedup == "off" or (dedup == "auto" and one_document):
+        return None
+    chunking = chunking or Chunking()
+    plan = plans[0]
+    names = corpus.group_index()[0] if plan.shard_groups else ("corpus",)
+    return DedupSetup(chunking, partitions_for(sum(sizes), chunking), plan.shard_groups, names)
 
 
 def _summary(corpus: Corpus, outcomes: Sequence[Outcome], plans: Sequence[Plan], chosen: Sequence[Backend],

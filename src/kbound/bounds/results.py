@@ -10,11 +10,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from kbound.bounds.sources import SourceBound
+from kbound.dedup.figures import Duplicates
 from kbound.run.outcome import FAILED, VERIFIED, Outcome
 from kbound.sources.corpus import Corpus
 from kbound.sources.stream import StreamStats
 
 SCHEMA = "kbound/1"
+#: Ends the spec of a row whose repeated chunks were coded as references.
+DEDUP_SUFFIX = "+dedup"
 
 
 #: What `CorpusSummary.sha256` is the hash of.
@@ -85,6 +89,8 @@ class BackendResult:
     peak_rss_bytes: int | None = None
     #: How many independent shards the payload is made of (1: the corpus in one piece).
     shards: int = 1
+    #: Repeated chunks coded once, as references (the duplicate stage's row; `spec` ends in "+dedup").
+    dedup: bool = False
 
     @property
     def verified(self) -> bool:
@@ -136,6 +142,10 @@ class Report:
     sharding: dict[str, Any] | None = None
     #: The signal that stopped an interrupted run (2 for Ctrl-C, 15 for SIGTERM, 1 for SIGHUP).
     signal: int | None = None
+    #: What the duplicate stage found (None when it did not run).
+    duplicates: Duplicates | None = None
+    #: Per-source accounting (`--by-source`): each source's repeats and what it adds to those before it.
+    sources: tuple[SourceBound, ...] = ()
 
 
 def _rate(bits: float, units: int | None) -> float | None:
@@ -151,7 +161,7 @@ def result_of(outcome: Outcome, corpus: CorpusSummary, verify: bool) -> BackendR
     decoder = None if failed or outcome.decoder is None else outcome.decoder.decoder_bytes
     total = None if payload is None or decoder is None else payload + decoder
     return BackendResult(
-        spec=backend.spec,
+        spec=backend.spec + (DEDUP_SUFFIX if outcome.dedup else ""),
         backend=backend.name,
         library=backend.library,
         library_version=backend.library_version(),
@@ -170,6 +180,7 @@ def result_of(outcome: Outcome, corpus: CorpusSummary, verify: bool) -> BackendR
         cached=outcome.cached,
         peak_rss_bytes=outcome.peak_rss_bytes,
         shards=outcome.shards,
+        dedup=outcome.dedup,
     )
 
 

@@ -28,8 +28,8 @@ from kbound.growth.curve import (
     growth_curve,
     with_model,
 )
-from kbound.growth.samples import SAMPLINGS
 from kbound.report.curve import render_curve
+from kbound.sources.sampling import SAMPLINGS
 
 
 @click.command("curve", epilog=EXIT_CODES_EPILOG)

@@ -9,7 +9,7 @@ import click
 
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
-from kbound.bounds.estimate import estimate
+from kbound.bounds.estimate import DEDUP_MODES, estimate
 from kbound.cli.common import EXIT_OK, EXIT_THRESHOLD, describe_models, interrupted_exit, run_cli
 from kbound.cli.options import (
     ModelLoss,
@@ -22,6 +22,7 @@ from kbound.cli.options import (
     use_color,
 )
 from kbound.cli.progress import Progress
+from kbound.dedup.chunking import Chunking
 from kbound.report import FORMATS, render
 from kbound.report.files import write_output
 from kbound.run.shards import MIN_SHARD_BYTES
@@ -68,6 +69,17 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--max-memory", type=Size(), default=None, callback=check_max_memory,
               help="Run at once only the backends whose memory estimates fit in SIZE together; refuse any that "
                    "cannot fit alone [default: the memory available at the start, and none refused].")
+@click.option("--dedup", type=click.Choice(list(DEDUP_MODES)), default="auto", show_default=True,
+              help="Code chunks that repeat earlier content (anywhere in the corpus, across shards) once, as "
+                   "references, in extra rows SPEC+dedup beside the plain ones, and report what repeats; auto: "
+                   "unless the corpus is a single text document.")
+@click.option("--chunk-size", type=Size(min=256), default=None, metavar="SIZE",
+              help="Average content-defined chunk size of --dedup, a power of two (chunks are 1/4 to 8 times "
+                   "it) [default: 1KiB].")
+@click.option("--by-source", is_flag=True,
+              help="Per-source accounting: shards never span two sources (the top-level subdirectories of an "
+                   "input directory; a file named alone is its own); each source's documents, repeats within it "
+                   "and against the sources before it, and the payload bytes it adds.")
 @corpus_options
 @click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
               help="Output format [default: table on a terminal, else lines].")
@@ -116,6 +128,7 @@ def estimate_command(
     max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | str | None,
     loss_window: int | None, loss_stride: int | None, loss_sample: int | None, loss_seed: int,
     tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
+    dedup: str, chunk_size: int | None, by_source: bool,
 ) -> None:
     """Bound K(corpus) from above with many verified compressors.
 
@@ -137,6 +150,12 @@ def estimate_command(
         raise click.UsageError("--loss-window, --loss-stride and --loss-sample go with --model-loss measure")
     if (corpus_size is not None or tokens is not None) and not models:
         raise click.UsageError("--corpus-size and --tokens compare with a model: add --model")
+    chunking = None
+    if chunk_size is not None:
+        try:
+            chunking = Chunking(chunk_size // 4, chunk_size, chunk_size * 8)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--chunk-size") from None
     out_format = default_format(fmt)
     show_progress = not (quiet or no_progress) and sys.stderr.isatty()
 
@@ -155,6 +174,7 @@ def estimate_command(
                 on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, max_memory=max_memory,
                 glob=glob, field=field,
                 separator=separator_bytes(separator), max_bytes=max_bytes,
+                dedup=dedup, by_source=by_source, chunking=chunking,
             )
         measured = None
         if measure and report.best is not None:

@@ -20,13 +20,13 @@ from kbound.bounds.estimate import resolve_backends
 from kbound.bounds.results import CorpusSummary
 from kbound.errors import KboundError
 from kbound.growth.fit import MIN_POINTS, PowerLawFit, fit_power_law
-from kbound.growth.samples import SAMPLINGS, geometric_sizes, sample_selections
 from kbound.models.info import ModelInfo
 from kbound.run.batch import Job, RunOptions, identify, run_jobs
 from kbound.run.engine import default_jobs
 from kbound.run.outcome import FAILED, Interrupted, Outcome
 from kbound.run.shards import one
 from kbound.sources.corpus import Corpus
+from kbound.sources.sampling import SAMPLINGS, geometric_sizes, sample_selections
 from kbound.version import kbound_version
 
 SCHEMA = "kbound-curve/1"

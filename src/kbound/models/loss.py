@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.errors import KboundError
+from kbound.run.signals import Terminated
 from kbound.sources.stream import CorpusStream, Selection, scan
 
 
@@ -58,26 +60,18 @@ class MeasuredLoss:
         return f"{min(p):.4f}-{max(p):.4f} bits/byte across {len(p)} parts (stdev {statistics.stdev(p):.4f})"
 
 
-def _child(conn: Any, model: str, selection: Selection, window: int | None, stride: int | None, threads: int) -> None:
+def _score(model: str, selection: Selection, window: int | None, stride: int | None, threads: int) -> dict[str, Any]:
+    """What the worker runs: llama.cpp scoring the selection; its failures as one `KboundError` line."""
     from kbound.models.llama_worker import LossError, score
 
     try:
-        result = score(model, CorpusStream(selection), window, stride, threads)
-        conn.send(("done", result))
+        return score(model, CorpusStream(selection), window, stride, threads)
     except ImportError:
-        conn.send(("error", "measuring a model's loss needs llama.cpp: pip install 'kbound[llm]'"))
+        raise KboundError("measuring a model's loss needs llama.cpp: pip install 'kbound[llm]'") from None
     except (LossError, KboundError) as e:
-        conn.send(("error", str(e)))
+        raise KboundError(str(e)) from None
     except Exception as e:  # llama-cpp-python raises ValueError (and others) for a file it cannot load
-        conn.send(("error", f"llama.cpp could not run the model: {e or type(e).__name__}"))
-    finally:
-        conn.close()
-
-
-def _died(code: int | None) -> str:
-    if code is not None and code < 0:
-        return f"llama.cpp crashed (signal {-code}) reading or running the model"
-    return f"the llama.cpp worker exited with code {code} before reporting"
+        raise KboundError(f"llama.cpp could not run the model: {e or type(e).__name__}") from None
 
 
 def measure_loss(
@@ -105,7 +99,7 @@ def measure_loss(
         raise KboundError(f"--loss-stride ({stride}) must be below --loss-window ({window})")
     chosen, seed_used, documents = selection, None, None
     if sample_bytes is not None:
-        from kbound.growth.samples import sample_selections
+        from kbound.sources.sampling import sample_selections
 
         stats = scan(selection)
         if stats.documents < 2 and sample_bytes < stats.bytes:
@@ -117,24 +111,19 @@ def measure_loss(
         documents = stats.documents
     threads = threads or max(1, len(os.sched_getaffinity(0)))
 
-    from kbound.run.engine import _context
+    from kbound.run.executor import Call, Failure, LocalExecutor, Stopped
 
-    ctx = _context()
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, model, chosen, window, stride, threads), daemon=True)
-    proc.start()
-    send.close()
+    # llama.cpp runs only in a worker process: a crash in its C++ parser or kernels is one line here.
+    executor = LocalExecutor(jobs=1)
     try:
-        kind, payload = recv.recv()
-    except EOFError:
-        proc.join()
-        raise KboundError(f"{model}: {_died(proc.exitcode)}") from None
+        (result,) = executor.run([Call(_score, (model, chosen, window, stride, threads), "model loss")])
+    except Stopped as stop:
+        raise Terminated(stop.signum) if stop.signum != signal.SIGINT else KeyboardInterrupt from None
     finally:
-        recv.close()
-    proc.join()
-    if kind == "error":
-        raise KboundError(f"{model}: {payload}")
-    r = payload
+        executor.close()
+    if isinstance(result, Failure):
+        raise KboundError(f"{model}: {result.message.replace('the worker', 'the llama.cpp worker')}")
+    r = result
     if r["tokens"] == 0:
         raise KboundError("the corpus is empty: there is no loss to measure")
     seconds = r["load_seconds"] + r["score_seconds"]

@@ -11,6 +11,7 @@ from typing import Any
 
 from kbound.bounds.results import BackendResult, Report
 from kbound.report.deltas import baseline_sentence, baseline_to_dict, row_delta
+from kbound.report.duplicates import duplicates_blocks, duplicates_to_dict, sources_csv, sources_to_dicts
 from kbound.report.models import (
     MODEL_COLUMNS,
     model_csv_records,
@@ -56,6 +57,7 @@ def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
         "decompress_seconds": _round(r.decompress_seconds, 4),
         "decoder_method": r.decoder_method,
         "error": r.error,
+        "dedup": r.dedup,
     }
     if timings:
         row["cached"] = r.cached
@@ -106,6 +108,10 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
     }
     if report.sharding is not None:
         doc["sharding"] = report.sharding
+    if report.duplicates is not None:
+        doc["duplicates"] = duplicates_to_dict(report)
+    if report.sources:
+        doc["sources"] = sources_to_dicts(report)
     return doc
 
 
@@ -153,6 +159,7 @@ def _blocks(report: Report, timings: bool) -> list[Block]:
     blocks: list[Block] = [
         Paragraph((corpus_sentence(report),)), _results_table(report, timings), Paragraph(tuple(outcome)),
         Paragraph((Sentence(MEANING, style="dim"),)),
+        *duplicates_blocks(report),
     ]
     if report.models or report.tokens is not None:
         blocks.append(Heading("Models"))
@@ -177,6 +184,8 @@ def _csv(report: Report, timings: bool) -> tuple[CsvTable, ...]:
     if report.models:
         models = model_csv_records(report)
         tables.append(CsvTable(tuple(models[0]), tuple(models)))
+    if (sources := sources_csv(report)) is not None:
+        tables.append(sources)
     return tuple(tables)
 
 

@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.backends.base import Backend
+from kbound.dedup.figures import Duplicates
 from kbound.errors import CorpusError
 from kbound.run.cache import ResultCache, SelectionMemo
-from kbound.run.distributed import run_tasks_dask
+from kbound.run.dedup import DedupSetup, DedupStage, run_stage
 from kbound.run.engine import run_tasks
+from kbound.run.executor import Executor, executor_for
 from kbound.run.outcome import Interrupted, Outcome
 from kbound.run.shards import Plan, combine
 from kbound.run.worker import Task
@@ -51,6 +53,8 @@ class RunOptions:
     #: A Dask scheduler address or `distributed.Client`.
     scheduler: Any = None
     kbound_version: str = ""
+    #: Run the duplicate stage (`kbound.run.dedup`) over the `raw` job's plan.
+    dedup: DedupSetup | None = None
 
 
 @dataclass
@@ -61,7 +65,9 @@ class Batch:
     costs: list[float | None]
     tasks: int = 0
     cached_tasks: int = 0
-    shard_counts: list[int] = field(default_factory=list)
+    #: The duplicate stage's rows (after the plain ones) and figures, when it ran.
+    dedup_outcomes: list[Outcome] = field(default_factory=list)
+    duplicates: Duplicates | None = None
 
 
 OnBackend = Callable[[Backend], None]
@@ -112,11 +118,15 @@ def run_jobs(
     owner: list[int] = []
     roles: list[tuple[int, str, int]] = []  # (job, "shard" | "part", index)
     distributed = options.scheduler is not None
+    dedup = options.dedup
+    indexer = next((j for j, job in enumerate(jobs) if job.backend.name == "raw"), None) if dedup else None
     for j, job in enumerate(jobs):
         plan, k = job.plan, len(job.plan.shards)
         for s, (selection, size) in enumerate(zip(plan.shards, plan.sizes, strict=True)):
             label = f"shard {s + 1} of {k}" if k > 1 else ""
-            tasks.append(Task(job.backend, selection, size, label, measure_decoder=k == 1 and not distributed))
+            index = dedup.request(s) if dedup is not None and j == indexer else None
+            tasks.append(Task(job.backend, selection, size, label, measure_decoder=k == 1 and not distributed,
+                              index=index))
             owner.append(j)
             roles.append((j, "shard", s))
         for p, selection in enumerate(plan.cost_parts):
@@ -129,6 +139,8 @@ def run_jobs(
     memo = SelectionMemo(options.cache_dir, enabled=recall)
     found: dict[int, Outcome] = {}
     for i, task in enumerate(tasks):
+        if task.index is not None:
+            continue  # the index is made while reading: this task must run
         stats = memo.get(task.selection.fingerprint())
         hit = results.get(stats, task.backend) if stats is not None else None
         if hit is not None:
@@ -161,30 +173,58 @@ def run_jobs(
             settle(j)
     todo = [tasks[i] for i in pending]
     where = {id(t): i for t, i in zip(todo, pending, strict=True)}
+    kept: dict[int, Any] = {}
+    executor = executor_for(options.scheduler, jobs=options.jobs, max_memory=options.max_memory)
+    stage: DedupStage | None = None
+    staged = False
     try:
-        if not todo:
-            pass
-        elif distributed:
-            run_tasks_dask(todo, options.scheduler, verify=options.verify, limit=options.limit,
-                           on_start=lambda t: tracker.start(where[id(t)]),
-                           on_done=lambda t, o: finished(where[id(t)], o))
-        else:
+        if todo:
             run_tasks(
-                todo, verify=options.verify, jobs=options.jobs, cache_root=options.cache_dir,
-                write_cache=options.use_cache, limit=options.limit, max_memory=options.max_memory,
+                todo, executor=executor, verify=options.verify, cache_root=options.cache_dir,
+                write_cache=options.use_cache, limit=options.limit,
                 on_start=lambda t: tracker.start(where[id(t)]),
                 on_done=lambda t, o: finished(where[id(t)], o),
                 on_progress=lambda t, done, total: tracker.progress(where[id(t)], done, total),
+                on_index=lambda t, k: kept.__setitem__(roles[where[id(t)]][2], k),
             )
+        if dedup is not None and indexer is not None:
+            staged = True
+            stage = _dedup_stage(executor, dedup, jobs, indexer, roles, found, kept, options, on_start, on_done)
     except Interrupted as stop:
-        raise Interrupted([combined[j][0] for j in sorted(combined)], signum=stop.signum) from None
+        # Past the plain rows, what the signal left is the deduplicated rows that finished.
+        done = [combined[j][0] for j in sorted(combined)] + (list(stop.finished) if staged else [])
+        raise Interrupted(done, signum=stop.signum) from None
+    finally:
+        executor.close()
     return Batch(
         outcomes=[combined[j][0] for j in range(len(jobs))],
         costs=[combined[j][1] for j in range(len(jobs))],
         tasks=len(tasks),
         cached_tasks=len(tasks) - len(pending),
-        shard_counts=[len(job.plan.shards) for job in jobs],
+        dedup_outcomes=[] if stage is None else [stage.outcomes[j] for j in sorted(stage.outcomes)],
+        duplicates=None if stage is None else stage.figures,
     )
+
+
+def _dedup_stage(executor: Executor, setup: DedupSetup, jobs: Sequence[Job], indexer: int,
+                 roles: Sequence[tuple[int, str, int]], found: dict[int, Outcome], kept: dict[int, Any],
+                 options: RunOptions, on_start: OnBackend | None,
+                 on_done: Callable[[Outcome], None] | None) -> DedupStage | None:
+    """The duplicate stage over the index the `raw` job made; None when pass 1 did not complete."""
+    plan = jobs[indexer].plan
+    if len(kept) != len(plan.shards):
+        return None  # a shard could not be indexed: its raw row says why
+    plain: dict[tuple[int, int], Outcome] = {}
+    for i, (j, role, s) in enumerate(roles):
+        if role == "shard" and i in found and jobs[j].plan == plan:
+            plain[(j, s)] = found[i]
+    stats = [plain[(indexer, s)].stats for s in range(len(plan.shards))]
+    if any(st is None for st in stats):
+        return None
+    covered = [(j, job.backend) for j, job in enumerate(jobs) if job.plan == plan]
+    return run_stage(executor, setup, plan, covered, kept, plain, [st for st in stats if st is not None],
+                     verify=options.verify, limit=options.limit, cache_root=options.cache_dir,
+                     write_cache=options.use_cache, on_start=on_start, on_done=on_done)
 
 
 def identify(selection: Selection, options: RunOptions) -> StreamStats:

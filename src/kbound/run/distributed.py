@@ -1,4 +1,4 @@
-"""Running tasks on a Dask cluster (`pip install kbound[dask]`): each task is one Dask task.
+"""Backend tasks on a Dask cluster (`pip install kbound[dask]`), run by `kbound.run.engine` through the `DaskExecutor`.
 
 A task names its sources (paths on a file system the workers share, or fsspec URLs such as
 `s3://…`) and its part of them; workers read the data themselves and never need anything that
@@ -11,21 +11,28 @@ a partial bound is never the bound.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from kbound.backends.registry import parse_spec
-from kbound.errors import CorpusError, KboundError
-from kbound.run.engine import expected_seconds, outcome_of
-from kbound.run.outcome import Interrupted, Outcome
-from kbound.run.signals import Terminated
-from kbound.run.worker import Task, run_task
+from kbound.errors import KboundError
+from kbound.run.executor import Call
+from kbound.run.worker import Task, joined_task, run_task, split_task
 
 
-def _remote(spec: str, task: Task, verify: bool, limit: int | None) -> dict[str, Any]:
+def _remote(spec: str, task: Task, dups: list[Any], targets: list[Any], verify: bool,
+            limit: int | None) -> dict[str, Any]:
     """What a Dask worker runs: one backend (rebuilt from its spec, so no class is pickled) on one selection."""
-    rebuilt = Task(parse_spec(spec), task.selection, task.size, task.label, measure_decoder=False)
+    rebuilt = joined_task(Task(parse_spec(spec), task.selection, task.size, task.label, measure_decoder=False,
+                               index=task.index, dedup=task.dedup), dups, targets)
     return run_task(rebuilt, verify=verify, limit=limit)
+
+
+def remote_call(task: Task, verify: bool, limit: int | None, expected_seconds: float) -> Call:
+    """A task as a call for the `DaskExecutor` (an indexing task keeps its index on the worker)."""
+    bare, dups, targets = split_task(task)
+    return Call(_remote, (task.backend.spec, bare, dups, targets, verify, limit), task.label,
+                expected_seconds=expected_seconds, keep=task.index is not None)
 
 
 def check_shareable(tasks: Sequence[Task]) -> None:
@@ -37,62 +44,3 @@ def check_shareable(tasks: Sequence[Task]) -> None:
                     f"{piece.source.name}: a stream read once by this process cannot be sent to Dask workers; "
                     "write it to a file the workers can read"
                 )
-
-
-def run_tasks_dask(
-    tasks: Sequence[Task],
-    scheduler: Any,
-    *,
-    verify: bool = True,
-    limit: int | None = None,
-    on_start: Callable[[Task], None] | None = None,
-    on_done: Callable[[Task, Outcome], None] | None = None,
-) -> list[Outcome]:
-    """Submit every task to the cluster at `scheduler` (an address or a `distributed.Client`); outcomes in order.
-
-    Longer tasks get higher priority. Ctrl-C, SIGTERM and SIGHUP cancel every submitted task and
-    raise `Interrupted`; a task that fails on the cluster raises `KboundError` after cancelling the rest.
-    """
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise KboundError("--scheduler needs Dask: pip install 'kbound[dask]'") from None
-    check_shareable(tasks)
-    try:
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler, timeout="30s")
-    except (OSError, TimeoutError, ValueError) as e:
-        raise KboundError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
-    futures = []
-    done: dict[int, Outcome] = {}
-    try:
-        for i, t in enumerate(tasks):
-            futures.append(client.submit(
-                _remote, t.backend.spec, t, verify, limit, key=f"kbound-{i}-{t.backend.spec}-{t.label or 'all'}",
-                priority=int(expected_seconds(t)), pure=False,
-            ))
-            if on_start:
-                on_start(t)
-        index = {f.key: i for i, f in enumerate(futures)}
-        for future in as_completed(futures):
-            i = index[future.key]
-            where = f"{tasks[i].backend.spec}{' ' + tasks[i].label if tasks[i].label else ''}"
-            try:
-                fields = future.result()
-            except Exception as e:  # the worker died, or the task could not run there
-                raise KboundError(f"{where} failed on the cluster: {type(e).__name__}: {e}".rstrip(": ")) from None
-            if fields.get("fatal"):
-                raise CorpusError(f"{where} on the cluster: {fields['fatal']}")
-            done[i] = outcome_of(tasks[i], fields)
-            if on_done:
-                on_done(tasks[i], done[i])
-    except (KeyboardInterrupt, Terminated) as stop:
-        client.cancel(futures)
-        raise Interrupted([done[i] for i in sorted(done)], dict(done),
-                          stop.signum if isinstance(stop, Terminated) else 2) from None
-    except BaseException:
-        client.cancel(futures)
-        raise
-    finally:
-        if client is not scheduler:
-            client.close()
-    return [done[i] for i in range(len(tasks))]

@@ -1,4 +1,4 @@
-"""Running tasks locally: each in its own worker process, at most `jobs` at once, longest expected first.
+"""Running backend tasks locally through the `LocalExecutor`: each in its own worker process, longest first.
 
 A worker that raises, returns the wrong bytes, or dies in native code (pyppmd has crashed the
 interpreter on bad input) becomes a failed outcome for that task; the run goes on. Input that
@@ -9,56 +9,37 @@ what finished; workers also die with the parent if it is killed outright.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
-import sys
-import time
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection, wait
 from typing import Any
+
+from kbound.backends.catalog import STREAM_BYTES
+from kbound.backends.registry import memory_bytes, seconds_per_mb
+from kbound.errors import CorpusError, KboundError
+from kbound.run.executor import (
+    WORKER_BYTES,
+    Call,
+    Executor,
+    Failure,
+    LocalExecutor,
+    Stopped,
+    available_memory,
+    default_jobs,
+)
+from kbound.run.outcome import Interrupted, Outcome
+from kbound.run.worker import Task, joined_task, run_task, split_task
 
 try:
     import resource
 except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
 
-from kbound.backends.catalog import STREAM_BYTES
-from kbound.backends.registry import memory_bytes, seconds_per_mb
-from kbound.errors import CorpusError
-from kbound.run.outcome import Interrupted, Outcome
-from kbound.run.signals import Terminated, die_with_parent
-from kbound.run.worker import Task, run_task
+__all__ = ["MIN_MAX_MEMORY", "WORKER_BYTES", "available_memory", "default_jobs", "expected_seconds", "memory_need",
+           "outcome_of", "run_tasks"]
 
-#: What a worker process holds besides its codec: the interpreter, numpy, kbound and a few 1 MiB
-#: pieces (the `raw` worker peaks at about 50 MiB of RSS), and, the first time a decoder is
-#: measured (then cached), xz -9e's work on its files: `ppmd:4,mem=16m`'s first worker peaked at
-#: 107 MiB in `make bench`.
-WORKER_BYTES = 128 << 20
 #: The smallest --max-memory that runs anything: one worker of a streaming codec (`raw`, the floor).
 MIN_MAX_MEMORY = WORKER_BYTES + STREAM_BYTES
 
 OnTask = Callable[[Task], None]
-
-
-def default_jobs() -> int:
-    """The number of cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def available_memory() -> int | None:
-    """The memory the kernel says can be used without swapping (Linux MemAvailable); None elsewhere."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
 
 
 def memory_need(task: Task) -> int:
@@ -71,58 +52,6 @@ def expected_seconds(task: Task) -> float:
     return seconds_per_mb(task.backend) * max(task.size, 1) / 1e6
 
 
-def _mib(n: int) -> str:
-    return f"{-(-n // (1 << 20)):,} MiB"
-
-
-_PROGRESS_EVERY = 0.2  # seconds between progress messages from a worker
-
-
-class _Reporter:
-    """Sends ("progress", done, total) over the pipe at most every `_PROGRESS_EVERY` seconds."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn, self._last = conn, 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self._last >= _PROGRESS_EVERY:
-            self._last = now
-            self._conn.send(("progress", (done, total)))
-
-
-def _work(task: Task, options: dict[str, Any], parent: int, conn: Connection) -> None:
-    die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    result = run_task(task, report=_Reporter(conn), **options)
-    if resource is not None:  # ru_maxrss is in KiB on Linux
-        result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    conn.send(("done", result))
-    conn.close()
-
-
-def _died(proc: multiprocessing.process.BaseProcess) -> str:
-    code = proc.exitcode
-    if code is not None and code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return f"the backend crashed ({name}) in native code"
-    return f"the backend's worker exited with code {code} before reporting"
-
-
-def _context() -> Any:
-    # fork starts a worker in milliseconds with kbound already imported; the parent holds no corpus.
-    # A process that has loaded a model into llama.cpp (a library user who ran an lm: backend
-    # in-process) holds its thread pool, and a forked child of it hangs in its first evaluation.
-    methods = multiprocessing.get_all_start_methods()
-    lm = sys.modules.get("kbound.backends.lm_model")
-    fork = "fork" in methods and sys.platform != "darwin" and not getattr(lm, "MODEL_LOADED", False)
-    return multiprocessing.get_context("fork" if fork else "spawn")
-
-
 def outcome_of(task: Task, fields: dict[str, Any]) -> Outcome:
     """An `Outcome` from a worker's result fields (without `fatal`, which the caller handles)."""
     fields = {k: v for k, v in fields.items() if k != "fatal"}
@@ -132,6 +61,7 @@ def outcome_of(task: Task, fields: dict[str, Any]) -> Outcome:
 def run_tasks(
     tasks: Sequence[Task],
     *,
+    executor: Executor | None = None,
     verify: bool = True,
     jobs: int | None = None,
     cache_root: str | None = None,
@@ -141,91 +71,75 @@ def run_tasks(
     on_done: Callable[[Task, Outcome], None] | None = None,
     on_progress: Callable[[Task, int, int], None] | None = None,
     max_memory: int | None = None,
+    on_index: Callable[[Task, Any], None] | None = None,
 ) -> list[Outcome]:
-    """Run tasks in worker processes, at most `jobs` at once, the longest expected first; outcomes in task order.
+    """Run tasks through `executor` (default: worker processes here, `jobs` at once), longest first; outcomes in order.
 
-    Memory: tasks run together only while the sum of their `memory_need` stays within the budget.
-    Given `max_memory`, the budget is a hard cap: a task that cannot fit even alone is not
-    started, and its outcome says what it would need. Without it, the budget is the memory
-    available now (no limit where that is unknown) and only orders the work: a task too big for
-    it runs alone, since the estimates are upper envelopes.
-
+    Locally, memory is budgeted as `LocalExecutor` says (`max_memory` a hard cap). On Dask, each
+    backend is rebuilt from its spec on the worker and the client measures decoders once.
     `on_progress(task, done, total)` hears bytes done of the task's expected total (compressed,
-    then decompressed). A task whose input cannot be read raises `CorpusError` (naming the task)
-    after stopping the others. Ctrl-C, SIGTERM and SIGHUP terminate every worker (payloads are
-    anonymous temporary files, so nothing is left behind) and raise `Interrupted` with the
-    outcomes finished so far.
+    then decompressed; local runs only). A task whose input cannot be read raises `CorpusError`
+    (naming the task) after stopping the others. Ctrl-C, SIGTERM and SIGHUP terminate every worker
+    (payloads are anonymous temporary files, so nothing is left behind) and raise `Interrupted`
+    with the outcomes finished so far. A task with `index` keeps its index where it ran and hands
+    it to `on_index(task, kept)`.
     """
-    ctx = _context()
-    width = max(1, jobs or default_jobs())
-    budget = max_memory if max_memory is not None else available_memory()
-    need = [memory_need(t) for t in tasks]
-    # sorted() is stable: equal guesses keep the order given.
-    pending = sorted(range(len(tasks)), key=lambda i: -expected_seconds(tasks[i]))
-    running: dict[Connection, tuple[Any, int]] = {}
+    own = executor is None
+    ex = executor if executor is not None else LocalExecutor(jobs, max_memory)
+    if ex.remote:
+        from kbound.run.distributed import check_shareable, remote_call
+
+        check_shareable(tasks)
+        calls = [remote_call(t, verify, limit, expected_seconds(t)) for t in tasks]
+    else:
+        options = {"verify": verify, "cache_root": cache_root, "write_cache": write_cache, "limit": limit}
+        calls = [Call(_task, (*split_task(t), options), t.label, memory_need(t), expected_seconds(t), reports=True,
+                      keep=t.index is not None) for t in tasks]
     done: dict[int, Outcome] = {}
-    options = {"verify": verify, "cache_root": cache_root, "write_cache": write_cache, "limit": limit}
-    if max_memory is not None:
-        for i in [i for i in pending if need[i] > max_memory]:
-            pending.remove(i)
-            done[i] = Outcome(tasks[i].backend, error=(
-                f"needs about {_mib(need[i])} of memory for {tasks[i].size:,} bytes, more than the "
-                f"{_mib(max_memory)} this run may use (--max-memory)"
-            ))
-            if on_done:
-                on_done(tasks[i], done[i])
-    in_use = 0
+
+    def finished(i: int, result: Any) -> None:
+        task = tasks[i]
+        where = f"{task.backend.spec}{' ' + task.label if task.label else ''}"
+        if isinstance(result, Failure) and ex.remote:
+            raise KboundError(f"{where} {result.message}")
+        if not isinstance(result, Failure) and task.index is not None:
+            kept, result = result, ex.fetch(result, "fields")
+            if on_index and not result.get("fatal") and not result.get("error"):
+                on_index(task, kept)
+        if isinstance(result, dict) and result.get("fatal"):
+            label = f"{task.label}: " if task.label else ""
+            raise CorpusError(f"{where} on the cluster: {result['fatal']}" if ex.remote
+                              else f"{label}{result['fatal']}")
+        done[i] = outcome_of(task, result) if isinstance(result, dict) else Outcome(
+            task.backend, error=_failure(task, result))
+        if on_done:
+            on_done(task, done[i])
+
     try:
-        while pending or running:
-            while pending and len(running) < width:
-                # The longest task that fits beside the running ones; none fits: wait for one to end
-                # (with nothing running, only a task larger than the automatic budget is left: it runs alone).
-                pick = next((k for k, i in enumerate(pending) if budget is None or in_use + need[i] <= budget), None)
-                if pick is None and running:
-                    break
-                i = pending.pop(pick or 0)
-                in_use += need[i]
-                recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_work, args=(tasks[i], options, os.getpid(), send), daemon=True)
-                proc.start()
-                send.close()  # so the pipe reports EOF if the worker dies
-                running[recv] = (proc, i)
-                if on_start:
-                    on_start(tasks[i])
-            for ready in wait(list(running)):
-                assert isinstance(ready, Connection)
-                proc, i = running[ready]
-                try:
-                    kind, msg = ready.recv()
-                except (EOFError, OSError):
-                    kind, msg = "done", None
-                if kind == "progress":
-                    if on_progress:
-                        on_progress(tasks[i], *msg)
-                    continue
-                del running[ready]
-                in_use -= need[i]
-                ready.close()
-                proc.join()
-                if msg is not None and msg.get("fatal"):
-                    label = f"{tasks[i].label}: " if tasks[i].label else ""
-                    raise CorpusError(f"{label}{msg['fatal']}")
-                outcome = outcome_of(tasks[i], msg) if msg is not None else Outcome(tasks[i].backend, error=_died(proc))
-                done[i] = outcome
-                if on_done:
-                    on_done(tasks[i], outcome)
-    except (KeyboardInterrupt, Terminated) as stop:
-        _stop(running)
-        signum = stop.signum if isinstance(stop, Terminated) else signal.SIGINT
-        raise Interrupted([done[i] for i in sorted(done)], dict(done), signum) from None
-    except BaseException:
-        _stop(running)
-        raise
+        ex.run(calls, on_start=lambda i: on_start(tasks[i]) if on_start else None, on_done=finished,
+               on_progress=lambda i, d, t: on_progress(tasks[i], d, t) if on_progress else None)
+    except Stopped as stop:
+        raise Interrupted([done[i] for i in sorted(done)], dict(done), stop.signum) from None
+    finally:
+        if own:
+            ex.close()
     return [done[i] for i in range(len(tasks))]
 
 
-def _stop(running: dict[Connection, tuple[Any, int]]) -> None:
-    for proc, _ in running.values():
-        proc.terminate()
-    for proc, _ in running.values():
-        proc.join()
+def _task(task: Task, dups: list[Any], targets: list[Any], options: dict[str, Any],
+          report: Callable[[int, int], None]) -> dict[str, Any]:
+    """What a worker runs for one backend task."""
+    result = run_task(joined_task(task, dups, targets), report=report, **options)
+    if resource is not None:  # ru_maxrss is in KiB on Linux
+        fields = result["fields"] if task.index is not None else result
+        fields["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return result
+
+
+def _failure(task: Task, result: Failure) -> str:
+    """A task's failure in its row's words: the backend crashed, or could not run in the memory allowed."""
+    message = result.message
+    if message.startswith("needs about "):
+        return message.replace("of memory,", f"of memory for {task.size:,} bytes,", 1)
+    return message.replace("the worker crashed", "the backend crashed").replace(
+        "the worker exited", "the backend's worker exited")

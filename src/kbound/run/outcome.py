@@ -33,6 +33,10 @@ class Outcome:
     stats: StreamStats | None = None
     #: How many shards the payload is made of (1: the selection in one piece).
     shards: int = 1
+    #: Repeated chunks coded as references to their first occurrences (the duplicate stage's row).
+    dedup: bool = False
+    #: For a sharded payload: each shard's payload bytes with its length in the frame (the count goes to the first).
+    shard_payloads: tuple[int, ...] = ()
 
     def status(self, verify: bool) -> str:
         """verified, unverified (run with --no-verify) or failed: the one rule for whether a result is a bound."""

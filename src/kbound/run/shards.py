@@ -43,6 +43,8 @@ class Plan:
     #: The first shard in two parts, whose payloads against the first shard's price sharding.
     cost_parts: tuple[Selection, ...] = ()
     shard_bytes: int | None = None
+    #: With `by_group`: the group (source) of each shard, which never spans two.
+    shard_groups: tuple[int, ...] = ()
 
     @property
     def sharded(self) -> bool:
@@ -60,16 +62,27 @@ def one(selection: Selection, size: int) -> Plan:
     return Plan((selection,), (size,))
 
 
-def plan_shards(corpus: Corpus, shard_bytes: int, sizes: Sequence[int] | None = None) -> Plan:
-    """Cut `corpus` into shards of about `shard_bytes` of text (see the module's docstring)."""
+def plan_shards(corpus: Corpus, shard_bytes: int, sizes: Sequence[int] | None = None, *,
+                by_group: bool = False) -> Plan:
+    """Cut `corpus` into shards of about `shard_bytes` of text (see the module's docstring).
+
+    With `by_group`, a shard never holds files of two sources (`Corpus.groups`), so that what
+    each source costs can be read off its shards.
+    """
     if shard_bytes < 1:
         raise ValueError("the shard size must be at least one byte")
     sources = corpus.sources
     sizes = list(sizes) if sizes is not None else text_bytes(sources)
+    source_group = corpus.group_index()[1] if by_group else tuple(0 for _ in sources)
     groups: list[tuple[list[Piece], int]] = []
     current: list[Piece] = []
     filled = 0
-    for source, size in zip(sources, sizes, strict=True):
+    previous = source_group[0] if source_group else 0
+    for source, size, group in zip(sources, sizes, source_group, strict=True):
+        if group != previous and current:
+            groups.append((current, filled))
+            current, filled = [], 0
+        previous = group
         if size > shard_bytes:
             if current:
                 groups.append((current, filled))
@@ -93,13 +106,15 @@ def plan_shards(corpus: Corpus, shard_bytes: int, sizes: Sequence[int] | None = 
         continues = nxt is not None and nxt.start > 0 and nxt.source.fmt == "text"
         shards.append(Selection(tuple(pieces), corpus.separator, end_separator=nxt is not None and not continues))
     out_sizes = tuple(size for _, size in groups)
+    group_of = {s.url: g for s, g in zip(sources, source_group, strict=True)}
+    shard_groups = tuple(group_of[pieces[0].source.url] if pieces else 0 for pieces, _ in groups)
     parts: tuple[Selection, ...] = ()
     if len(shards) > 1:
         half = max(1, out_sizes[0] // 2)
         first = shards[0]
         parts = (Selection(first.pieces, first.separator, first.end_separator, window=(0, half)),
                  Selection(first.pieces, first.separator, first.end_separator, window=(half, None)))
-    return Plan(tuple(shards), out_sizes, parts, shard_bytes)
+    return Plan(tuple(shards), out_sizes, parts, shard_bytes, shard_groups if by_group else ())
 
 
 def _split(source: Source, size: int, shard_bytes: int) -> list[tuple[Piece, int]]:
@@ -186,6 +201,8 @@ def combine(backend: Backend, plan: Plan, shards: Sequence[Outcome | None], part
         cached=all(o.cached for o in done),
         stats=manifest_stats([o.stats for o in done if o.stats is not None]),
         shards=k,
+        shard_payloads=tuple(n + len(write_varint(n)) + (len(write_varint(k)) if i == 0 else 0)
+                             for i, n in enumerate(sizes)),
     )
     cost = None
     if len(parts) == 2 and all(p is not None and p.payload_bytes and not p.error for p in parts) and sizes[0]:

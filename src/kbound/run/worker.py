@@ -11,6 +11,7 @@ pieces, whatever the size.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import tempfile
@@ -21,6 +22,10 @@ from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend
 from kbound.backends.stream import FEED
+from kbound.dedup.chunking import Chunking
+from kbound.dedup.encode import Splitter, check_walk, merged
+from kbound.dedup.index import DUP, TARGET, Indexer
+from kbound.dedup.recipe import shard_payload
 from kbound.errors import CorpusError, RoundTripError
 from kbound.run.outcome import failure_text
 from kbound.sources.stream import CorpusStream, Meter, Selection
@@ -41,6 +46,34 @@ class Task:
     label: str = ""
     #: Measure the decoder here (False for shards and Dask tasks: the client measures it once).
     measure_decoder: bool = True
+    #: Also index the shard's chunks while reading it (pass 1 of the duplicate stage).
+    index: IndexRequest | None = None
+    #: Code the shard with references to repeated chunks (the duplicate stage's rows).
+    dedup: DedupInput | None = None
+
+
+@dataclass(frozen=True)
+class IndexRequest:
+    """Pass 1 on a task's shard: how to chunk, which shard it is, into how many partitions."""
+
+    chunking: Chunking
+    shard: int
+    partitions: int
+
+
+@dataclass(frozen=True)
+class DedupInput:
+    """What a shard needs to be coded with references: its entries of every index partition, and where shards start.
+
+    `dups` and `targets` are lists of per-partition arrays. A call carries them beside the task
+    (`split_task`), so that the executor loads them where the task runs.
+    """
+
+    chunking: Chunking
+    dups: list[Any]
+    targets: list[Any]
+    starts: Any
+    shard: int
 
 
 Progress = Callable[[int, int], None]
@@ -69,11 +102,13 @@ def run_task(
 
     A library error or a wrong round trip is that backend's `error`; input that cannot be read
     (or passes `limit`, the --max-bytes) is `fatal`: the run must stop, since every backend would
-    be measuring less than the corpus.
+    be measuring less than the corpus. A task with `index` returns {"fields": those fields, and
+    the shard's index records by key}.
     """
     result: dict[str, Any] = {}
     tell = report or (lambda done, total: None)
     backend = task.backend
+    indexer = None
     try:
         # TemporaryFile has no name on Linux: nothing is left behind however the worker ends.
         with tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
@@ -81,9 +116,24 @@ def run_task(
             meter = Meter(limit)
             disk_total = task.selection.disk_bytes()
             coder = backend.compressor()
+            splitter = None
             t0 = time.perf_counter()
-            for piece in pieces_of(stream):
-                meter.update(piece)
+            if task.dedup is not None:
+                d = task.dedup
+                starts = d.starts
+                splitter = Splitter(d.chunking, merged(d.dups, DUP), starts, int(starts[d.shard]))
+                chunks: Iterable[bytes] = splitter.literals(_metered(stream.marked(), meter))
+                literal_meter: Meter | None = Meter(None, chars=False)
+            elif task.index is not None:
+                indexer = Indexer(task.index.chunking, task.index.shard, task.index.partitions)
+                chunks = _indexed(stream.marked(), indexer, meter)
+                literal_meter = None
+            else:
+                chunks = _metered_bytes(stream, meter)
+                literal_meter = None
+            for piece in pieces_of(chunks):
+                if literal_meter is not None:
+                    literal_meter.update(piece)
                 payload.write(coder.process(piece))
                 tell(meter.bytes, _expected(meter.bytes, stream.disk_bytes, disk_total, task.size) * (1 + verify))
             stats = meter.finish(stream.documents)
@@ -92,21 +142,89 @@ def run_task(
             _patch(coder, payload)
             result["compress_seconds"] = time.perf_counter() - t0
             del coder  # the encoder's state (xz's match finder, ppmd's model) goes before the decoder's comes
-            result["payload_bytes"] = payload.tell()
+            recipe = splitter.recipe() if splitter is not None else None
+            result["payload_bytes"] = payload.tell() if recipe is None else shard_payload(recipe, payload.tell())
             if task.measure_decoder:
                 result["decoder"] = backend.decoder(cache_root, write_cache=write_cache)
             if verify:
                 t0 = time.perf_counter()
-                _verify(backend, payload, stats.bytes, stats.sha256, lambda n: tell(stats.bytes + n, 2 * stats.bytes))
+                if splitter is not None and recipe is not None and literal_meter is not None and task.dedup:
+                    lit = literal_meter.finish(0)
+                    targets = merged(task.dedup.targets, TARGET)
+                    check_walk(recipe, decoded(backend, payload), targets, splitter.start, stats.bytes,
+                               splitter.refs, lit.sha256)
+                else:
+                    _verify(backend, payload, stats.bytes, stats.sha256,
+                            lambda n: tell(stats.bytes + n, 2 * stats.bytes))
                 result["decompress_seconds"] = time.perf_counter() - t0
                 result["verified"] = True
     except CorpusError as e:
         result["fatal"] = str(e)
     except RoundTripError as e:
-        result["error"] = _where(backend, task.selection, str(e))
+        result["error"] = e.args[0] if task.dedup is not None else _where(backend, task.selection, str(e))
     except Exception as e:  # a library's own error: report it as this row's failure
         result["error"] = failure_text(e)
-    return result
+    if task.index is None:
+        return result
+    return {"fields": result, **(indexer.finish() if indexer is not None and "fatal" not in result
+                                 and "error" not in result else {})}
+
+
+def split_task(task: Task) -> tuple[Task, list[Any], list[Any]]:
+    """A task without its per-partition arrays, and the arrays: what a call passes (handles load as arguments)."""
+    if task.dedup is None:
+        return task, [], []
+    d = task.dedup
+    return dataclasses.replace(task, dedup=dataclasses.replace(d, dups=[], targets=[])), d.dups, d.targets
+
+
+def joined_task(task: Task, dups: list[Any], targets: list[Any]) -> Task:
+    """The inverse of `split_task`, in the worker."""
+    if task.dedup is None:
+        return task
+    return dataclasses.replace(task, dedup=dataclasses.replace(task.dedup, dups=dups, targets=targets))
+
+
+def _metered_bytes(stream: Iterable[bytes], meter: Meter) -> Iterator[bytes]:
+    for chunk in stream:
+        meter.update(chunk)
+        yield chunk
+
+
+class _Batched:
+    """Hands a `Meter` about a `FEED` of bytes at a time: a document's pieces are too small to send one by one."""
+
+    def __init__(self, meter: Meter) -> None:
+        self.meter, self._size = meter, 0
+        self._parts: list[bytes] = []
+
+    def add(self, data: bytes) -> None:
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size >= FEED:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._parts:
+            self.meter.update(b"".join(self._parts))
+            self._parts, self._size = [], 0
+
+
+def _metered(pieces: Iterable[tuple[bytes, int]], meter: Meter) -> Iterator[tuple[bytes, int]]:
+    batch = _Batched(meter)
+    for data, kind in pieces:
+        batch.add(data)
+        yield data, kind
+    batch.flush()
+
+
+def _indexed(pieces: Iterable[tuple[bytes, int]], indexer: Indexer, meter: Meter) -> Iterator[bytes]:
+    batch = _Batched(meter)
+    for data, kind in pieces:
+        batch.add(data)
+        indexer.feed(data, kind)
+        yield data
+    batch.flush()
 
 
 def _expected(done: int, disk_done: int, disk_total: int, size: int) -> int:

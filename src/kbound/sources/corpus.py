@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from kbound.errors import CorpusError
-from kbound.sources.inputs import STDIN, Source, describe, expand, is_stream, warn
+from kbound.sources.inputs import STDIN, Source, describe, expand, groups_of, is_stream, warn
 from kbound.sources.readers import CHUNK, PARQUET_MAGIC, compression_of
 from kbound.sources.stream import DEFAULT_SEPARATOR, Piece, Selection, StreamStats, check_limit
 
@@ -34,6 +34,16 @@ class Corpus:
     max_bytes: int | None = None
     #: Sources read from a spool (standard input, a FIFO): their bytes exist only during this run.
     spooled: tuple[str, ...] = field(default=())
+    #: Each source's group for per-source accounting (`kbound.sources.inputs.groups_of`); empty: none known.
+    groups: tuple[str, ...] = field(default=())
+
+    def group_index(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """The distinct groups in corpus order, and each source's index among them."""
+        labels = self.groups or tuple("corpus" for _ in self.sources)
+        order: dict[str, int] = {}
+        for g in labels:
+            order.setdefault(g, len(order))
+        return tuple(order), tuple(order[g] for g in labels)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -95,7 +105,7 @@ def open_corpus(
             _hint_json_lines(sources)
         plain = sum(s.size_on_disk or 0 for s in sources if s.fmt == "text" and not s.compression)
         check_limit(max_bytes, plain, "the input")
-        yield Corpus(tuple(sources), separator, max_bytes, tuple(spooled))
+        yield Corpus(tuple(sources), separator, max_bytes, tuple(spooled), groups_of(list(inputs), names))
 
 
 #: Names of JSON-lines files, compressed or not.

@@ -60,6 +60,31 @@ def expand(inputs: Sequence[str], glob: str | None = None) -> list[str]:
     return out
 
 
+def groups_of(inputs: Sequence[str], names: Sequence[str]) -> tuple[str, ...]:
+    """Each expanded input's source: the top-level subdirectory of the input directory it was found in
+    (that directory itself for the files directly in it); an input named on its own is its own source."""
+    dirs = [i for i in inputs if i != STDIN and (i.rstrip("/") and _is_dir(i))]
+    out = []
+    for name in names:
+        root = next((d for d in dirs if name.startswith(d.rstrip("/") + "/")), None)
+        if root is None:
+            out.append(name)
+            continue
+        base = root.rstrip("/")
+        parts = name[len(base) + 1 :].split("/")
+        out.append(f"{base}/{parts[0]}" if len(parts) > 1 else base)
+    return tuple(out)
+
+
+def _is_dir(item: str) -> bool:
+    if is_url(item):
+        return False
+    try:
+        return stat.S_ISDIR(os.stat(item).st_mode)
+    except OSError:
+        return False
+
+
 def _local(item: str, glob: str | None) -> list[str]:
     try:
         st = os.stat(item)

@@ -24,6 +24,8 @@ from kbound.sources.inputs import Source
 #: Joins documents. ASCII Record Separator: one byte, valid UTF-8, almost never in text,
 #: so the documents can be split apart again and the bound covers the collection.
 DEFAULT_SEPARATOR = b"\x1e"
+#: Kinds of the pieces `CorpusStream.marked` yields.
+DOCUMENT, MORE, SEPARATOR = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,24 @@ class CorpusStream:
         return chunks if window is None else _window(chunks, window[0], window[1])
 
     def _joined(self) -> Iterator[bytes]:
+        for data, _ in self._marked(granular=self.selection.sample is not None):
+            yield data
+
+    def marked(self) -> Iterator[tuple[bytes, int]]:
+        """The stream as (bytes, kind): `DOCUMENT` starts a document, `MORE` continues one, `SEPARATOR` joins two.
+
+        Joined, the bytes are the stream (no window: the duplicate stage reads whole shards).
+        """
+        if self.selection.window is not None:
+            raise ValueError("a windowed selection has no document marks")
+        return self._marked(granular=True)
+
+    def _marked(self, granular: bool) -> Iterator[tuple[bytes, int]]:
         sel = self.selection
         sep, sample = sel.separator, sel.sample
         first, index, keep = True, 0, True
         for piece in sel.pieces:
-            pieces = Pieces(piece.source, piece.start, piece.stop, sep, granular=sample is not None)
+            pieces = Pieces(piece.source, piece.start, piece.stop, sep, granular=granular)
             self._read.append(pieces)
             for item in pieces.items():
                 if sample is not None:
@@ -131,13 +146,13 @@ class CorpusStream:
                     if not keep:
                         continue
                 if item.starts and not first:
-                    yield sep
+                    yield sep, SEPARATOR
                 first = False
                 self.documents += item.docs
-                if item.data:
-                    yield item.data
+                if item.data or item.starts:
+                    yield item.data, DOCUMENT if item.starts else MORE
         if sel.end_separator and not first:
-            yield sep
+            yield sep, SEPARATOR
 
 
 def document_lengths(selection: Selection) -> Iterator[int]:

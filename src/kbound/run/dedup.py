@@ -1,0 +1,230 @@
+"""The duplicate stage's run: index every shard, reduce the index by partition, code what repeats as references.
+
+Pass 1 rides on the `raw` row: its worker reads each shard anyway, and names the shard's chunks
+and documents on the way (`kbound.dedup.index.Indexer`), keeping the records where it ran (a
+file in the local work directory, or a Dask worker's memory). The reduction runs one task per
+partition of the hash space, each reading that partition from every shard: no process, the
+client least of all, holds the whole index. Then, for each backend, every shard that holds a
+repeat is coded again with references (`Task.dedup`); a shard with none is the plain row's
+shard as it is, behind a one-operation recipe, so text without duplicates costs the index pass
+and nothing more. A deduplicated row is the sum of its shards' payloads (recipe + codec
+payload), their framing, and the decoder once: the codec's, with the recipe module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kbound.backends.base import write_varint
+from kbound.backends.decoder import Decoder, with_modules
+from kbound.dedup.chunking import Chunking
+from kbound.dedup.figures import Duplicates, ShardInfo, duplicate_figures
+from kbound.dedup.index import (
+    META,
+    PARTITION_BYTES,
+    PartitionCounts,
+    chunks_key,
+    docs_key,
+    dups_key,
+    reduce_partition,
+    targets_key,
+)
+from kbound.dedup.recipe import shard_payload
+from kbound.errors import CorpusError, KboundError
+from kbound.run.engine import run_tasks
+from kbound.run.executor import WORKER_BYTES, Call, Executor, Failure, Stopped
+from kbound.run.outcome import Interrupted, Outcome
+from kbound.run.shards import Plan, combine
+from kbound.run.worker import DedupInput, IndexRequest, Task
+from kbound.sources.stream import CorpusStream, StreamStats
+
+#: What the decoder of a deduplicated row runs besides the codec's own decoder.
+RECIPE_MODULES = ("kbound.dedup.recipe", "kbound.backends.base")
+#: A shard is coded again with references only when its repeated bytes are at least this share of it. Below,
+#: references would save less than that share of its payload, and coding it again costs a whole codec pass;
+#: its repeats stay literal, which is always valid (a reference only ever names a first occurrence).
+RECODE_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class DedupSetup:
+    """How the duplicate stage chunks and partitions, and which source each shard belongs to."""
+
+    chunking: Chunking
+    partitions: int
+    #: The source (index into `source_names`) of each shard of the plan; shards never span sources.
+    shard_sources: tuple[int, ...] = ()
+    source_names: tuple[str, ...] = ()
+
+    def request(self, shard: int) -> IndexRequest:
+        """Pass 1's order for one shard."""
+        return IndexRequest(self.chunking, shard, self.partitions)
+
+
+@dataclass(frozen=True)
+class DedupStage:
+    """What the stage produced: one deduplicated outcome per job it covered, and the duplicate figures."""
+
+    outcomes: dict[int, Outcome]
+    figures: Duplicates
+
+
+def run_stage(
+    executor: Executor,
+    setup: DedupSetup,
+    plan: Plan,
+    backends: Sequence[tuple[int, Any]],
+    kept: dict[int, Any],
+    plain: dict[tuple[int, int], Outcome],
+    shard_stats: Sequence[StreamStats],
+    *,
+    verify: bool,
+    limit: int | None,
+    cache_root: str | None,
+    write_cache: bool,
+    on_start: Callable[[Any], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> DedupStage:
+    """Reduce the kept index and code, for each (job, backend), the shards that repeat earlier content.
+
+    `kept[s]` is shard s's pass-1 result, `plain[(job, s)]` each job's plain outcome on shard s,
+    `shard_stats[s]` the identity pass 1 read. Raises `Interrupted` (with the rows finished) on a
+    signal, `KboundError` if the reduction fails.
+    """
+    shards = len(plan.shards)
+    sizes = [s.bytes for s in shard_stats]
+    starts = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)[:-1])).astype(np.int64)
+    reduced = _reduce(executor, setup, shards, kept)
+    counts: list[PartitionCounts] = [executor.fetch(r, META) for r in reduced]
+    repeated = sum((c.dup_bytes.sum(axis=1) for c in counts), np.zeros(shards, dtype=np.int64))
+    recode = [bool(repeated[s]) and repeated[s] >= RECODE_SHARE * max(sizes[s], 1) for s in range(shards)]
+    infos = [ShardInfo(sizes[s], shard_stats[s].documents, setup.shard_sources[s] if setup.shard_sources else 0)
+             for s in range(shards)]
+    previews = _previews(executor, plan, counts)
+    figures = duplicate_figures(counts, infos, setup.source_names or ("corpus",), setup.chunking, previews)
+    if not any(recode):
+        return DedupStage({}, figures)
+    tasks: list[Task] = []
+    owner: list[tuple[int, int]] = []
+    for j, backend in backends:
+        for s in range(shards):
+            if recode[s]:
+                label = f"shard {s + 1} of {shards}, with references" if shards > 1 else "with references"
+                tasks.append(Task(backend, plan.shards[s], plan.sizes[s], label, measure_decoder=False,
+                                  dedup=DedupInput(setup.chunking, [executor.part(r, dups_key(s)) for r in reduced],
+                                                   [executor.part(r, targets_key(s)) for r in reduced], starts, s)))
+                owner.append((j, s))
+    coded: dict[tuple[int, int], Outcome] = {}
+    outcomes: dict[int, Outcome] = {}
+    waiting = {j: sum(1 for o in owner if o[0] == j) for j, _ in backends}
+
+    def settle(j: int, backend: Any) -> None:
+        outcomes[j] = _combine(backend, j, plan, plain, coded, sizes, cache_root, write_cache)
+        if on_done:
+            on_done(outcomes[j])
+
+    started: set[int] = set()
+    where = {id(t): k for k, t in enumerate(tasks)}
+
+    def start(task: Task) -> None:
+        j = owner[where[id(task)]][0]
+        if on_start and j not in started:
+            started.add(j)
+            on_start(task.backend)
+
+    def done(task: Task, outcome: Outcome) -> None:
+        j, s = owner[where[id(task)]]
+        got = outcome.stats
+        if got is not None and (got.sha256, got.bytes) != (shard_stats[s].sha256, shard_stats[s].bytes):
+            raise CorpusError(f"the input changed while it was being read (shard {s + 1}): the index read "
+                              f"{shard_stats[s].bytes:,} bytes, coding it {got.bytes:,}")
+        coded[(j, s)] = outcome
+        waiting[j] -= 1
+        if waiting[j] == 0:
+            settle(j, task.backend)
+
+    try:
+        run_tasks(tasks, executor=executor, verify=verify, limit=limit, cache_root=cache_root,
+                  write_cache=write_cache, on_start=start, on_done=done)
+    except Interrupted as stop:
+        raise Interrupted([outcomes[j] for j in sorted(outcomes)], signum=stop.signum) from None
+    return DedupStage(outcomes, figures)
+
+
+def _reduce(executor: Executor, setup: DedupSetup, shards: int, kept: dict[int, Any]) -> list[Any]:
+    """One reduction per partition, kept where it ran; their handles in partition order."""
+    need = WORKER_BYTES + 4 * PARTITION_BYTES  # the records, their sort order and the outputs
+    calls = [Call(reduce_partition, (shards, [executor.part(kept[s], chunks_key(p)) for s in range(shards)],
+                                     [executor.part(kept[s], docs_key(p)) for s in range(shards)]),
+                  f"index partition {p + 1} of {setup.partitions}", need, keep=True)
+             for p in range(setup.partitions)]
+    try:
+        out = executor.run(calls)
+    except Stopped as stop:
+        raise Interrupted([], signum=stop.signum) from None
+    failed = next((r for r in out if isinstance(r, Failure)), None)
+    if failed is not None:
+        raise KboundError(f"the duplicate index could not be reduced: {failed.message}")
+    return out
+
+
+def _previews(executor: Executor, plan: Plan, counts: Sequence[PartitionCounts]) -> dict[str, bytes]:
+    """The first bytes of the most repeated chunks, read from their first occurrences (by name)."""
+    top = sorted((t for c in counts for t in c.top), key=lambda t: (-t.count, -t.length, t.name))[:10]
+    wanted: dict[int, list[tuple[int, int, str]]] = {}
+    for t in top:
+        wanted.setdefault(t.shard, []).append((t.offset, min(t.length, 120), t.name))
+    calls = [Call(_read_spans, (plan.shards[s], spans), f"previews of shard {s + 1}") for s, spans in wanted.items()]
+    out: dict[str, bytes] = {}
+    for result in executor.run(calls):
+        if isinstance(result, dict):
+            out.update(result)
+    return out
+
+
+def _read_spans(selection: Any, spans: list[tuple[int, int, str]]) -> dict[str, bytes]:
+    """Bytes at (offset, length) of a selection's stream, by name; reading stops after the last."""
+    spans = sorted(spans)
+    out: dict[str, bytes] = {}
+    pos, k, buf = 0, 0, b""
+    for chunk in CorpusStream(selection):
+        buf += chunk
+        while k < len(spans) and spans[k][0] + spans[k][1] <= pos + len(buf):
+            offset, n, name = spans[k]
+            out[name] = buf[offset - pos : offset - pos + n]
+            k += 1
+        if k == len(spans):
+            break
+        keep_from = spans[k][0] - pos
+        if keep_from > 0:
+            buf, pos = buf[keep_from:], pos + keep_from
+    return out
+
+
+def _combine(backend: Any, j: int, plan: Plan, plain: dict[tuple[int, int], Outcome],
+             coded: dict[tuple[int, int], Outcome], sizes: Sequence[int], cache_root: str | None,
+             write_cache: bool) -> Outcome:
+    """A deduplicated row: coded shards, plain shards behind a one-operation recipe, the decoder once."""
+    shards: list[Outcome | None] = []
+    for s in range(len(plan.shards)):
+        if (j, s) in coded:
+            shards.append(coded[(j, s)])
+            continue
+        o = plain.get((j, s))
+        if o is None or o.payload_bytes is None or o.error:
+            shards.append(o)
+            continue
+        recipe = write_varint(2 * sizes[s]) if sizes[s] else b""
+        shards.append(dataclasses.replace(o, payload_bytes=shard_payload(recipe, o.payload_bytes)))
+    base = next((o.decoder for o in plain.values() if o.backend is backend and o.decoder is not None), None)
+    if base is None:
+        base = backend.decoder(cache_root, write_cache=write_cache)
+    decoder: Decoder = with_modules(base, RECIPE_MODULES, cache_root, write_cache)
+    bare = dataclasses.replace(plan, cost_parts=())
+    outcome, _ = combine(backend, bare, shards, [], decoder)
+    return dataclasses.replace(outcome, dedup=True)

@@ -1,0 +1,301 @@
+"""The duplicate stage: chunking, the recipe decoder, the index, the verifier, and whole runs with far-apart copies."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import random
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kbound
+from cli_helpers import run
+from kbound.backends.base import write_varint
+from kbound.dedup import recipe
+from kbound.dedup.chunking import Chunking, chunks_of
+from kbound.dedup.encode import Splitter, check_walk, merged
+from kbound.dedup.index import (
+    DUP,
+    META,
+    TARGET,
+    Indexer,
+    chunks_key,
+    docs_key,
+    dups_key,
+    partitions_for,
+    reduce_partition,
+    targets_key,
+)
+from kbound.errors import CorpusError, RoundTripError
+from kbound.sources.stream import DOCUMENT, MORE, SEPARATOR
+
+CHUNKING = Chunking()
+
+
+def _documents(text: bytes, n: int, seed: int) -> list[bytes]:
+    """n documents of real text (runs of words from `text`), 100-3,000 words each."""
+    rng = random.Random(seed)
+    words = text.split()
+    return [b" ".join(words[(k := rng.randrange(len(words) - 3000)) : k + rng.randint(100, 3000)])
+            for _ in range(n)]
+
+
+def _marked(docs: list[bytes], end_separator: bool = False, piece: int = 700) -> list[tuple[bytes, int]]:
+    """The stream of documents joined by the separator, as `CorpusStream.marked` gives it, in small pieces."""
+    out: list[tuple[bytes, int]] = []
+    for j, d in enumerate(docs):
+        if j:
+            out.append((b"\x1e", SEPARATOR))
+        for k in range(0, max(len(d), 1), piece):
+            out.append((d[k : k + piece], DOCUMENT if k == 0 else MORE))
+    if end_separator:
+        out.append((b"\x1e", SEPARATOR))
+    return out
+
+
+# -- chunking
+
+def test_chunks_of_alice_are_pinned_and_rebuild_it(alice_bytes: bytes) -> None:
+    chunks = list(chunks_of([(alice_bytes, True)], CHUNKING))
+    assert b"".join(chunks) == alice_bytes
+    assert len(chunks) == 132  # the gear table, the masks and the sizes are part of every duplicate figure
+    assert all(CHUNKING.min_bytes < len(c) <= CHUNKING.max_bytes for c in chunks[:-1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=0, max_value=60_000), max_size=30))
+def test_the_cut_points_do_not_depend_on_how_the_stream_is_fed(alice_bytes: bytes, cuts: list[int]) -> None:
+    data = alice_bytes[:60_000]
+    points = sorted({0, *cuts, len(data)})
+    pieces = [(data[a:b], a == 0) for a, b in itertools.pairwise(points)]
+    assert list(chunks_of(pieces, CHUNKING)) == list(chunks_of([(data, True)], CHUNKING))
+
+
+def test_every_document_start_is_a_cut_so_a_repeated_document_gives_the_same_chunks(alice_bytes: bytes) -> None:
+    a, b = alice_bytes[:5000], alice_bytes[20_000:27_000]
+    chunks = list(chunks_of([(a, True), (b"\x1e", False), (b, True), (b"\x1e", False), (b, True)], CHUNKING))
+    assert b"".join(chunks) == a + b"\x1e" + b + b"\x1e" + b
+    ends = np.cumsum([len(c) for c in chunks]).tolist()
+    assert len(a) + 1 in ends and len(a) + 1 + len(b) + 1 in ends  # a cut just after each separator
+    first = chunks[ends.index(len(a) + 1) + 1 : ends.index(len(a) + len(b) + 2) + 1]
+    second = chunks[ends.index(len(a) + len(b) + 2) + 1 :]
+    # The same chunks, but for the separator that ends the first copy's last one.
+    assert first[:-1] == second[:-1] and first[-1] == second[-1] + b"\x1e"
+
+
+def test_chunk_sizes_must_be_ordered_and_the_average_a_power_of_two() -> None:
+    with pytest.raises(ValueError, match="power of two"):
+        Chunking(256, 1000, 8000)
+    with pytest.raises(ValueError, match="min < avg < max"):
+        Chunking(2048, 1024, 8192)
+
+
+# -- the recipe (the decoder's part)
+
+def test_recipe_writer_merges_a_run_of_references_and_ops_read_it_back() -> None:
+    w = recipe.RecipeWriter()
+    w.literal(100)
+    w.literal(50)
+    w.reference(10, 20, 150)
+    w.reference(30, 5, 170)  # continues the first reference: one operation
+    w.reference(0, 10, 175)  # a new target
+    w.literal(7)
+    data = w.finish()
+    assert list(recipe.ops(data)) == [(150, 0), (25, 140), (10, 175), (7, 0)]
+    assert w.written == [(150, 10, 25), (175, 0, 10)]
+
+
+def test_a_reference_that_reaches_bytes_it_is_writing_is_refused() -> None:
+    with pytest.raises(ValueError, match="bad reference"):
+        list(recipe.ops(write_varint(2 * 10 + 1) + write_varint(5)))
+
+
+def _build(docs_by_shard: list[list[bytes]], compress=zlib.compress) -> tuple[bytes, list[tuple]]:
+    """Index, reduce, split and code shards as a run does; the framed payload and what each shard's check needs."""
+    streams = [_marked(d, end_separator=i + 1 < len(docs_by_shard)) for i, d in enumerate(docs_by_shard)]
+    parts = []
+    for i, s in enumerate(streams):
+        ix = Indexer(CHUNKING, i, 2)
+        for data, kind in s:
+            ix.feed(data, kind)
+        parts.append(ix.finish())
+    sizes = [p[META]["bytes"] for p in parts]
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    reduced = [reduce_partition(len(streams), [p[chunks_key(q)] for p in parts], [p[docs_key(q)] for p in parts])
+               for q in range(2)]
+    shard_payloads, checks = [], []
+    for i, s in enumerate(streams):
+        splitter = Splitter(CHUNKING, merged([r[dups_key(i)] for r in reduced], DUP), starts, int(starts[i]))
+        literals = b"".join(splitter.literals(s))
+        rec = splitter.recipe()
+        shard_payloads.append(write_varint(len(rec)) + rec + compress(literals))
+        checks.append((rec, literals, merged([r[targets_key(i)] for r in reduced], TARGET), int(starts[i]), sizes[i],
+                       splitter.refs))
+    payload = write_varint(len(streams)) + b"".join(write_varint(len(p)) for p in shard_payloads) + b"".join(
+        shard_payloads)
+    return payload, checks
+
+
+def test_the_decoder_rebuilds_a_corpus_of_far_apart_copies_across_shards(alice_bytes: bytes) -> None:
+    docs = _documents(alice_bytes, 40, seed=1)
+    rng = random.Random(2)
+    shards = [docs[:15], [rng.choice(docs[:15]) for _ in range(10)] + docs[15:30], docs[30:] + docs[:5]]
+    payload, checks = _build(shards)
+    expected = b"\x1e".join(b"\x1e".join(s) for s in shards)
+    assert recipe.decode(payload, zlib.decompress) == expected
+    plain = len(zlib.compress(expected))
+    assert len(payload) < plain  # the copies cost references, not their text again
+    for rec, literals, targets, start, size, refs in checks:
+        check_walk(rec, [literals], targets, start, size, refs, hashlib.sha256(literals).hexdigest())
+
+
+def test_the_verifier_finds_a_named_chunk_that_decodes_to_other_bytes(alice_bytes: bytes) -> None:
+    docs = _documents(alice_bytes, 12, seed=3)
+    _, checks = _build([docs, docs[:6]])
+    rec, literals, targets, start, size, refs = checks[0]
+    assert len(targets)  # shard 1 holds first occurrences that shard 2 names
+    at = int(targets["offset"][0]) + 3
+    bad = literals[:at] + bytes([literals[at] ^ 1]) + literals[at + 1 :]
+    with pytest.raises(RoundTripError, match="decodes to other bytes"):
+        check_walk(rec, [bad], targets, start, size, refs, hashlib.sha256(bad).hexdigest())
+
+
+def test_the_verifier_finds_a_reference_that_is_not_the_one_coded(alice_bytes: bytes) -> None:
+    docs = _documents(alice_bytes, 12, seed=4)
+    _, checks = _build([docs, docs[:6]])
+    rec, literals, targets, start, size, refs = checks[1]
+    wrong = [(p, t + 1, n) for p, t, n in refs]
+    with pytest.raises(RoundTripError, match="is not the one coded"):
+        check_walk(rec, [literals], targets, start, size, wrong, hashlib.sha256(literals).hexdigest())
+
+
+def test_a_changed_input_between_index_and_coding_is_an_error(alice_bytes: bytes) -> None:
+    docs = _documents(alice_bytes, 8, seed=5)
+    stream = _marked(docs + docs[:3])
+    ix = Indexer(CHUNKING, 0, 1)
+    for data, kind in stream:
+        ix.feed(data, kind)
+    part = ix.finish()
+    reduced = reduce_partition(1, [part[chunks_key(0)]], [part[docs_key(0)]])
+    splitter = Splitter(CHUNKING, reduced[dups_key(0)], np.zeros(1, dtype=np.int64), 0)
+    changed = _marked([*docs, docs[0].replace(b"the", b"THE"), *docs[1:3]])
+    with pytest.raises(CorpusError, match="changed since it was indexed"):
+        b"".join(splitter.literals(changed))
+
+
+def test_the_reduction_counts_repeated_documents_and_chunks_exactly(alice_bytes: bytes) -> None:
+    docs = _documents(alice_bytes, 6, seed=6)
+    # Shard 0: a b c a; shard 1: b d b. Repeats: a (in 0, of 0), b and b again (in 1, both of shard 0's b).
+    shards = [[docs[0], docs[1], docs[2], docs[0]], [docs[1], docs[3], docs[1]]]
+    parts = []
+    for i, s in enumerate(shards):
+        ix = Indexer(CHUNKING, i, 1)
+        for data, kind in _marked(s, end_separator=i == 0):
+            ix.feed(data, kind)
+        parts.append(ix.finish())
+    counts = reduce_partition(2, [p[chunks_key(0)] for p in parts], [p[docs_key(0)] for p in parts])[META]
+    assert counts.dup_docs.tolist() == [[1, 0], [2, 0]]
+    assert counts.dup_doc_bytes.tolist() == [[len(docs[0]), 0], [2 * len(docs[1]), 0]]
+    # Every chunk of a repeated document repeats, the last one too when both copies end with the separator.
+    assert counts.dup_bytes[0, 0] >= len(docs[0]) - CHUNKING.max_bytes
+    assert counts.top and counts.top[0].count >= 2
+
+
+def test_partitions_grow_with_the_corpus_to_keep_one_under_its_budget() -> None:
+    assert partitions_for(10**9, CHUNKING) == 1
+    assert partitions_for(2 * 10**12, CHUNKING) == 262  # 2 TB at 1 KiB chunks: 1.95e9 records of 36 bytes
+
+
+# -- whole runs
+
+def _shards_with_far_copies(root: Path, text: bytes, copies: float, seed: int = 7) -> Path:
+    """JSON-lines shards in two sources; a share of the documents repeats an earlier one from another shard."""
+    rng = random.Random(seed)
+    originals = _documents(text, 120, seed)
+    seen: list[bytes] = []
+    data = root / "data"
+    for shard in range(4):
+        source = data / ("web" if shard < 3 else "books")
+        source.mkdir(parents=True, exist_ok=True)
+        with (source / f"part-{shard}.jsonl").open("w", encoding="utf-8") as f:
+            for _ in range(40):
+                doc = rng.choice(seen) if seen and rng.random() < copies else originals.pop()
+                seen.append(doc)
+                f.write(json.dumps({"text": doc.decode("utf-8", "replace")}) + "\n")
+    return data
+
+
+def test_far_apart_copies_are_coded_once_and_the_row_is_verified(tmp_path: Path, shakespeare: Path) -> None:
+    data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.4)
+    report = kbound.estimate([str(data)], ["zstd:3"], field="text", shard_size=700_000, use_cache=False)
+    rows = {r.spec: r for r in report.results}
+    assert set(rows) == {"raw", "zstd:3", "raw+dedup", "zstd:3+dedup"}
+    assert all(r.verified for r in report.results)
+    plain, coded = rows["zstd:3"], rows["zstd:3+dedup"]
+    assert coded.total_bytes is not None and plain.total_bytes is not None
+    # zstd:3's window already finds the copies inside a 700 kB shard; only those across shards are left.
+    assert coded.total_bytes < 0.95 * plain.total_bytes
+    assert coded.decoder_bytes is not None and plain.decoder_bytes is not None
+    assert coded.decoder_bytes > plain.decoder_bytes  # the recipe module is counted
+    d = report.duplicates
+    assert d is not None and d.bytes == report.corpus.bytes
+    assert d.repeated_documents > 0 and 0.25 < d.repeated_fraction < 0.5
+    assert report.best is not None and report.best.spec == "zstd:3+dedup"
+
+
+def test_by_source_rows_add_up_to_the_best_payload(tmp_path: Path, shakespeare: Path) -> None:
+    data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.4)
+    report = kbound.estimate([str(data)], ["zstd:3"], field="text", by_source=True, use_cache=False)
+    names = [s.name for s in report.sources]
+    assert names == [str(data / "books"), str(data / "web")]  # corpus order: directories walked sorted
+    best = next(r for r in report.results if r.spec == report.best.spec)  # type: ignore[union-attr]
+    assert sum(s.adds_bytes or 0 for s in report.sources) == best.payload_bytes
+    books, web = report.sources
+    assert books.repeated_bytes_against_earlier == 0  # nothing comes before the first source
+    assert web.repeated_bytes_against_earlier > 0 and web.repeated_bytes_within > 0
+    assert books.bytes + web.bytes == report.corpus.bytes
+
+
+def test_a_corpus_without_repeats_runs_no_extra_rows(tmp_path: Path, alice: Path, shakespeare: Path) -> None:
+    report = kbound.estimate([str(alice), str(shakespeare)], ["zlib:6"], use_cache=False)
+    assert [r.spec for r in report.results] == ["raw", "zlib:6"]
+    assert report.duplicates is not None and report.duplicates.repeated_bytes < 0.01 * report.corpus.bytes
+
+
+def test_dedup_off_and_a_single_document_run_no_stage(alice: Path) -> None:
+    assert kbound.estimate([str(alice)], ["zlib:6"], use_cache=False).duplicates is None  # auto: one document
+    on = kbound.estimate([str(alice)], ["zlib:6"], use_cache=False, dedup="on")
+    assert on.duplicates is not None and on.duplicates.documents == 1
+
+
+def test_the_cli_reports_repeats_in_json_and_refuses_a_bad_chunk_size(tmp_path: Path, shakespeare: Path) -> None:
+    data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.3)
+    code, out, err = run(str(data), "--field", "text", "-b", "zlib:6", "--by-source", "--no-cache", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["duplicates"]["repeated_bytes"] > 0
+    assert [s["source"] for s in doc["sources"]] == [str(data / "books"), str(data / "web")]
+    assert {r["spec"]: r["dedup"] for r in doc["results"]} == {
+        "raw": False, "zlib:6": False, "raw+dedup": True, "zlib:6+dedup": True}
+    code, _, err = run(str(data), "--field", "text", "--chunk-size", "1000")
+    assert code == 2 and "power of two" in err
+
+
+def test_dask_gives_the_local_bounds_with_references(tmp_path: Path, shakespeare: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.4)
+    local = kbound.estimate([str(data)], ["zlib:6"], field="text", shard_size=700_000, use_cache=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = kbound.estimate([str(data)], ["zlib:6"], field="text", shard_size=700_000, use_cache=False,
+                                 scheduler=cluster.scheduler_address)
+    assert [(r.spec, r.total_bytes, r.status) for r in remote.results] == [
+        (r.spec, r.total_bytes, r.status) for r in local.results]
+    assert remote.duplicates == local.duplicates
+    assert any(r.dedup for r in remote.results)
