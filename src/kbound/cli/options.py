@@ -74,13 +74,13 @@ def check_outputs(inputs: Sequence[str], glob: str | None, outputs: dict[str, st
     from kbound.cache import cache_dir
     from kbound.sources.inputs import local_tree
 
-    given = {option: path for option, path in outputs.items() if path is not None}
-    files, dirs = local_tree(inputs, glob)
-    for option, path in given.items():
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue  # not there yet: it is no input
+    existing: dict[tuple[str, str], os.stat_result] = {}
+    for option, path in outputs.items():
+        if path is not None:
+            with contextlib.suppress(OSError):  # not there yet: it is no input
+                existing[option, path] = os.stat(path)
+    files, dirs = local_tree(inputs, glob, files_too=bool(existing))
+    for (option, path), st in existing.items():
         if (st.st_dev, st.st_ino) in files:
             raise click.UsageError(f"{option} {path} is one of the inputs: kbound does not write over what it reads")
     if not dirs:

@@ -136,21 +136,27 @@ def _walk(root: str, glob: str | None, dirs: dict[tuple[int, int], str] | None =
             ancestors |= {key}
         try:
             with os.scandir(path) as it:
-                names = sorted(e.name for e in it)
+                entries = sorted(it, key=lambda e: e.name)
         except OSError as e:
             # A directory we cannot list would silently shrink the corpus: that is an error, not a skip.
             raise cannot_read(path, e) from None
-        for name in names:
+        for entry in entries:
+            name, full = entry.name, entry.path
             if name.startswith("."):
                 continue
-            full = os.path.join(path, name)
             try:
-                st = os.stat(full)
+                # The entry's type from the directory listing: no system call for a file that is no link.
+                is_file = entry.is_file()
+                is_dir = not is_file and entry.is_dir()
             except OSError:
-                st = None  # a broken link or an unreadable entry: yielded, so its reader says what is wrong
-            if st is not None and stat.S_ISDIR(st.st_mode):
+                is_file = is_dir = False
+            if is_dir:
+                try:
+                    st = os.stat(full)
+                except OSError as e:
+                    raise cannot_read(full, e) from None
                 key = (st.st_dev, st.st_ino)
-                if os.path.islink(full):
+                if entry.is_symlink():
                     linked.append((full, key, ancestors))
                 elif key in seen:  # a bind mount can show a directory twice
                     warn(f"{full}: the same directory as {seen[key]}; read once, there")
@@ -159,10 +165,15 @@ def _walk(root: str, glob: str | None, dirs: dict[tuple[int, int], str] | None =
                     real.append((full, ancestors | {key}))
             elif glob and not fnmatch.fnmatch(name, glob):
                 continue
-            elif st is None or stat.S_ISREG(st.st_mode):
+            elif is_file:
                 yield full
             else:
-                warn(f"{full}: {_kind(st.st_mode)}, not a regular file; skipped")
+                try:
+                    mode = os.stat(full).st_mode
+                except OSError:  # a broken link or an unreadable entry: yielded, so its reader says what is wrong
+                    yield full
+                    continue
+                warn(f"{full}: {_kind(mode)}, not a regular file; skipped")
 
 
 def _dir_key(path: str) -> tuple[int, int]:
@@ -189,8 +200,10 @@ def warn(message: str) -> None:
     warnings.warn(message, InputWarning, stacklevel=2)
 
 
-def local_tree(inputs: Sequence[str], glob: str | None) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
-    """The (st_dev, st_ino) of every local file the corpus would read, and of every directory it would walk.
+def local_tree(inputs: Sequence[str], glob: str | None,
+               files_too: bool = True) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """The (st_dev, st_ino) of every local file the corpus would read (unless not `files_too`), and of every
+    directory it would walk.
 
     For checking that no output lands on an input: quiet (the run itself warns) and partial
     where an input cannot be read (the run itself fails on it).
@@ -208,6 +221,8 @@ def local_tree(inputs: Sequence[str], glob: str | None) -> tuple[set[tuple[int, 
                     files.add((st.st_dev, st.st_ino))
                     continue
                 for name in _walk(item, glob, dirs):
+                    if not files_too:
+                        continue
                     with contextlib.suppress(OSError):
                         found = os.stat(name)
                         files.add((found.st_dev, found.st_ino))
