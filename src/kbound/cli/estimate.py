@@ -23,6 +23,7 @@ from kbound.cli.options import (
 )
 from kbound.cli.progress import Progress
 from kbound.dedup.chunking import Chunking
+from kbound.models.loss_windows import SCHEMES
 from kbound.report import FORMATS, render
 from kbound.report.files import write_output
 from kbound.run.shards import MIN_SHARD_BYTES
@@ -103,11 +104,16 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
               help="The model's loss on this corpus: bits per byte, or nats per token when --tokens or "
                    "--tokenizer gives a token count; or 'measure' to score the corpus with the --model GGUF "
                    "file through llama.cpp (pip install 'kbound[llm]'). Adds a two-part code (model + loss).")
+@click.option("--loss-windows", type=click.Choice(SCHEMES), default=None,
+              help="How --model-loss measure windows the text: 'sliding' slides a window over the corpus stream by "
+                   "--loss-stride new tokens (the lm backend's scheme); 'disjoint' scores each document in "
+                   "lm-eval's rolling windows (each window predicts --loss-window new tokens after one token of "
+                   "context) [default: sliding].")
 @click.option("--loss-window", type=click.IntRange(min=2), default=None,
               help="Tokens per evaluation for --model-loss measure (BOS, left context, new tokens) "
                    "[default: 1024, or the model's context length if shorter].")
 @click.option("--loss-stride", type=click.IntRange(min=1), default=None,
-              help="New tokens scored per evaluation; the rest of the window is left context [default: half].")
+              help="New tokens scored per sliding window; the rest of the window is left context [default: half].")
 @click.option("--loss-sample", type=Size(min=1), default=None,
               help="Score a seeded random sample of whole documents of about SIZE instead of the whole corpus.")
 @click.option("--loss-seed", type=int, default=0, show_default=True, help="Seed of --loss-sample.")
@@ -126,7 +132,7 @@ def estimate_command(
     separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool,
     quiet: bool, no_progress: bool, output: str | None, baseline: str | None, max_bpb: float | None,
     max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | str | None,
-    loss_window: int | None, loss_stride: int | None, loss_sample: int | None, loss_seed: int,
+    loss_windows: str | None, loss_window: int | None, loss_stride: int | None, loss_sample: int | None, loss_seed: int,
     tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
     dedup: str, chunk_size: int | None, by_source: bool,
 ) -> None:
@@ -146,8 +152,11 @@ def estimate_command(
         raise click.UsageError("--model-loss measure reads the corpus again: give files, not standard input (-)")
     if measure and tokens is not None:
         raise click.UsageError("--model-loss measure counts the tokens itself: leave out --tokens")
-    if not measure and (loss_window or loss_stride or loss_sample):
-        raise click.UsageError("--loss-window, --loss-stride and --loss-sample go with --model-loss measure")
+    if not measure and (loss_windows or loss_window or loss_stride or loss_sample):
+        raise click.UsageError("--loss-windows, --loss-window, --loss-stride and --loss-sample go with "
+                               "--model-loss measure")
+    if loss_windows == "disjoint" and loss_stride is not None:
+        raise click.UsageError("--loss-stride goes with --loss-windows sliding: disjoint windows do not overlap")
     if (corpus_size is not None or tokens is not None) and not models:
         raise click.UsageError("--corpus-size and --tokens compare with a model: add --model")
     chunking = None
@@ -183,7 +192,8 @@ def estimate_command(
 
             with open_corpus(inputs, glob=glob, field=field, separator=separator_bytes(separator),
                              max_bytes=max_bytes) as corpus:
-                measured = measure_loss(models[0], corpus.selection(), window=loss_window, stride=loss_stride,
+                measured = measure_loss(models[0], corpus.selection(), windows=loss_windows or "sliding",
+                                        window=loss_window, stride=loss_stride,
                                         sample_bytes=loss_sample, seed=loss_seed)
         if infos:
             from kbound.models.attach import with_models

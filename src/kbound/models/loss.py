@@ -3,7 +3,10 @@
 The model's header has been read and accepted by kbound's bounded scan (`kbound.models.gguf_`)
 before llama.cpp sees the file; llama.cpp then runs only in a child process, so a crash in its
 C++ parser or kernels is one line of error, not a dead kbound. The corpus is streamed to the
-model (see `kbound.backends.lm_model` for the tokenization and the sliding windows).
+model (see `kbound.backends.lm_model` for the tokenization and `kbound.models.loss_windows` for
+the two window schemes). The figures follow lm-evaluation-harness's definitions
+(`kbound.models.loss_texts`): the natural-log likelihood summed over the texts scored, divided by
+their UTF-8 bytes, words or Unicode characters.
 
 `--loss-sample SIZE` scores a seeded random sample of whole documents of about SIZE bytes
 instead of the corpus (the growth curves' document sampling) and says so; the spread across
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.errors import KboundError
+from kbound.models.loss_texts import per_unit
+from kbound.models.loss_windows import SCHEMES
 from kbound.run.signals import Terminated
 from kbound.sources.stream import CorpusStream, Selection, scan
 
@@ -29,13 +34,26 @@ class MeasuredLoss:
     """What the model's log-probabilities give for the text scored, and how it was scored."""
 
     model: str
+    #: The window scheme, `sliding` or `disjoint` (`kbound.models.loss_windows`).
+    windows: str
+    #: Texts scored apart: the documents (disjoint), or 1, the stream with its separators (sliding).
+    texts: int
     tokens: int
+    #: UTF-8 bytes, Unicode code points and lm-eval words (whitespace runs + 1 a text) of the texts.
     bytes: int
+    characters: int
+    words: int
+    #: -LL: the natural-log likelihood of every token scored, negated; `bits` is the same in bits.
+    nats: float
     bits: float
     bits_per_token: float
+    #: -LL/(bytes·ln 2), -LL/(characters·ln 2), exp(-LL/bytes), exp(-LL/words).
     bits_per_byte: float
+    bits_per_character: float
+    byte_perplexity: float
+    word_perplexity: float
     vocab: int
-    #: Tokens per evaluation (BOS + left context + new tokens) and new tokens per evaluation.
+    #: Tokens per evaluation at most, and new tokens per evaluation (sliding: the stride; disjoint: the window).
     window: int
     stride: int
     threads: int
@@ -60,12 +78,13 @@ class MeasuredLoss:
         return f"{min(p):.4f}-{max(p):.4f} bits/byte across {len(p)} parts (stdev {statistics.stdev(p):.4f})"
 
 
-def _score(model: str, selection: Selection, window: int | None, stride: int | None, threads: int) -> dict[str, Any]:
+def _score(model: str, selection: Selection, scheme: str, window: int | None, stride: int | None,
+           threads: int) -> dict[str, Any]:
     """What the worker runs: llama.cpp scoring the selection; its failures as one `KboundError` line."""
     from kbound.models.llama_worker import LossError, score
 
     try:
-        return score(model, CorpusStream(selection), window, stride, threads)
+        return score(model, CorpusStream(selection), scheme, window, stride, threads, selection.separator)
     except ImportError:
         raise KboundError("measuring a model's loss needs llama.cpp: pip install 'kbound[llm]'") from None
     except (LossError, KboundError) as e:
@@ -78,6 +97,7 @@ def measure_loss(
     model: str,
     selection: Selection,
     *,
+    windows: str = "sliding",
     window: int | None = None,
     stride: int | None = None,
     sample_bytes: int | None = None,
@@ -86,6 +106,8 @@ def measure_loss(
 ) -> MeasuredLoss:
     """Score `selection` (or a document sample of about `sample_bytes`) with the GGUF model at `model`.
 
+    `windows` is the scheme (`kbound.models.loss_windows.SCHEMES`); `stride` goes with `sliding` only.
+
     Raises KboundError with one line when llama.cpp is missing, the model cannot score the text,
     or the worker dies.
     """
@@ -93,6 +115,10 @@ def measure_loss(
 
     if importlib.util.find_spec("llama_cpp") is None:
         raise KboundError("measuring a model's loss needs llama.cpp: pip install 'kbound[llm]'")
+    if windows not in SCHEMES:
+        raise KboundError(f"unknown window scheme {windows!r}: {' or '.join(SCHEMES)}")
+    if windows == "disjoint" and stride is not None:
+        raise KboundError("--loss-stride goes with --loss-windows sliding: disjoint windows have no overlap")
     if window is not None and window < 2:
         raise KboundError(f"--loss-window must be at least 2 tokens, not {window}")
     if stride is not None and window is not None and stride >= window:
@@ -116,7 +142,7 @@ def measure_loss(
     # llama.cpp runs only in a worker process: a crash in its C++ parser or kernels is one line here.
     executor = LocalExecutor(jobs=1)
     try:
-        (result,) = executor.run([Call(_score, (model, chosen, window, stride, threads), "model loss")])
+        (result,) = executor.run([Call(_score, (model, chosen, windows, window, stride, threads), "model loss")])
     except Stopped as stop:
         raise Terminated(stop.signum) if stop.signum != signal.SIGINT else KeyboardInterrupt from None
     finally:
@@ -127,9 +153,14 @@ def measure_loss(
     if r["tokens"] == 0:
         raise KboundError("the corpus is empty: there is no loss to measure")
     seconds = r["load_seconds"] + r["score_seconds"]
+    nats = r["nats"]
+    unit = per_unit(nats, r["bytes"], r["characters"], r["words"])
     return MeasuredLoss(
-        model=model, tokens=r["tokens"], bytes=r["bytes"], bits=r["bits"], bits_per_token=r["bits"] / r["tokens"],
-        bits_per_byte=r["bits"] / r["bytes"], vocab=r["vocab"], window=r["window"], stride=r["stride"],
+        model=model, windows=r["windows"], texts=r["texts"], tokens=r["tokens"], bytes=r["bytes"],
+        characters=r["characters"], words=r["words"], nats=nats, bits=nats / math.log(2),
+        bits_per_token=nats / math.log(2) / r["tokens"], bits_per_byte=unit.bits_per_byte,
+        bits_per_character=unit.bits_per_character, byte_perplexity=unit.byte_perplexity,
+        word_perplexity=unit.word_perplexity, vocab=r["vocab"], window=r["window"], stride=r["stride"],
         threads=r["threads"], escaped_bytes=r["escaped_bytes"], sample_seed=seed_used,
         documents=documents if seed_used is not None else None,
         parts_bits_per_byte=tuple(r["parts_bits_per_byte"]), seconds=seconds,

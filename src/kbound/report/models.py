@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from kbound.bounds.results import Report
@@ -13,9 +14,17 @@ def _r(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def _finite(value: float) -> float | None:
+    # A perplexity past float64 (over ~709 nats a word) is null: JSON has no infinity, and jq rejects Python's.
+    return round(value, 6) if math.isfinite(value) else None
+
+
 def _measured(m: MeasuredLoss) -> dict[str, Any]:
     d = dataclasses.asdict(m)
+    # Rounded for reading; `nats` stays exact, so every figure can be derived again from the counts.
     d.update(bits=_r(m.bits, 3), bits_per_token=_r(m.bits_per_token), bits_per_byte=_r(m.bits_per_byte),
+             bits_per_character=_r(m.bits_per_character), byte_perplexity=_finite(m.byte_perplexity),
+             word_perplexity=_finite(m.word_perplexity),
              parts_bits_per_byte=[_r(p) for p in m.parts_bits_per_byte], seconds=_r(m.seconds, 3),
              tokens_per_second=_r(m.tokens_per_second, 1), notes=list(m.notes))
     return d
@@ -135,9 +144,13 @@ def model_sentences(report: Report) -> list[str]:
             if m is not None:
                 sample = "the whole corpus" if m.sample_seed is None else (
                     f"a sample of {m.bytes:,} bytes (whole documents of {m.documents:,}, seed {m.sample_seed})")
+                docs = f"{m.texts:,} document{'' if m.texts == 1 else 's'}"
+                scheme = (f"sliding window {m.window} tokens, stride {m.stride}" if m.windows == "sliding" else
+                          f"disjoint windows of {m.window} tokens over {docs} (lm-eval's)")
                 out.append(
-                    f"  Measured loss: {m.bits_per_token:.4f} bits/token, {m.bits_per_byte:.4f} bits/byte"
-                    f" over {sample}; window {m.window} tokens, stride {m.stride}, {m.threads} threads,"
+                    f"  Measured loss: {m.bits_per_token:.4f} bits/token, {m.bits_per_byte:.4f} bits/byte,"
+                    f" {m.bits_per_character:.4f} bits/char, byte perplexity {m.byte_perplexity:.4f},"
+                    f" word perplexity {m.word_perplexity:.4g} over {sample}; {scheme}, {m.threads} threads,"
                     f" {m.tokens_per_second:,.0f} tokens/s; spread {m.spread}."
                 )
                 if m.escaped_bytes:
