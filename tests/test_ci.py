@@ -96,6 +96,50 @@ def test_bad_baselines_are_one_line_errors(alice: Path, tmp_path: Path, content:
     assert code == 1 and message in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(("where", "value", "message"), [
+    ("best", "x", 'best.total_bytes is "x", not a whole number of bytes > 0'),
+    ("best", -5, "best.total_bytes is -5, not a whole number of bytes > 0"),
+    ("best", 0, "best.total_bytes is 0, not a whole number of bytes > 0"),
+    ("best", 1.5, "best.total_bytes is 1.5, not a whole number of bytes > 0"),
+    ("row", "x", 'results[zlib:9].total_bytes is "x", not a whole number of bytes > 0'),
+    ("row", [1], "results[zlib:9].total_bytes is [1], not a whole number of bytes > 0"),
+    ("rate", "x", 'best.bits_per_byte is "x", not a number >= 0'),
+])
+def test_a_malformed_baseline_is_one_line_and_never_passes_max_growth(
+    where: str, value: object, message: str, alice: Path, tmp_path: Path
+) -> None:
+    base = tmp_path / "base.json"
+    run(str(alice), "-b", "zlib:9", "-o", str(base), "-q")
+    doc = json.loads(base.read_text())
+    if where == "best":
+        doc["best"]["total_bytes"] = value
+    elif where == "rate":
+        doc["best"]["bits_per_byte"] = value
+    else:
+        next(r for r in doc["results"] if r["spec"] == "zlib:9")["total_bytes"] = value
+    base.write_text(json.dumps(doc))
+    code, out, err = run(str(alice), "-b", "zlib:9", "--baseline", str(base), "--max-growth", "5", "-q")
+    assert (code, out, err) == (1, "", f"kbound: error: {base}: {message}\n")
+
+
+def test_a_baseline_without_a_best_bound_does_not_pass_max_growth(alice: Path, tmp_path: Path) -> None:
+    base = tmp_path / "base.json"
+    run(str(alice), "-b", "zlib:9", "-o", str(base), "-q")
+    doc = json.loads(base.read_text())
+    doc["best"] = None
+    base.write_text(json.dumps(doc))
+    code, _, err = run(str(alice), "-b", "zlib:9", "--baseline", str(base), "--max-growth", "5", "-q")
+    assert (code, err) == (3, "kbound: threshold breached: --max-growth 5% cannot be checked: the baseline or this "
+                              "run has no best bound\n")
+
+
+def test_a_baseline_nested_100000_deep_is_one_line(alice: Path, tmp_path: Path) -> None:
+    base = tmp_path / "base.json"
+    base.write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run(str(alice), "-b", "zlib:9", "--baseline", str(base))
+    assert (code, err) == (1, f"kbound: error: {base}: baseline is not a kbound report (JSON nested too deeply)\n")
+
+
 def test_thresholds_exit_3_with_one_line_each(alice: Path, tmp_path: Path) -> None:
     base = tmp_path / "base.json"
     run(str(alice), "-b", "zlib:9", "-o", str(base), "-q")

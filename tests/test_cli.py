@@ -166,3 +166,24 @@ def test_max_memory_must_be_a_size(alice: Path) -> None:
 def test_max_memory_below_one_worker_is_a_usage_error(alice: Path, size: str) -> None:
     code, out, err = run(str(alice), "--max-memory", size)
     assert code == 2 and out == "" and "--max-memory" in err and "runs nothing" in err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["estimate", "--shard-size", "1"], "Invalid value for '--shard-size': '1' is less than 1,048,576 bytes"),
+    (["curve", "--points", "100000"], "Invalid value for '--points': 100000 is not in the range 1<=x<=100."),
+])
+def test_shard_size_and_points_have_sane_limits(args: list[str], message: str, alice: Path) -> None:
+    code, out, err = run(args[0], str(alice), *args[1:], "-b", "zlib:1")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == f"Error: {message}"
+
+
+def test_compare_and_tradeoff_take_the_cache_options(alice: Path, tmp_path: Path) -> None:
+    a, b = str(alice), str(alice.parent / "asyoulik.txt")
+    assert run("compare", a, b, "-b", "xz:6", "--cache-dir", str(tmp_path / "c"))[0] == 0
+    assert len(list((tmp_path / "c" / "results").rglob("*.json"))) == 3  # A, B and A·B
+    assert run("compare", a, b, "-b", "xz:6", "--cache-dir", str(tmp_path / "n"), "--no-cache")[0] == 0
+    assert not (tmp_path / "n").exists()
+    assert run("tradeoff", a, "-b", "zlib:1", "--cache-dir", str(tmp_path / "t"))[0] == 0
+    assert (tmp_path / "t" / "decoders.json").is_file()  # timings are never cached; decoder sizes are
+    assert run("tradeoff", a, "-b", "zlib:1", "--no-cache")[0] == 0

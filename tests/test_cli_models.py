@@ -43,12 +43,29 @@ def test_typed_model_comparison_is_exact(alice: Path) -> None:
     assert "inconclusive, because K is uncomputable" in small["comparison"]["verdict"]
 
 
-def test_corpus_size_scales_at_constant_rate(alice: Path) -> None:
+def test_corpus_size_scales_the_payload_rate_and_counts_the_decoder_once(alice: Path) -> None:
     doc = json.loads(run(str(alice), "-b", "bz2:9", "-f", "json", "--model", "7B", "--corpus-size", "2TB")[1])
     c = doc["models"][0]["comparison"]
+    best = doc["best"]
+    row = next(r for r in doc["results"] if r["spec"] == best["backend"] == "bz2:9")
+    fixed = 8 * row["decoder_bytes"] + best["selector_bits"]  # the decoder and the choice of it, once
     assert c["scaled"] is True and c["corpus_bytes"] == 2 * 10**12
-    assert c["bound_bits"] == round(doc["best"]["total_bits"] / 152_089 * 2e12, 3)
+    assert c["bound_bits"] == round((best["total_bits"] - fixed) / 152_089 * 2e12 + fixed, 3)
+    assert c["bound_bits_per_byte"] < 0.6 * best["bits_per_byte"]  # bz2's decoder is half of alice's bound
     assert any("constant" in a for a in c["assumptions"])
+
+
+def test_a_decoder_that_dominates_a_tiny_corpus_is_not_scaled_with_the_text(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_bytes(b"the quick brown fox jumps over the lazy dog\n" * 3)  # 132 bytes
+    doc = json.loads(run(str(tiny), "-b", "raw", "-f", "json", "--no-cache", "--model", "7B",
+                         "--corpus-size", "1MB")[1])
+    row, c = doc["results"][0], doc["models"][0]["comparison"]
+    assert doc["best"]["backend"] == "raw" and doc["best"]["selector_bits"] == 0
+    assert row["payload_bytes"] == 135 and row["decoder_bytes"] > 10 * 135  # the decoder dominates
+    # raw's payload is the text and a 3-byte header: 135/132 bytes per byte at any size, and one decoder.
+    assert c["bound_bits"] == round(8 * 135 / 132 * 10**6 + 8 * row["decoder_bytes"], 3)
+    assert c["bound_bits_per_byte"] == round(8 * 135 / 132 + 8 * row["decoder_bytes"] / 10**6, 6)
 
 
 def test_two_part_code_and_break_even(alice: Path) -> None:

@@ -102,3 +102,18 @@ def test_compare_with_no_backend_that_can_see_a_is_an_error() -> None:
     code, _, err = run("compare", str(CORPORA / "alice29.txt"), str(CORPORA / "asyoulik.txt"), "-b", "zlib:9")
     assert code == 1 and err.startswith("kbound: error: no backend can see A while coding B: zlib:9: window")
     assert err.count("\n") == 1
+
+
+def test_two_empty_texts_are_at_distance_0_and_b_adds_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a").write_bytes(b"")
+    (tmp_path / "b").write_bytes(b"")
+    report = conditional(corpus_of(tmp_path / "a"), corpus_of(tmp_path / "b"), ["brotli:11,w=24", "xz:9e"], jobs=1)
+    # The payloads are bare containers (brotli: 1 byte each, 5 for A, separator, B): the formula gave 4.0.
+    assert [(r.a_payload_bytes, r.b_payload_bytes, r.ncd, r.new_fraction) for r in report.rows] == [
+        (1, 1, 0.0, 0.0), (32, 32, 0.0, 0.0)]
+
+
+def test_standard_input_as_both_a_and_b_is_a_usage_error() -> None:
+    code, out, err = run("compare", "-", "-", input=b"hi\n")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == "Error: standard input (-) is given as both A and B; it can be read only once"

@@ -149,7 +149,7 @@ def test_curve_cli_errors(alice: Path) -> None:
     code, _, err = run("curve", str(alice), "--model", "500GB")
     assert code == 2 and "--model needs --to" in err
     code, _, err = run("curve", str(alice), "-b", "zlib:9", "--to", "0")
-    assert code == 1 and err == "kbound: error: --to must be a size above 0 bytes, not 0\n"
+    assert code == 2 and err.splitlines()[-1] == "Error: Invalid value for '--to': '0' is less than 1 byte"
     code, _, err = run("curve", str(alice), "-b", "zlib:9", "--sample", "documents")
     assert code == 1 and "several documents" in err and err.count("\n") == 1
 

@@ -82,6 +82,17 @@ def test_corpus_size_scaling() -> None:
     assert c.two_part.break_even_bytes == 1.12e11 / 1.5
 
 
+def test_corpus_size_scales_the_payload_and_counts_the_fixed_bits_once() -> None:
+    # 1,000 bytes: 800 bits of payload and 80,000 of decoder; at 1 MB the decoder is still counted once.
+    c = compare(typed(10), bound_bits=80_800, corpus_bytes=1000, corpus_size_bytes=10**6, fixed_bits=80_000)
+    assert c.bound_bits == 0.8 * 10**6 + 80_000
+    assert c.bound_bits_per_byte == 0.88
+    assert any("constant 0.8000 bits per byte, plus 80000 bits of decoder and selector counted once" in a
+               for a in c.assumptions)
+    with pytest.raises(ValueError, match="fixed part"):
+        compare(typed(10), bound_bits=100, corpus_bytes=10, fixed_bits=101)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"bits_per_param": 0}, {"model_loss_bpb": -1.0}, {"corpus_size_bytes": 0}, {"bits_per_param": float("inf")}],

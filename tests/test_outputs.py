@@ -145,3 +145,60 @@ def test_curve_without_a_fittable_backend_is_exit_1_with_a_reason(alice_bytes: b
 def test_curve_bits_per_param_must_be_positive(alice: Path, value: str) -> None:
     code, _, err = run("curve", str(alice), "--bits-per-param", value)
     assert code == 2 and "--bits-per-param" in err
+
+
+@pytest.mark.parametrize("how", ["same", "symlink", "hard link", "in a directory"])
+def test_an_output_that_is_an_input_is_a_usage_error_and_the_input_is_kept(how: str, tmp_path: Path) -> None:
+    mine = tmp_path / "ds" / "mine.txt"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my data\n")
+    given, output = str(mine), str(mine)
+    if how == "symlink":
+        output = str(tmp_path / "link.json")
+        os.symlink(mine, output)
+    elif how == "hard link":
+        output = str(tmp_path / "hard.json")
+        os.link(mine, output)
+    elif how == "in a directory":
+        given = str(mine.parent)
+    code, out, err = run(given, "-b", "raw", "-q", "--no-cache", "-o", output)
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (f"Error: --output {output} is one of the inputs: kbound does not write over "
+                                    "what it reads")
+    assert mine.read_bytes() == b"my data\n"
+
+
+@pytest.mark.parametrize("command", ["curve", "tradeoff"])
+def test_a_plot_that_is_an_input_is_a_usage_error(command: str, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"not really a picture, but my data")
+    code, _, err = run(command, str(tmp_path), "-b", "zlib:1", "--plot", str(mine))
+    assert code == 2
+    assert err.splitlines()[-1] == f"Error: --plot {mine} is one of the inputs: kbound does not write over what it " \
+                                   "reads"
+    assert mine.read_bytes() == b"not really a picture, but my data"
+
+
+@pytest.mark.parametrize("command", ["estimate", "curve", "compare", "tradeoff"])
+def test_a_cache_directory_inside_an_input_directory_is_a_usage_error(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "a.txt").write_bytes(b"A" * 100)
+    cache = tmp_path / "ds" / "cache" / "kbound"  # not there yet: it would be made inside ds
+    monkeypatch.setenv("KBOUND_CACHE_DIR", str(cache))
+    inputs = [str(tmp_path / "ds")] * (2 if command == "compare" else 1)
+    code, _, err = run(command, *inputs, "-b", "zlib:1")
+    assert code == 2
+    assert err.splitlines()[-1] == (f"Error: the cache directory {cache} is inside an input directory, so its files "
+                                    "would be read as corpus: put it elsewhere (--cache-dir or $KBOUND_CACHE_DIR)")
+    assert not (tmp_path / "ds" / "cache").exists()
+    monkeypatch.setenv("KBOUND_CACHE_DIR", str(tmp_path / "ds" / ".cache"))  # hidden: the walk never reads it
+    assert run("estimate", str(tmp_path / "ds"), "-b", "zlib:1", "-q")[0] == 0
+
+
+def test_an_output_that_is_a_directory_exits_1_after_printing_the_results(alice: Path, tmp_path: Path) -> None:
+    code, out, err = run(str(alice), "-b", "zlib:1", "-f", "lines", "--no-cache", "-o", str(tmp_path))
+    assert code == 1  # as docs/outputs.md says (click's own check made it a usage error, 2)
+    assert out.splitlines()[0].startswith("zlib:1\t")
+    assert err == f"kbound: error: {tmp_path}: is a directory\n"

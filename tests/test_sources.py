@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from cli_helpers import run
 from corpus_helpers import corpus_of, read_all
-from kbound.errors import CorpusError
+from kbound.errors import CorpusError, InputWarning
 from kbound.sources import DEFAULT_SEPARATOR, Piece, Sampling, Selection, open_corpus, read_selection
 from kbound.sources.readers import compression_of
 from kbound.sources.stream import scan
@@ -313,3 +314,113 @@ def test_reading_never_modifies_inputs(alice: Path, tmp_path: Path) -> None:
     before = (path.read_bytes(), path.stat().st_mtime_ns, sorted(tmp_path.iterdir()))
     read_all(path)
     assert (path.read_bytes(), path.stat().st_mtime_ns, sorted(tmp_path.iterdir())) == before
+
+
+def test_a_symlinked_directory_is_read_as_if_it_were_there(alice: Path, alice_bytes: bytes, tmp_path: Path) -> None:
+    (tmp_path / "canterbury").mkdir()
+    shutil.copy(alice, tmp_path / "canterbury" / "alice29.txt")
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "a.txt").write_bytes(b"A")
+    (ds / "cant").symlink_to("../canterbury")
+    data, stats = read_all(ds, separator=b"|")
+    assert (data, stats.bytes) == (b"A|" + alice_bytes, 2 + 152_089)  # not 1 byte: the link's files are data
+
+
+def test_a_symlink_loop_is_followed_once_with_a_warning(tmp_path: Path) -> None:
+    (tmp_path / "ds" / "sub").mkdir(parents=True)
+    (tmp_path / "ds" / "sub" / "x.txt").write_bytes(b"X")
+    (tmp_path / "ds" / "sub" / "up").symlink_to("..")  # back to ds: a loop
+    (tmp_path / "ds" / "again").symlink_to("sub")  # a second way to sub: read once
+    with pytest.warns(InputWarning) as caught:
+        data = read_all(tmp_path / "ds", separator=b"|")[0]
+    assert data == b"X"
+    assert sorted(str(w.message) for w in caught) == [
+        f"{tmp_path}/ds/again: the same directory as {tmp_path}/ds/sub; read once, there",
+        f"{tmp_path}/ds/sub/up: symbolic link loop (back to {tmp_path}/ds); not followed",
+    ]
+
+
+def test_special_files_in_a_directory_are_skipped_with_a_warning_not_waited_for(tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "a.txt").write_bytes(b"A")
+    os.mkfifo(tmp_path / "b.fifo")  # nobody writes it: opening it would wait forever
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "c.sock"))
+    (tmp_path / "d.null").symlink_to("/dev/null")
+    try:
+        with pytest.warns(InputWarning) as caught:
+            data = read_all(tmp_path)[0]
+    finally:
+        sock.close()
+    assert data == b"A"
+    assert [str(w.message) for w in caught] == [
+        f"{tmp_path}/b.fifo: a FIFO, not a regular file; skipped",
+        f"{tmp_path}/c.sock: a socket, not a regular file; skipped",
+        f"{tmp_path}/d.null: a device, not a regular file; skipped",
+    ]
+
+
+def test_the_cli_names_each_skipped_file_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(b"hello")
+    os.mkfifo(tmp_path / "b.fifo")
+    os.mkfifo(tmp_path / "c.fifo")
+    code, _, err = run(str(tmp_path), "-b", "raw", "-q", "--no-cache")
+    assert code == 0, err
+    assert err.splitlines() == [
+        f"kbound: warning: {tmp_path}/b.fifo: a FIFO, not a regular file; skipped",
+        f"kbound: warning: {tmp_path}/c.fifo: a FIFO, not a regular file; skipped",
+    ]
+
+
+def test_a_json_line_nested_100000_deep_is_one_line_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"text": "ok"}\n' + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"^.*deep.jsonl:2: not a JSON line \(nested too deeply\)$"):
+        read_all(path, field="text")
+    code, out, err = run(str(path), "--field", "text", "-b", "zlib:1", "--no-cache")
+    assert (code, out, err) == (1, "", f"kbound: error: {path}:2: not a JSON line (nested too deeply)\n")
+
+
+def _damaged_parquet(alice: Path, tmp_path: Path, damage: str) -> Path:
+    import struct
+
+    path = tmp_path / "a.parquet"
+    _parquet(path, _paragraphs(alice), row_group_size=97)
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        del data[len(data) // 2:]
+    elif damage == "bad magic":
+        data[-4:] = b"XXXX"
+    else:  # the footer's metadata overwritten: its thrift cannot be decoded
+        footer = struct.unpack("<I", data[-8:-4])[0]
+        data[-8 - footer:-8] = b"\xab" * footer
+    path.write_bytes(bytes(data))
+    return path
+
+
+_NO_MAGIC = "Parquet magic bytes not found in footer. Either the file is corrupted or this is not a parquet file."
+
+
+@pytest.mark.parametrize(("damage", "why"), [
+    ("truncated", _NO_MAGIC),
+    ("bad magic", _NO_MAGIC),
+    ("corrupt footer", "Couldn't deserialize thrift: Variable-length int over 10 bytes."),
+])
+def test_a_damaged_parquet_file_is_one_line(damage: str, why: str, alice: Path, tmp_path: Path) -> None:
+    path = _damaged_parquet(alice, tmp_path, damage)
+    for command in (["estimate"], ["curve"]):
+        code, out, err = run(*command, str(path), "--field", "text", "-b", "zlib:1", "--no-cache")
+        assert (code, out, err) == (1, "", f"kbound: error: {path}: not a readable Parquet file ({why})\n")
+
+
+def test_json_lines_without_field_are_read_as_text_with_one_hint(tmp_path: Path) -> None:
+    for name in ("a.jsonl", "b.ndjson.zst", "c.txt"):
+        (tmp_path / name).write_bytes(b'{"text": "hello"}\n')
+    code, _, err = run(str(tmp_path), "-b", "zlib:1", "-q", "--no-cache")
+    assert code == 0
+    assert err == (f"kbound: warning: {tmp_path}/a.jsonl and 1 more: read as plain text, JSON syntax and all; "
+                   "give --field NAME to read each line's NAME string\n")
+    code, _, err = run(str(tmp_path / "a.jsonl"), "--field", "text", "-b", "zlib:1", "-q", "--no-cache")
+    assert (code, err) == (0, "")

@@ -25,3 +25,7 @@ class ModelFormatError(KboundError):
 
 class BaselineError(KboundError):
     """A baseline report cannot be compared with this one."""
+
+
+class InputWarning(UserWarning):
+    """Something named as input was left out (a FIFO in a directory, a symbolic link loop); the CLI prints one line."""

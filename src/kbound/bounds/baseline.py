@@ -60,23 +60,47 @@ def load_baseline(path: str) -> dict[str, Any]:
         raise BaselineError(f"{path}: cannot read baseline ({e.strerror or e})") from None
     except ValueError as e:
         raise BaselineError(f"{path}: baseline is not JSON ({e})") from None
+    except RecursionError:  # json.loads recurses once per level of nesting
+        raise BaselineError(f"{path}: baseline is not a kbound report (JSON nested too deeply)") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         found = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
         raise BaselineError(f"{path}: baseline schema is {found!r}, expected {SCHEMA!r}")
     if not isinstance(doc.get("results"), list) or not isinstance(doc.get("corpus"), dict):
         raise BaselineError(f"{path}: baseline has no results or corpus section")
+    # Checked before the run, so a bad baseline costs no compression time.
+    bounded = [(f"results[{r.get('spec')}]", r) for r in doc["results"] if isinstance(r, dict)]
+    if isinstance(doc.get("best"), dict):
+        bounded.append(("best", doc["best"]))
+    for where, row in bounded:
+        if row.get("total_bytes") is not None:
+            _total_bytes(row["total_bytes"], path, where)
+            _rate(row.get("bits_per_byte"), path, where)
     return doc
+
+
+def _total_bytes(value: Any, source: str, where: str) -> int:
+    """A baseline's bound in bytes: a whole number above 0 (a zero or negative one would let any growth pass)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value <= 0:
+        raise BaselineError(f"{source}: {where}.total_bytes is {json.dumps(value)}, not a whole number of bytes > 0")
+    return int(value)
+
+
+def _rate(value: Any, source: str, where: str) -> float | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+        raise BaselineError(f"{source}: {where}.bits_per_byte is {json.dumps(value)}, not a number >= 0")
+    return None if value is None else float(value)
 
 
 def compare_with_baseline(report: Report, doc: dict[str, Any], source: str) -> BaselineComparison:
     """Per-backend and best deltas against a baseline report.
 
-    Only backends run in both with a bound are compared. A backend whose library version
-    differs makes its delta meaningless (the size would change with the library, not the
-    data), so that is an error naming the backend and both versions; so is having no backend
-    in common.
+    `doc` is what `load_baseline` returned (its bounds checked). Only backends run in both with a
+    bound are compared. A backend whose library version differs makes its delta meaningless
+    (the size would change with the library, not the data), so that is an error naming the
+    backend and both versions; so is having no backend in common.
     """
-    before = {r.get("spec"): r for r in doc["results"] if isinstance(r, dict) and r.get("total_bytes") is not None}
+    before = {r["spec"]: r for r in doc["results"]
+              if isinstance(r, dict) and isinstance(r.get("spec"), str) and r.get("total_bytes") is not None}
     changed = [
         f"{r.spec} ({r.library} {before[r.spec].get('version')} in the baseline, {r.library_version} now)"
         for r in report.results
@@ -114,6 +138,8 @@ def threshold_breaches(
     if max_growth is not None:
         comparison = report.baseline
         growth = None if comparison is None or comparison.best is None else comparison.best.growth_percent
-        if growth is not None and growth > max_growth:
+        if growth is None:  # a limit that cannot be checked must not pass
+            out.append(f"--max-growth {max_growth:g}% cannot be checked: the baseline or this run has no best bound")
+        elif growth > max_growth:
             out.append(f"best bound grew {growth:+.3f}% over the baseline, more than --max-growth {max_growth:g}%")
     return out

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
-from kbound.errors import KboundError
+from kbound.errors import InputWarning, KboundError
 from kbound.run.signals import Terminated, handle_termination
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_THRESHOLD, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
@@ -21,7 +22,9 @@ def run_cli(fn: Callable[[], int]) -> int:
     one line and 128 + the signal (130, 143, 129), after the body has printed what finished; a closed pipe 141;
     standard output that cannot be written (a full disk) one line and exit 1."""
     try:
-        with handle_termination():
+        with handle_termination(), warnings.catch_warnings():
+            warnings.simplefilter("always", InputWarning)  # every input left out is named, not only the first
+            warnings.showwarning = _show_warning
             code = fn()
             sys.stdout.flush()  # a full disk or a closed pipe shows here, not in Python's flush at exit
             return code
@@ -43,6 +46,15 @@ def run_cli(fn: Callable[[], int]) -> int:
         quiet_stdout()
         click.echo(f"kbound: error: cannot write standard output ({e.strerror or e})", err=True)
         return EXIT_ERROR
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """Print a kbound warning as one line; anything else the way Python would."""
+    if issubclass(category, InputWarning):
+        click.echo(f"kbound: warning: {message}", err=True)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def interrupted_exit(signum: int | None) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
@@ -12,6 +11,8 @@ from kbound.cli.common import EXIT_ERROR, EXIT_OK, describe_models, interrupted_
 from kbound.cli.options import (
     EXIT_CODES_EPILOG,
     Size,
+    cache_options,
+    check_outputs,
     corpus_options,
     default_format,
     output_options,
@@ -19,7 +20,14 @@ from kbound.cli.options import (
     use_color,
 )
 from kbound.cli.progress import Progress
-from kbound.growth.curve import DEFAULT_MIN_BYTES, DEFAULT_POINTS, DEFAULT_SEED, growth_curve, with_model
+from kbound.growth.curve import (
+    DEFAULT_MIN_BYTES,
+    DEFAULT_POINTS,
+    DEFAULT_SEED,
+    MAX_POINTS,
+    growth_curve,
+    with_model,
+)
 from kbound.report.curve import render_curve
 from kbound.sources.sampling import SAMPLINGS
 
@@ -30,14 +38,14 @@ from kbound.sources.sampling import SAMPLINGS
               help="Backend spec (repeat for more) [default: the effort preset, without raw].")
 @click.option("-e", "--effort", type=click.Choice(list(EFFORTS)), default=DEFAULT_EFFORT, show_default=True,
               help="Preset set of backends when no -b is given.")
-@click.option("--points", type=click.IntRange(min=1), default=DEFAULT_POINTS, show_default=True,
-              help="Sample sizes, geometric from --min-size to the whole corpus.")
+@click.option("--points", type=click.IntRange(min=1, max=MAX_POINTS), default=DEFAULT_POINTS, show_default=True,
+              help=f"Sample sizes, geometric from --min-size to the whole corpus (at most {MAX_POINTS}).")
 @click.option("--min-size", "min_bytes", type=Size(), default=DEFAULT_MIN_BYTES, show_default="16kB",
               help="The smallest sample.")
 @click.option("--sample", "sampling", type=click.Choice(SAMPLINGS), default="prefix", show_default=True,
               help="prefix: the first n bytes; documents: nested random document subsets (--seed).")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Shuffle seed for --sample documents.")
-@click.option("--to", "to_bytes", type=Size(), default=None,
+@click.option("--to", "to_bytes", type=Size(min=1), default=None,
               help="Extrapolate the best backend's bound to this size (e.g. 2TB), with a 95% band.")
 @click.option("--model", "model_arg", metavar="MODEL", default=None,
               help="Compare a model (weights file, directory, or a size such as 500GB or 70B) with the "
@@ -54,9 +62,7 @@ from kbound.sources.sampling import SAMPLINGS
               help="Draw the curves and the extrapolation to FILE (.png, .svg, .pdf; needs kbound[plot]).")
 @click.option("--no-verify", is_flag=True, help="Skip the round-trip check of each payload.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write cached points.")
+@cache_options
 @corpus_options
 @output_options
 def curve_command(
@@ -84,6 +90,7 @@ def curve_command(
     out_format = default_format(fmt)
 
     def run() -> int:
+        check_outputs(inputs, glob, {"--plot": plot_path}, cache_dir)
         if plot_path is not None:
             from kbound.report.plot import check_plot_path
 
@@ -110,7 +117,7 @@ def curve_command(
             write_plot(plot_path, plot_curve(report, image_format(plot_path)))
         click.echo(render_curve(report, out_format, color=use_color(), timings=not no_timings), nl=False)
         if report.interrupted:
-            return interrupted_exit(signal.SIGINT)
+            return interrupted_exit(report.signal)
         if not any(cv.fit is not None for cv in report.curves):
             notes = "; ".join(f"{cv.spec}: {cv.fit_note}" for cv in report.curves if cv.fit_note)
             click.echo(f"kbound: error: no backend could be fitted ({notes or 'no points'})", err=True)

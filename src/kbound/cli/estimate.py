@@ -15,6 +15,7 @@ from kbound.cli.options import (
     ModelLoss,
     Size,
     check_inputs,
+    check_outputs,
     corpus_options,
     default_format,
     separator_bytes,
@@ -25,6 +26,7 @@ from kbound.dedup.chunking import Chunking
 from kbound.models.loss_windows import SCHEMES
 from kbound.report import FORMATS, render
 from kbound.report.files import write_output
+from kbound.run.shards import MIN_SHARD_BYTES
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -57,7 +59,7 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--no-verify", is_flag=True,
               help="Skip decompressing and hash-checking each payload (rows are labelled unverified).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Backends run at once [default: cores].")
-@click.option("--shard-size", type=Size(min=1), default=None,
+@click.option("--shard-size", type=Size(min=MIN_SHARD_BYTES), default=None,
               help="Cut the corpus into independent shards of about SIZE of text (runs of whole files, or parts of "
                    "a larger file), for every backend; the bound adds the shard payloads, their framing and the "
                    "decoder once [default: only a backend that holds its input and could not fit the corpus in "
@@ -85,7 +87,7 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--no-timings", is_flag=True, help="Leave timing columns out (diffable output).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the best bound's total in bytes.")
 @click.option("--no-progress", is_flag=True, help="No progress display on stderr.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None, metavar="FILE",
               help="Also write the JSON report to FILE (atomically: a temporary file, then a rename).")
 @click.option("--baseline", type=click.Path(dir_okay=False), default=None,
               help="Compare with an earlier JSON report: per-backend and best deltas.")
@@ -119,7 +121,8 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--tokenizer", type=click.Path(dir_okay=False), default=None,
               help="A local tokenizer.json: count the corpus's tokens, report bits per token.")
 @click.option("--corpus-size", type=Size(), default=None,
-              help="Scale the model comparison to a corpus of this size (e.g. 2TB) at constant bits per byte.")
+              help="Scale the model comparison to a corpus of this size (e.g. 2TB): the payload at its bits per "
+                   "byte, the decoder counted once.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
@@ -166,6 +169,7 @@ def estimate_command(
     show_progress = not (quiet or no_progress) and sys.stderr.isatty()
 
     def run() -> int:
+        check_outputs(inputs, glob, {"--output": output}, cache_dir)
         baseline_doc = load_baseline(baseline) if baseline else None
         # Every model is read (by its headers) before anything is compressed: a bad one fails at once.
         infos = describe_models(models)

@@ -62,9 +62,58 @@ def check_inputs(ctx: click.Context, param: click.Parameter, value: tuple[str, .
     return value
 
 
+def check_outputs(inputs: Sequence[str], glob: str | None, outputs: dict[str, str | None],
+                  cache_root: str | None) -> None:
+    """Refuse (usage error, exit 2) an output that is an input, and a cache directory inside a walked input directory.
+
+    `outputs` maps an option (`--output`, `--plot`) to its path. An output is an input when it is
+    the same file (st_dev and st_ino: through a symbolic or hard link too) as one the corpus
+    reads; writing it would replace the user's data with a report. The cache directory is
+    refused when the walk of an input directory would enter it (its files would become corpus).
+    """
+    from kbound.cache import cache_dir
+    from kbound.sources.inputs import local_tree
+
+    existing: dict[tuple[str, str], os.stat_result] = {}
+    for option, path in outputs.items():
+        if path is not None:
+            with contextlib.suppress(OSError):  # not there yet: it is no input
+                existing[option, path] = os.stat(path)
+    files, dirs = local_tree(inputs, glob, files_too=bool(existing))
+    for (option, path), st in existing.items():
+        if (st.st_dev, st.st_ino) in files:
+            raise click.UsageError(f"{option} {path} is one of the inputs: kbound does not write over what it reads")
+    if not dirs:
+        return
+    cache = os.path.abspath(cache_dir(cache_root))
+    below: list[str] = []  # the parts of the cache path that do not exist yet
+    while True:
+        try:
+            st = os.stat(cache)
+            break
+        except OSError:
+            parent, name = os.path.split(cache)
+            if parent == cache:
+                return
+            cache, below = parent, [name, *below]
+    # The walk skips hidden names, so a cache to be made under a hidden name is never read.
+    if (st.st_dev, st.st_ino) in dirs and not any(part.startswith(".") for part in below):
+        raise click.UsageError(f"the cache directory {os.path.join(cache, *below)} is inside an input directory, so "
+                               "its files would be read as corpus: put it elsewhere (--cache-dir or $KBOUND_CACHE_DIR)")
+
+
 def separator_bytes(text: str) -> bytes:
     """A --separator value with backslash escapes (`\\n`, `\\x1e`) as bytes."""
     return text.encode("utf-8").decode("unicode_escape").encode("utf-8", "surrogatepass")
+
+
+def check_separator(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A --separator whose escapes do not parse (`\\x` without two hex digits) is a usage error, not a traceback."""
+    try:
+        separator_bytes(value)
+    except UnicodeError as e:
+        raise click.BadParameter(f"'{value}': {getattr(e, 'reason', e)}") from None
+    return value
 
 
 def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -76,6 +125,7 @@ def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="The text of each document: a JSON-lines file's NAME string per line, a Parquet file's NAME "
                           "column per row."),
         click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
+                     callback=check_separator,
                      help="Joins documents (backslash escapes allowed)."),
         click.option("--max-bytes", type=Size(min=1), default=None,
                      help="Stop with an error once the corpus passes SIZE bytes of text (checked while reading) "
@@ -90,6 +140,17 @@ def read_corpus(inputs: Sequence[str], glob: str | None, field: str | None, sepa
     """Open inputs the way every command does (a context: a spooled stdin is removed at its end)."""
     return open_corpus(list(inputs), glob=glob, field=field, separator=separator_bytes(separator),
                        max_bytes=max_bytes)
+
+
+def cache_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--cache-dir and --no-cache, the same in every command that runs backends."""
+    for option in reversed((
+        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                     help="Result cache directory [default: $KBOUND_CACHE_DIR or the user cache dir]."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write cached results."),
+    )):
+        fn = option(fn)
+    return fn
 
 
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 
 import click
 
 from kbound.backends.catalog import CATALOG
 from kbound.cli.common import EXIT_OK, interrupted_exit, run_cli
-from kbound.cli.options import EXIT_CODES_EPILOG, corpus_options, default_format, output_options, read_corpus, use_color
+from kbound.cli.options import (
+    EXIT_CODES_EPILOG,
+    cache_options,
+    check_outputs,
+    corpus_options,
+    default_format,
+    output_options,
+    read_corpus,
+    use_color,
+)
 from kbound.cli.progress import Progress
 from kbound.growth.tradeoff import tradeoff
 from kbound.report.tradeoff import render_tradeoff
@@ -28,12 +36,13 @@ from kbound.report.tradeoff import render_tradeoff
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw size against decompression and compression time to FILE (.png, .svg, .pdf; "
                    "needs kbound[plot]).")
+@cache_options
 @corpus_options
 @output_options
 def tradeoff_command(
     inputs: tuple[str, ...], choices: tuple[str, ...], repeat: int, jobs: int, plot_path: str | None,
-    glob: str | None, field: str | None, separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool,
-    no_progress: bool,
+    cache_dir: str | None, no_cache: bool, glob: str | None, field: str | None, separator: str,
+    max_bytes: int | None, fmt: str | None, no_timings: bool, no_progress: bool,
 ) -> None:
     """Run each backend across its levels on CORPUS and mark the space–time Pareto frontier.
 
@@ -44,14 +53,15 @@ def tradeoff_command(
     out_format = default_format(fmt)
 
     def run() -> int:
+        check_outputs(inputs, glob, {"--plot": plot_path}, cache_dir)
         if plot_path is not None:
             from kbound.report.plot import check_plot_path
 
             check_plot_path(plot_path)
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
         with read_corpus(inputs, glob, field, separator, max_bytes) as corpus, progress:
-            report = tradeoff(corpus, list(choices) or None, repeat=repeat, jobs=jobs, on_start=progress.start,
-                              on_done=progress.done)
+            report = tradeoff(corpus, list(choices) or None, repeat=repeat, jobs=jobs, cache_dir=cache_dir,
+                              use_cache=not no_cache, on_start=progress.start, on_done=progress.done)
         for p in report.points:
             if p.status == "failed":
                 click.echo(f"kbound: {p.spec} failed: {p.error}", err=True)
@@ -60,6 +70,6 @@ def tradeoff_command(
 
             write_plot(plot_path, plot_tradeoff(report, image_format(plot_path)))
         click.echo(render_tradeoff(report, out_format, color=use_color(), timings=not no_timings), nl=False)
-        return interrupted_exit(signal.SIGINT) if report.interrupted else EXIT_OK
+        return interrupted_exit(report.signal) if report.interrupted else EXIT_OK
 
     sys.exit(run_cli(run))

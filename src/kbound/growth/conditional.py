@@ -60,6 +60,9 @@ class ConditionalRow:
     ab_payload_bytes: int | None = None
     #: True when all three payloads were decompressed and hash-checked.
     verified: bool = False
+    #: True when A and B hold no text at all: then their payloads are bare containers (headers, an
+    #: end mark) and A·B's separator is all there is to code, so the formula's ratio means nothing.
+    both_empty: bool = False
 
     @property
     def conditional_bytes(self) -> int | None:
@@ -74,13 +77,17 @@ class ConditionalRow:
         a, b, ab = self.a_payload_bytes, self.b_payload_bytes, self.ab_payload_bytes
         if a is None or b is None or ab is None or max(a, b) == 0:
             return None
+        if self.both_empty:
+            return 0.0  # two empty texts are the same text (brotli's 1-byte containers gave 4.0)
         return (ab - min(a, b)) / max(a, b)
 
     @property
     def new_fraction(self) -> float | None:
         """C(B | A) / C(B): the share of B's information that A does not already hold."""
         c, b = self.conditional_bytes, self.b_payload_bytes
-        return None if c is None or not b else c / b
+        if c is None or not b:
+            return None
+        return 0.0 if self.both_empty else c / b  # an empty B adds nothing
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,8 @@ class ConditionalReport:
     kbound_version: str
     interrupted: bool = False
     schema: str = field(default=SCHEMA)
+    #: The signal that stopped an interrupted run (2 for Ctrl-C, 15 for SIGTERM, 1 for SIGHUP), as `Report.signal`.
+    signal: int | None = None
 
 
 def visibility(backend: Backend, joined_bytes: int, a_bytes: int) -> str | None:
@@ -120,9 +129,10 @@ def _row(backend: Backend, outcomes: Sequence[Outcome], verify: bool) -> Conditi
         return ConditionalRow(backend.spec, backend.name, backend.library_version(), window_bytes(backend),
                               "failed", failed[0].why_failed(verify))
     a, b, ab = (o.payload_bytes for o in outcomes)
+    empty = all(o.stats is not None and o.stats.bytes == 0 for o in outcomes[:2])
     return ConditionalRow(
         backend.spec, backend.name, backend.library_version(), window_bytes(backend), "ok", None, a, b, ab,
-        all(o.verified for o in outcomes),
+        all(o.verified for o in outcomes), empty,
     )
 
 
@@ -155,15 +165,15 @@ def conditional(
     warnings = {bk.spec: w for bk in chosen if (w := visibility(bk, joined_bytes, stats_a.bytes)) is not None}
     runnable = [bk for bk in chosen if bk.spec not in warnings]
     results: list[list[Outcome]] = []
-    interrupted = False
+    interrupted, signum = False, None
     if runnable:
         try:
             for selection, size in ((sel_a, stats_a.bytes), (sel_b, stats_b.bytes), (joined, joined_bytes)):
                 batch = run_jobs([Job(bk, one(selection, size)) for bk in runnable], options, on_start=on_start,
                                  on_done=on_done)
                 results.append(batch.outcomes)
-        except Interrupted:
-            interrupted = True
+        except Interrupted as stop:
+            interrupted, signum = True, stop.signum
     rows = []
     for i_run, bk in enumerate(runnable):
         if len(results) == 3:
@@ -187,5 +197,5 @@ def conditional(
         warnings=tuple(warnings.values()),
         settings={"backends": [bk.spec for bk in chosen], "verify": verify, "jobs": jobs or default_jobs(),
                   "joined": "A, A's separator, B"},
-        kbound_version=kbound_version(), interrupted=interrupted,
+        kbound_version=kbound_version(), interrupted=interrupted, signal=signum,
     )

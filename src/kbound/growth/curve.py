@@ -31,6 +31,8 @@ from kbound.version import kbound_version
 
 SCHEMA = "kbound-curve/1"
 DEFAULT_POINTS = 8
+#: Each point runs every backend on a sample: 100 is already a point every 0.1 in ln n over 4 decades and more.
+MAX_POINTS = 100
 DEFAULT_MIN_BYTES = 16_000
 DEFAULT_SEED = 0
 
@@ -134,6 +136,8 @@ class CurveReport:
     model: Any = None
     interrupted: bool = False
     schema: str = field(default=SCHEMA)
+    #: The signal that stopped an interrupted run (2 for Ctrl-C, 15 for SIGTERM, 1 for SIGHUP), as `Report.signal`.
+    signal: int | None = None
 
 
 def _point(outcome: Outcome, sample_bytes: int, documents: int, verify: bool) -> CurvePoint:
@@ -223,13 +227,13 @@ def growth_curve(
         raise KboundError("the corpus is empty: there is no curve to draw")
     by_spec: dict[str, list[CurvePoint]] = {b.spec: [] for b in chosen}
     done_sizes: list[int] = []
-    interrupted = False
+    interrupted, signum = False, None
     for selection, size in zip(sample_selections(whole, stats, sizes, sampling, seed), sizes, strict=True):
         try:
             batch = run_jobs([Job(b, one(selection, size)) for b in chosen], options, on_start=on_start,
                              on_done=on_done)
-        except Interrupted:
-            interrupted = True
+        except Interrupted as stop:
+            interrupted, signum = True, stop.signum
             break
         read = next((o.stats for o in batch.outcomes if o.stats is not None), None)
         if read is None or (done_sizes and read.bytes == done_sizes[-1]):
@@ -278,6 +282,7 @@ def growth_curve(
         },
         kbound_version=kbound_version(),
         interrupted=interrupted,
+        signal=signum,
     )
 
 

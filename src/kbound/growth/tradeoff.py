@@ -53,6 +53,8 @@ class TradeoffReport:
     kbound_version: str
     interrupted: bool = False
     schema: str = field(default=SCHEMA)
+    #: The signal that stopped an interrupted run (2 for Ctrl-C, 15 for SIGTERM, 1 for SIGHUP), as `Report.signal`.
+    signal: int | None = None
 
 
 def expand(choices: Sequence[str] | None) -> list[str]:
@@ -104,6 +106,7 @@ def tradeoff(
     repeat: int = 1,
     jobs: int = 1,
     cache_dir: str | None = None,
+    use_cache: bool = True,
     on_start: Callable[[Backend], None] | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> TradeoffReport:
@@ -112,17 +115,17 @@ def tradeoff(
         raise KboundError("--repeat must be at least 1")
     chosen = parse_specs(expand(backends))
     # Timings are what a trade-off measures: never recalled from the cache.
-    options = RunOptions(verify=True, jobs=jobs, cache_dir=cache_dir, recall=False, limit=corpus.max_bytes,
-                         kbound_version=kbound_version())
+    options = RunOptions(verify=True, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache, recall=False,
+                         limit=corpus.max_bytes, kbound_version=kbound_version())
     plan = whole(corpus, sum(text_bytes(corpus.sources)))
     outcomes: list[Outcome] = []
     best_times: dict[str, tuple[float | None, float | None]] = {}
-    interrupted = False
+    interrupted, signum = False, None
     for _ in range(repeat):
         try:
             outcomes = run_jobs([Job(b, plan) for b in chosen], options, on_start=on_start, on_done=on_done).outcomes
         except Interrupted as stop:
-            outcomes, interrupted = outcomes or stop.finished, True
+            outcomes, interrupted, signum = outcomes or stop.finished, True, stop.signum
             break
         for o in outcomes:
             old = best_times.get(o.backend.spec, (None, None))
@@ -140,4 +143,5 @@ def tradeoff(
                   "timing": "wall seconds in the worker process, fastest of --repeat runs"},
         kbound_version=kbound_version(),
         interrupted=interrupted,
+        signal=signum,
     )

@@ -58,8 +58,9 @@ class ModelComparison:
     #: The corpus size compared: the measured one, or `--corpus-size` when scaled.
     corpus_bytes: int
     measured_corpus_bytes: int
-    #: The best bound at `corpus_bytes` (scaled at constant bits per byte when `scaled`).
+    #: The best bound at `corpus_bytes` (when `scaled`: the payload at its constant rate, the decoder once).
     bound_bits: float
+    #: bound_bits / corpus_bytes: the bound's rate at the compared size.
     bound_bits_per_byte: float
     scaled: bool
     #: model_bits / bound_bits.
@@ -104,12 +105,15 @@ def compare(
     tokens: int | None = None,
     token_bytes: int | None = None,
     corpus_size_bytes: int | None = None,
+    fixed_bits: int = 0,
 ) -> ModelComparison:
     """Compare a model with a bound of `bound_bits` on a corpus of `corpus_bytes` bytes.
 
     `tokens` counts the tokens of `token_bytes` bytes (default: the corpus) for a loss in nats per
     token, which is taken at that many tokens per byte;
-    `corpus_size_bytes` scales the comparison to another corpus size at constant bits per byte.
+    `corpus_size_bytes` scales the comparison to another corpus size: the part of the bound that
+    grows with the text (all but `fixed_bits`, the decoder and the selector) at its constant bits
+    per byte, and `fixed_bits` once, as `curve` adds the decoder once at `--to`.
     Raises ValueError for values that cannot be compared (zero corpus, negative loss, ...).
     """
     if corpus_bytes <= 0 or bound_bits <= 0:
@@ -118,18 +122,23 @@ def compare(
         raise ValueError(f"bits per parameter must be a finite number > 0, not {bits_per_param}")
     if corpus_size_bytes is not None and corpus_size_bytes <= 0:
         raise ValueError(f"corpus size must be > 0 bytes, not {corpus_size_bytes}")
-    bpb = bound_bits / corpus_bytes
+    if not 0 <= fixed_bits <= bound_bits:
+        raise ValueError(f"the bound's fixed part must be 0 to {bound_bits} bits, not {fixed_bits}")
     scaled = corpus_size_bytes is not None
     n = corpus_size_bytes if corpus_size_bytes is not None else corpus_bytes
-    bound = bpb * n if scaled else float(bound_bits)
+    # A decoder is one program whatever the corpus size: only the payload's rate scales with the text.
+    rate = (bound_bits - fixed_bits) / corpus_bytes
+    bound = rate * n + fixed_bits if scaled else float(bound_bits)
+    bpb = bound / n
     model_bits = model.bits_on_disk
     ratio = model_bits / bound
     assumptions = [
         "model bits are the weight files' bytes on disk x 8; a model's ability to store a copy is not shown, only room",
     ]
     if scaled:
+        fixed = f", plus {fixed_bits} bits of decoder and selector counted once" if fixed_bits else ""
         assumptions.append(
-            f"bound scaled from {corpus_bytes} to {n} bytes at a constant {bpb:.4f} bits per byte"
+            f"bound scaled from {corpus_bytes} to {n} bytes at a constant {rate:.4f} bits per byte{fixed}"
             " (larger corpora usually compress better, so this overstates the bound)"
         )
     loss = _loss_bpb(model_loss_bpb, loss_nats_per_token, tokens, corpus_bytes if token_bytes is None else token_bytes)
@@ -171,8 +180,10 @@ def compare_report(
     """Compare a model with a report's best bound (`report.best.total_bits` over `report.corpus.bytes`)."""
     if report.best is None:
         raise KboundError("no bound to compare the model with: every backend failed")
+    best = report.best
+    decoder_bytes = next((r.decoder_bytes or 0 for r in report.results if r.spec == best.spec), 0)
     return compare(
-        model, bound_bits=report.best.total_bits, corpus_bytes=report.corpus.bytes, bits_per_param=bits_per_param,
+        model, bound_bits=best.total_bits, corpus_bytes=report.corpus.bytes, bits_per_param=bits_per_param,
         model_loss_bpb=model_loss_bpb, loss_nats_per_token=loss_nats_per_token, tokens=tokens,
-        corpus_size_bytes=corpus_size_bytes,
+        corpus_size_bytes=corpus_size_bytes, fixed_bits=8 * decoder_bytes + best.selector_bits,
     )

@@ -134,17 +134,15 @@ def image_format(path: str) -> str:
 
 
 def check_plot_path(path: str) -> str:
-    """Before any work: matplotlib is importable, the suffix is known and the directory exists; the format."""
+    """Before any work: matplotlib is importable and the suffix is known; the format. (A missing directory is
+    made when the plot is written, as `-o` makes one.)"""
     require_matplotlib()
-    fmt = image_format(path)
-    if not Path(path).parent.is_dir():
-        raise PlotError(f"{path}: directory {str(Path(path).parent)!r} does not exist")
-    return fmt
+    return image_format(path)
 
 
 def write_plot(path: str, image: bytes) -> None:
     """Write image bytes to `path` as `-o` writes a report (a regular file replaced atomically, a symlink's
-    target replaced, a device written to); the directory must exist."""
+    target replaced, a device written to, missing directories made)."""
     from kbound.report.files import OutputError, write_output
 
     try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import tempfile
 from dataclasses import dataclass
 
 from kbound.backends.base import Backend
@@ -49,6 +51,15 @@ class Outcome:
         if self.status(verify) != FAILED:
             return None
         return self.error or ("round trip not verified" if self.payload_bytes is not None else "no payload")
+
+
+def failure_text(e: Exception) -> str:
+    """A backend's failure as one line: a full temporary disk says which and what to do; anything else, a
+    library's own error, its type and message."""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):  # the payload's temporary file
+        return (f"no space left for the payload in the temporary directory {tempfile.gettempdir()} "
+                f"({e.strerror}): set TMPDIR to a larger disk")
+    return f"{type(e).__name__}: {e}".rstrip(": ")
 
 
 class Interrupted(Exception):

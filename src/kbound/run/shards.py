@@ -28,6 +28,11 @@ from kbound.sources.inputs import Source
 from kbound.sources.sizes import parquet_groups, text_bytes
 from kbound.sources.stream import Piece, Selection, StreamStats
 
+#: The smallest --shard-size: a text file is cut at a newline up to 1 MiB past the cut point, so a
+#: smaller shard would not be "about SIZE"; and each shard is a task per backend (a worker start).
+MIN_SHARD_BYTES = 1 << 20
+
+
 
 @dataclass(frozen=True)
 class Plan:

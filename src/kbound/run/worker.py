@@ -27,6 +27,7 @@ from kbound.dedup.encode import Splitter, check_walk, merged
 from kbound.dedup.index import DUP, TARGET, Indexer
 from kbound.dedup.recipe import shard_payload
 from kbound.errors import CorpusError, RoundTripError
+from kbound.run.outcome import failure_text
 from kbound.sources.stream import CorpusStream, Meter, Selection
 
 #: Payload bytes read per step of verification: small, since each expands several-fold on the way out.
@@ -162,7 +163,7 @@ def run_task(
     except RoundTripError as e:
         result["error"] = e.args[0] if task.dedup is not None else _where(backend, task.selection, str(e))
     except Exception as e:  # a library's own error: report it as this row's failure
-        result["error"] = f"{type(e).__name__}: {e}".rstrip(": ")
+        result["error"] = failure_text(e)
     if task.index is None:
         return result
     return {"fields": result, **(indexer.finish() if indexer is not None and "fatal" not in result

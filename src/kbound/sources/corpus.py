@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from kbound.errors import CorpusError
-from kbound.sources.inputs import STDIN, Source, describe, expand, groups_of, is_stream
+from kbound.sources.inputs import STDIN, Source, describe, expand, groups_of, is_stream, warn
 from kbound.sources.readers import CHUNK, PARQUET_MAGIC, compression_of
 from kbound.sources.stream import DEFAULT_SEPARATOR, Piece, Selection, StreamStats, check_limit
 
@@ -100,9 +101,24 @@ def open_corpus(
                 spooled.append(label)
             else:
                 sources.append(describe(name, field))
+        if field is None:
+            _hint_json_lines(sources)
         plain = sum(s.size_on_disk or 0 for s in sources if s.fmt == "text" and not s.compression)
         check_limit(max_bytes, plain, "the input")
         yield Corpus(tuple(sources), separator, max_bytes, tuple(spooled), groups_of(list(inputs), names))
+
+
+#: Names of JSON-lines files, compressed or not.
+_JSON_LINES = re.compile(r"\.(jsonl|ndjson)(\.(gz|bz2|xz|zst))?$", re.IGNORECASE)
+
+
+def _hint_json_lines(sources: Sequence[Source]) -> None:
+    """Without --field a JSON-lines file is one text document, JSON syntax and all: say so once, with the fix."""
+    named = [s.name for s in sources if _JSON_LINES.search(s.name)]
+    if named:
+        more = f" and {len(named) - 1:,} more" if len(named) > 1 else ""
+        warn(f"{named[0]}{more}: read as plain text, JSON syntax and all; give --field NAME to read each line's "
+             "NAME string")
 
 
 @contextlib.contextmanager

@@ -154,10 +154,8 @@ class Pieces:
                     self._disk = raw.tell()
         except CorpusError:
             raise
-        except OSError as e:
-            raise CorpusError(f"{src.name}: cannot read ({e.strerror or e})") from None
-        except Exception as e:  # pyarrow's errors for a damaged file
-            raise CorpusError(f"{src.name}: not a readable Parquet file ({e})") from None
+        except Exception as e:
+            raise parquet_error(src.name, e) from None
 
     def _rows(self, arr: Any, first_row: int, pa: Any) -> Iterator[Item]:
         if arr.null_count:
@@ -182,6 +180,15 @@ class Pieces:
             for i in range(0, len(docs), step):
                 part = docs[i : i + step]
                 yield Item(self.separator.join(part), len(part), True)
+
+
+def parquet_error(name: str, e: Exception) -> CorpusError:
+    """One line for an error reading a Parquet file: the system's (it has an errno), or pyarrow's for a damaged
+    file (ArrowInvalid, and the OSErrors without an errno that pyarrow raises for a corrupt footer)."""
+    if isinstance(e, OSError) and e.errno is not None:
+        return CorpusError(f"{name}: cannot read ({e.strerror or e})")
+    why = " ".join(str(e).split()) or type(e).__name__  # pyarrow's messages can span lines
+    return CorpusError(f"{name}: not a readable Parquet file ({why})")
 
 
 def _text_column(pf: Any, src: Source, pa: Any) -> str:
@@ -249,6 +256,8 @@ class _Lines:
                 except ValueError as e:
                     why = str(e.args[0]).split(":")[0] if e.args else "invalid"
                     raise CorpusError(f"{self._where(offset)}: not a JSON line ({why})") from None
+                except RecursionError:  # json.loads recurses once per level: `[[[[…` 100,000 deep
+                    raise CorpusError(f"{self._where(offset)}: not a JSON line (nested too deeply)") from None
                 value = record.get(field) if isinstance(record, dict) else None
                 if not isinstance(value, str):
                     raise CorpusError(f"{self._where(offset)}: no string field {field!r}")

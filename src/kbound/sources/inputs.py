@@ -8,14 +8,16 @@ compressed or not); otherwise text, one document per file.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
 import stat
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from kbound.errors import CorpusError
+from kbound.errors import CorpusError, InputWarning
 from kbound.sources.readers import PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw
 
 FORMATS = ("text", "jsonl", "parquet")
@@ -43,7 +45,8 @@ def expand(inputs: Sequence[str], glob: str | None = None) -> list[str]:
     """Files, directories (walked recursively, sorted by path), URLs and `-`, as the list of inputs to read.
 
     Names starting with `.` inside a directory are skipped; `glob` filters the files found in
-    directories by name. A missing input, or a directory that cannot be read, is a `CorpusError`.
+    directories by name; symbolic links are followed (see `_walk`). A missing input, or a
+    directory that cannot be read, is a `CorpusError`.
     """
     out: list[str] = []
     for item in inputs:
@@ -100,17 +103,132 @@ def _local(item: str, glob: str | None) -> list[str]:
     return found
 
 
-def _walk(root: str, glob: str | None) -> Iterator[str]:
-    def fail(e: OSError) -> None:
-        # A directory we cannot list would silently shrink the corpus: that is an error, not a skip.
-        raise cannot_read(e.filename or root, e)
+def _walk(root: str, glob: str | None, dirs: dict[tuple[int, int], str] | None = None) -> Iterator[str]:
+    """The files under `root` that the corpus reads, following symbolic links with loop detection.
 
-    for dirpath, dirnames, filenames in os.walk(root, onerror=fail):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if name.startswith(".") or (glob and not fnmatch.fnmatch(name, glob)):
+    A linked directory is read as if it were there (as `du -L` and `rg -L` do: a link to a
+    dataset must not drop the dataset); each directory is read once, so a link back to an
+    ancestor, or a link to a directory the walk reads elsewhere, is left out with a warning. A FIFO,
+    socket or device inside a directory is not data (a FIFO would wait forever for a writer):
+    it is left out with a warning. A broken link is yielded, and the reader names it.
+    `dirs` collects every directory read, by (st_dev, st_ino).
+    """
+    seen = {} if dirs is None else dirs
+    top = _dir_key(root)
+    seen[top] = root
+    # Stacks, not recursion: a tree deeper than Python's recursion limit is still a tree. Linked
+    # directories wait until the real ones are read, so a directory both in the tree and linked
+    # is read where it is, and the link is the one left out.
+    real: list[tuple[str, frozenset[tuple[int, int]]]] = [(root, frozenset({top}))]
+    linked: list[tuple[str, tuple[int, int], frozenset[tuple[int, int]]]] = []
+    while real or linked:
+        if real:
+            path, ancestors = real.pop()
+        else:
+            path, key, ancestors = linked.pop(0)
+            if key in ancestors:
+                warn(f"{path}: symbolic link loop (back to {seen[key]}); not followed")
                 continue
-            yield os.path.join(dirpath, name)
+            if key in seen:
+                warn(f"{path}: the same directory as {seen[key]}; read once, there")
+                continue
+            seen[key] = path
+            ancestors |= {key}
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            # A directory we cannot list would silently shrink the corpus: that is an error, not a skip.
+            raise cannot_read(path, e) from None
+        for entry in entries:
+            name, full = entry.name, entry.path
+            if name.startswith("."):
+                continue
+            try:
+                # The entry's type from the directory listing: no system call for a file that is no link.
+                is_file = entry.is_file()
+                is_dir = not is_file and entry.is_dir()
+            except OSError:
+                is_file = is_dir = False
+            if is_dir:
+                try:
+                    st = os.stat(full)
+                except OSError as e:
+                    raise cannot_read(full, e) from None
+                key = (st.st_dev, st.st_ino)
+                if entry.is_symlink():
+                    linked.append((full, key, ancestors))
+                elif key in seen:  # a bind mount can show a directory twice
+                    warn(f"{full}: the same directory as {seen[key]}; read once, there")
+                else:
+                    seen[key] = full
+                    real.append((full, ancestors | {key}))
+            elif glob and not fnmatch.fnmatch(name, glob):
+                continue
+            elif is_file:
+                yield full
+            else:
+                try:
+                    mode = os.stat(full).st_mode
+                except OSError:  # a broken link or an unreadable entry: yielded, so its reader says what is wrong
+                    yield full
+                    continue
+                warn(f"{full}: {_kind(mode)}, not a regular file; skipped")
+
+
+def _dir_key(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise cannot_read(path, e) from None
+    return st.st_dev, st.st_ino
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def warn(message: str) -> None:
+    """Say that an input was left out or read in a way the user may not expect (the CLI prints `kbound: warning:
+    MESSAGE`): data is never dropped silently."""
+    warnings.warn(message, InputWarning, stacklevel=2)
+
+
+def local_tree(inputs: Sequence[str], glob: str | None,
+               files_too: bool = True) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """The (st_dev, st_ino) of every local file the corpus would read (unless not `files_too`), and of every
+    directory it would walk.
+
+    For checking that no output lands on an input: quiet (the run itself warns) and partial
+    where an input cannot be read (the run itself fails on it).
+    """
+    files: set[tuple[int, int]] = set()
+    dirs: dict[tuple[int, int], str] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        for item in inputs:
+            if item == STDIN or is_url(item):
+                continue
+            try:
+                st = os.stat(item)
+                if not stat.S_ISDIR(st.st_mode):
+                    files.add((st.st_dev, st.st_ino))
+                    continue
+                for name in _walk(item, glob, dirs):
+                    if not files_too:
+                        continue
+                    with contextlib.suppress(OSError):
+                        found = os.stat(name)
+                        files.add((found.st_dev, found.st_ino))
+            except (OSError, CorpusError):
+                continue
+    return files, set(dirs)
 
 
 def _walk_url(url: str, glob: str | None) -> list[str]:

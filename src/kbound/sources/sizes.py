@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kbound.sources.documents import Pieces
+from kbound.errors import CorpusError
+from kbound.sources.documents import Pieces, parquet_error
 from kbound.sources.inputs import Source
 from kbound.sources.readers import open_raw
 
@@ -21,13 +22,18 @@ SAMPLED_SOURCES = 3
 
 def parquet_groups(source: Source) -> list[int]:
     """The uncompressed size of the text column in each row group of a Parquet source (from its footer)."""
-    import pyarrow.parquet as pq
-
-    with open_raw(source.url) as raw:
-        meta = pq.ParquetFile(raw).metadata
-        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
-        col = names.index(source.field) if source.field in names else 0
-        return [meta.row_group(g).column(col).total_uncompressed_size for g in range(meta.num_row_groups)]
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise CorpusError(f"{source.name}: reading Parquet needs pyarrow (pip install 'kbound[parquet]')") from None
+    try:
+        with open_raw(source.url) as raw:
+            meta = pq.ParquetFile(raw).metadata
+            names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+            col = names.index(source.field) if source.field in names else 0
+            return [meta.row_group(g).column(col).total_uncompressed_size for g in range(meta.num_row_groups)]
+    except Exception as e:  # this runs first on every Parquet input: a damaged one must be one line here
+        raise parquet_error(source.name, e) from None
 
 
 def _ratio(source: Source) -> float | None:

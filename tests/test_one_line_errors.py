@@ -1,0 +1,76 @@
+"""Bad input and hostile surroundings give one line and a documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli_helpers import run
+from corpus_helpers import corpus_of
+from kbound.backends.registry import parse_spec
+from kbound.run import worker
+from kbound.run.worker import Task, run_task
+
+KBOUND = [sys.executable, "-c", "from kbound.cli import main; main()"]
+
+
+@pytest.mark.parametrize(("separator", "why"), [
+    ("\\x", "truncated \\xXX escape"), ("\\u12", "truncated \\uXXXX escape"), ("\\", "\\ at end of string"),
+])
+def test_a_separator_whose_escape_does_not_parse_is_a_usage_error(separator: str, why: str, alice: Path) -> None:
+    for command in ("estimate", "curve", "compare", "tradeoff"):
+        inputs = [str(alice)] * (2 if command == "compare" else 1)
+        code, out, err = run(command, *inputs, "--separator", separator, "-b", "zlib:1")
+        assert (code, out) == (2, ""), command
+        assert err.splitlines()[-1] == f"Error: Invalid value for '--separator': '{separator}': {why}"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["curve", "--help"], ["backends"]])
+def test_help_on_a_full_device_is_one_line_and_exit_1(args: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([*KBOUND, *args], stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert (proc.returncode, proc.stderr.decode()) == (
+        1, "kbound: error: cannot write standard output (No space left on device)\n")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["estimate", "--help"]])
+def test_help_into_a_closed_pipe_ends_quietly_with_141(args: list[str]) -> None:
+    read, write = os.pipe()
+    os.close(read)  # as `kbound --help | true` once true has gone
+    try:
+        proc = subprocess.run([*KBOUND, *args], stdout=write, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(write)
+    assert (proc.returncode, proc.stderr) == (141, b"")
+
+
+def test_an_output_encoding_that_cannot_spell_a_character_gets_an_escape(alice: Path) -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    proc = subprocess.run([*KBOUND, str(alice), "-b", "zlib:1", "-f", "md", "--no-progress"], env=env,
+                          capture_output=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert b"\\u2026" in proc.stdout  # the table's `…` (not in latin-1), escaped
+
+
+class _FullDisk(io.BytesIO):
+    def write(self, data: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_temporary_directory_is_one_line_that_says_where(
+    alice: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(worker.tempfile, "TemporaryFile", lambda **_: _FullDisk())
+    monkeypatch.setattr(worker.tempfile, "tempdir", str(tmp_path))
+    corpus = corpus_of(alice)
+    result = run_task(Task(parse_spec("zlib:1"), corpus.selection(), 152_089), write_cache=False)
+    assert result["error"] == (f"no space left for the payload in the temporary directory {tmp_path} "
+                               "(No space left on device): set TMPDIR to a larger disk")

@@ -1,0 +1,57 @@
+"""Every command ends on SIGINT, SIGTERM and SIGHUP the same way: what finished, one line, 128 + the signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backend_checks import sigint_default
+
+# A slow backend on a few MB, so the workers are still running when the signal comes.
+COMMANDS = {
+    "curve": ["curve", "{big}", "-b", "xz:9e", "--points", "1", "--no-cache"],
+    "compare": ["compare", "{big}", "{small}", "-b", "xz:9e"],
+    "tradeoff": ["tradeoff", "{big}", "-b", "xz:9e"],
+}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@pytest.mark.parametrize(("command", "sig", "code", "word"), [
+    ("curve", signal.SIGTERM, 143, b"terminated (SIGTERM)"),
+    ("compare", signal.SIGTERM, 143, b"terminated (SIGTERM)"),
+    ("compare", signal.SIGHUP, 129, b"hung up (SIGHUP)"),
+    ("tradeoff", signal.SIGTERM, 143, b"terminated (SIGTERM)"),
+])
+def test_a_signal_during_the_run_exits_with_its_own_code_in_every_command(
+    command: str, sig: int, code: int, word: bytes, tmp_path: Path, shakespeare: Path
+) -> None:
+    big, small = tmp_path / "big.txt", tmp_path / "small.txt"
+    big.write_bytes(shakespeare.read_bytes() * 4)
+    small.write_bytes(shakespeare.read_bytes()[:1000])
+    args = [a.format(big=big, small=small) for a in COMMANDS[command]]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from kbound.cli import main; main()", *args, "-f", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=sigint_default,
+    )
+    deadline = time.monotonic() + 30
+    while not _children(proc.pid) and time.monotonic() < deadline:  # wait until a worker runs
+        time.sleep(0.05)
+    assert _children(proc.pid), "no worker started"
+    time.sleep(0.3)
+    os.kill(proc.pid, sig)  # as kill, timeout and CI runners do: the main process only
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.strip().endswith(b"kbound: " + word), err
+    assert b'"interrupted": true' in out, out  # the report of what finished is printed
