@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -53,3 +54,24 @@ def test_the_readme_is_a_front_page() -> None:
     for section in ("## Two commands", "## What the bound means", "## A training set on a cluster", "## Exit codes",
                     "## What kbound promises"):
         assert section in text
+
+
+def test_each_stage_imports_only_the_stages_before_it() -> None:
+    """The package order drawn in docs/architecture.md is the order of imports, function-level ones included."""
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    order = re.findall(r"(\w+)(?: ──▶|\n)", text[text.index("```text") + 7 :].split("\n", 2)[1] + "\n")
+    assert order[:3] == ["sources", "backends", "dedup"] and order[-1] == "cli"
+    upward = []
+    for path in sorted((ROOT / "src" / "kbound").rglob("*.py")):
+        parts = path.relative_to(ROOT / "src" / "kbound").parts
+        if len(parts) < 2 or parts[0] not in order:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+            for name in names:
+                stage = name.split(".")[1] if name.startswith("kbound.") and name.count(".") else None
+                if stage in order and order.index(stage) > order.index(parts[0]):
+                    upward.append(f"{'/'.join(parts)}:{node.lineno} imports {name}")
+    assert upward == []

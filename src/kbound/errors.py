@@ -29,3 +29,9 @@ class BaselineError(KboundError):
 
 class InputWarning(UserWarning):
     """Something named as input was left out (a FIFO in a directory, a symbolic link loop); the CLI prints one line."""
+
+
+def fail(where: object, message: str) -> ModelFormatError:
+    """A ModelFormatError whose text is one line: `where: message`."""
+    text = f"{where}: {message}"
+    return ModelFormatError(" ".join(text.split()))

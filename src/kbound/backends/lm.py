@@ -177,8 +177,8 @@ class Lm(Backend):
         if stride is not None and stride >= window:
             raise ValueError(f"lm: stride {stride} leaves no room for context in a window of {window}")
         # kbound's own bounded header scan accepts the file before llama.cpp's C++ parser ever sees it.
+        from kbound.backends.gguf_scan import scan_header
         from kbound.errors import KboundError
-        from kbound.models.gguf_ import scan_header
 
         try:
             scan_header(Path(model))

@@ -16,6 +16,7 @@ from kbound.backends.base import Backend
 from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_specs
 from kbound.bounds.results import BackendResult, CorpusSummary, Report, best_of, result_of
 from kbound.bounds.sources import source_bounds
+from kbound.bounds.tokens import TokenCount
 from kbound.dedup.chunking import Chunking
 from kbound.dedup.index import partitions_for
 from kbound.run.batch import Batch, Job, RunOptions, run_jobs
@@ -227,10 +228,9 @@ def _sharding(plans: Sequence[Plan], chosen: Sequence[Backend], batch: Batch | N
     }
 
 
-def _count_tokens(corpus: Corpus, tokenizer: str, bound_bits: int | None, summary: CorpusSummary) -> Any:
+def _count_tokens(corpus: Corpus, tokenizer: str, bound_bits: int | None, summary: CorpusSummary) -> TokenCount:
     # Imported here: the model readers pull in gguf (~0.15 s), which plain runs do not need.
-    from kbound.models.attach import TokenCount
-    from kbound.models.tokens import bits_per_token, count_tokens, text_pieces
+    from kbound.bounds.tokens import bits_per_token, count_tokens, text_pieces
     from kbound.sources.stream import CorpusStream
 
     note = None if summary.chars is not None else "corpus is not valid UTF-8: undecodable bytes were replaced"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.bounds.sources import SourceBound
+from kbound.bounds.tokens import TokenCount
 from kbound.dedup.figures import Duplicates
 from kbound.run.outcome import FAILED, VERIFIED, Outcome
 from kbound.sources.corpus import Corpus
@@ -133,8 +134,8 @@ class Report:
     schema: str = SCHEMA
     #: `kbound.models.attach.ModelResult`s, one per `--model`.
     models: tuple[Any, ...] = field(default=())
-    #: A `kbound.models.attach.TokenCount` when a tokenizer counted the corpus.
-    tokens: Any = None
+    #: The corpus counted by a tokenizer, when one was given.
+    tokens: TokenCount | None = None
     #: A `kbound.bounds.baseline.BaselineComparison` when the run was compared with an earlier report.
     baseline: Any = None
     interrupted: bool = False

@@ -11,11 +11,12 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+from kbound.errors import fail
 from kbound.models.compare import DEFAULT_BITS_PER_PARAM, ModelComparison, TwoPartCode, compare, compare_report
 from kbound.models.directory import read_directory
 from kbound.models.dtypes import BITS_PER_PARAMETER, bits_per_parameter
 from kbound.models.gguf_ import read_gguf
-from kbound.models.info import DtypeShare, ModelInfo, fail
+from kbound.models.info import DtypeShare, ModelInfo
 from kbound.models.pytorch import read_pytorch
 from kbound.models.safetensors_ import read_index, read_safetensors
 from kbound.models.typed import parse_typed

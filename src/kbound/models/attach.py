@@ -20,17 +20,6 @@ class ModelResult:
     comparison: ModelComparison
 
 
-@dataclass(frozen=True)
-class TokenCount:
-    """The corpus counted in tokens by a local tokenizer.json, and the best bound per token."""
-
-    tokenizer: str
-    tokens: int
-    bits_per_token: float | None
-    #: Set when the corpus is not valid UTF-8 and undecodable bytes were replaced before counting.
-    note: str | None = None
-
-
 def with_models(
     report: Report,
     models: Sequence[str | ModelInfo],

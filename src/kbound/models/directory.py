@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from kbound.errors import fail
 from kbound.models.gguf_ import read_gguf
-from kbound.models.info import ModelInfo, fail
+from kbound.models.info import ModelInfo
 from kbound.models.pytorch import read_pytorch
 from kbound.models.safetensors_ import merge, read_index, read_safetensors
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kbound.errors import ModelFormatError
-
 
 @dataclass(frozen=True)
 class DtypeShare:
@@ -47,12 +45,6 @@ class ModelInfo:
     def bits_on_disk(self) -> int:
         """The weight files' size in bits."""
         return 8 * self.bytes_on_disk
-
-
-def fail(where: object, message: str) -> ModelFormatError:
-    """A ModelFormatError whose text is one line: `where: message`."""
-    text = f"{where}: {message}"
-    return ModelFormatError(" ".join(text.split()))
 
 
 def rate(tensor_bytes: int | None, parameters: int | None) -> float | None:

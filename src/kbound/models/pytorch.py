@@ -12,7 +12,8 @@ import zipfile
 from dataclasses import replace
 from pathlib import Path
 
-from kbound.models.info import DtypeShare, ModelInfo, add_shares, fail, rate
+from kbound.errors import fail
+from kbound.models.info import DtypeShare, ModelInfo, add_shares, rate
 from kbound.models.pickle_scan import Call, Global, Persistent, Scan, Unreadable, scan
 
 #: The largest data.pkl kbound will walk; a 70B model's is a few hundred kB.

@@ -15,8 +15,9 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from kbound.errors import fail
 from kbound.models.dtypes import PLAIN_BITS
-from kbound.models.info import DtypeShare, ModelInfo, add_shares, fail, rate
+from kbound.models.info import DtypeShare, ModelInfo, add_shares, rate
 
 #: The largest header kbound will read; real ones are a few hundred kB even for 400B models.
 MAX_HEADER_BYTES = 100 * 10**6

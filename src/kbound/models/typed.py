@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 import re
 
+from kbound.errors import fail
 from kbound.models.dtypes import BITS_PER_PARAMETER, bits_per_parameter, canonical
-from kbound.models.info import DtypeShare, ModelInfo, fail
+from kbound.models.info import DtypeShare, ModelInfo
 from kbound.units import parse_count, parse_size
 
 DEFAULT_DTYPE = "bf16"

@@ -7,10 +7,22 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from kbound.errors import KboundError
-from kbound.models.info import fail
+from kbound.errors import KboundError, fail
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """The corpus counted in tokens by a local tokenizer.json, and the best bound per token."""
+
+    tokenizer: str
+    tokens: int
+    bits_per_token: float | None
+    #: Set when the corpus is not valid UTF-8 and undecodable bytes were replaced before counting.
+    note: str | None = None
+
 
 #: Encode this many characters at a time, so a large corpus never becomes one huge encoding.
 _CHUNK_CHARS = 1 << 20
