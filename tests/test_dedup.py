@@ -199,7 +199,8 @@ def test_the_reduction_counts_repeated_documents_and_chunks_exactly(alice_bytes:
         for data, kind in _marked(s, end_separator=i == 0):
             ix.feed(data, kind)
         parts.append(ix.finish())
-    counts = reduce_partition(2, [p[chunks_key(0)] for p in parts], [p[docs_key(0)] for p in parts])[META]
+    # Each shard its own source, so the counts say which shard the first occurrence is in.
+    counts = reduce_partition(2, [p[chunks_key(0)] for p in parts], [p[docs_key(0)] for p in parts], [0, 1])[META]
     assert counts.dup_docs.tolist() == [[1, 0], [2, 0]]
     assert counts.dup_doc_bytes.tolist() == [[len(docs[0]), 0], [2 * len(docs[1]), 0]]
     # Every chunk of a repeated document repeats, the last one too when both copies end with the separator.

@@ -94,14 +94,14 @@ def preview_text(data: bytes) -> str:
 def duplicate_figures(counts: Sequence[PartitionCounts], shards: Sequence[ShardInfo], source_names: Sequence[str],
                       chunking: Chunking, previews: Mapping[str, bytes]) -> Duplicates:
     """Add the partitions' counts up, per shard, then per source."""
-    n = len(shards)
-    zero = np.zeros((n, n), dtype=np.int64)
+    n, g = len(shards), max(len(source_names), 1)
+    zero = np.zeros((n, g), dtype=np.int64)
     dup_bytes = sum((c.dup_bytes for c in counts), zero)
     dup_chunks = sum((c.dup_chunks for c in counts), zero)
     dup_docs = sum((c.dup_docs for c in counts), zero)
     dup_doc_bytes = sum((c.dup_doc_bytes for c in counts), zero)
     source = np.array([s.source for s in shards], dtype=np.int64)
-    same = source[:, None] == source[None, :]
+    same = source[:, None] == np.arange(g)[None, :]  # [shard, source]: the repeat's first occurrence is its own
     rows = []
     for i, name in enumerate(source_names):
         mine = source == i

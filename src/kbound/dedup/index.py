@@ -152,12 +152,15 @@ class Repeated:
 
 @dataclass
 class PartitionCounts:
-    """What one partition's reduction counted, per shard (arrays indexed by shard)."""
+    """What one partition's reduction counted, per shard and source of the first occurrence: [shard, source].
 
-    #: Repeated chunks in shard s whose first occurrence is in shard t: bytes [s, t].
+    Shards by sources, not by shards: the client holds these, and a terabyte has thousands of shards.
+    """
+
+    #: Repeated chunks in shard s whose first occurrence is in source g: bytes and count [s, g].
     dup_bytes: np.ndarray
     dup_chunks: np.ndarray
-    #: Documents in shard s that repeat a document first seen in shard t: count and bytes [s, t].
+    #: Documents in shard s that repeat a document first seen in source g: count and bytes [s, g].
     dup_docs: np.ndarray
     dup_doc_bytes: np.ndarray
     distinct_chunks: int
@@ -178,9 +181,14 @@ def _firsts(h0: np.ndarray, h1: np.ndarray, *order: np.ndarray) -> tuple[np.ndar
     return perm, first, group_first
 
 
-def reduce_partition(shards: int, chunk_parts: Sequence[np.ndarray], doc_parts: Sequence[np.ndarray]
-                     ) -> dict[str, Any]:
-    """One partition of the index: each shard's references and referenced first occurrences, and counts."""
+def reduce_partition(shards: int, chunk_parts: Sequence[np.ndarray], doc_parts: Sequence[np.ndarray],
+                     shard_sources: Sequence[int] | None = None) -> dict[str, Any]:
+    """One partition of the index: each shard's references and referenced first occurrences, and counts.
+
+    `shard_sources[s]` is shard s's source (none given: one source).
+    """
+    source = np.asarray(shard_sources if shard_sources is not None else [0] * shards, dtype=np.int64)
+    groups = int(source.max()) + 1 if shards else 1
     chunks = np.concatenate(chunk_parts) if chunk_parts else np.empty(0, dtype=CHUNK)
     perm, first, group_first = _firsts(chunks["h0"], chunks["h1"], chunks["shard"], chunks["offset"])
     c = chunks[perm]
@@ -203,20 +211,20 @@ def reduce_partition(shards: int, chunk_parts: Sequence[np.ndarray], doc_parts: 
         out[dups_key(s)] = mine[np.argsort(mine["ordinal"], kind="stable")]
         theirs = targets[t["shard"] == s]
         out[targets_key(s)] = theirs[np.argsort(theirs["ordinal"], kind="stable")]
-    dup_bytes = np.zeros((shards, shards), dtype=np.int64)
-    dup_chunks = np.zeros((shards, shards), dtype=np.int64)
-    np.add.at(dup_bytes, (dup_shard.astype(np.int64), dups["target_shard"].astype(np.int64)),
-              dups["length"].astype(np.int64))
-    np.add.at(dup_chunks, (dup_shard.astype(np.int64), dups["target_shard"].astype(np.int64)), 1)
+    dup_bytes = np.zeros((shards, groups), dtype=np.int64)
+    dup_chunks = np.zeros((shards, groups), dtype=np.int64)
+    at = (dup_shard.astype(np.int64), source[dups["target_shard"].astype(np.int64)])
+    np.add.at(dup_bytes, at, dups["length"].astype(np.int64))
+    np.add.at(dup_chunks, at, 1)
     docs = np.concatenate(doc_parts) if doc_parts else np.empty(0, dtype=DOC)
     # Documents are in corpus order within a shard, which the stable sort keeps.
     dperm, dfirst, dgroup = _firsts(docs["h0"], docs["h1"], docs["shard"])
     d = docs[dperm]
     dsrc = d[dgroup]
     dlater = ~dfirst
-    dup_docs = np.zeros((shards, shards), dtype=np.int64)
-    dup_doc_bytes = np.zeros((shards, shards), dtype=np.int64)
-    where = (d["shard"][dlater].astype(np.int64), dsrc["shard"][dlater].astype(np.int64))
+    dup_docs = np.zeros((shards, groups), dtype=np.int64)
+    dup_doc_bytes = np.zeros((shards, groups), dtype=np.int64)
+    where = (d["shard"][dlater].astype(np.int64), source[dsrc["shard"][dlater].astype(np.int64)])
     np.add.at(dup_docs, where, 1)
     np.add.at(dup_doc_bytes, where, d["length"][dlater].astype(np.int64))
     digests = [hashlib.sha256(out[dups_key(s)].tobytes() + out[targets_key(s)].tobytes()).hexdigest()

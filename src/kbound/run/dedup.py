@@ -110,6 +110,7 @@ def run_stage(
     sizes = [s.bytes for s in shard_stats]
     starts = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)[:-1])).astype(np.int64)
     reduced = _reduce(executor, setup, shards, kept)
+    # Each partition's counts are shards x sources (and a digest per shard): the client's share of the index.
     counts: list[PartitionCounts] = [executor.fetch(r, META) for r in reduced]
     repeated = sum((c.dup_bytes.sum(axis=1) for c in counts), np.zeros(shards, dtype=np.int64))
     recode = [bool(repeated[s]) and repeated[s] >= RECODE_SHARE * max(sizes[s], 1) for s in range(shards)]
@@ -198,8 +199,9 @@ def _reduce(executor: Executor, setup: DedupSetup, shards: int, kept: dict[int, 
     # The records, their sort order and the outputs: about four times one partition's records.
     records = (setup.expected_bytes // setup.chunking.avg_bytes + 1) * RECORD_BYTES // setup.partitions
     need = WORKER_BYTES + 4 * min(records, PARTITION_BYTES)
+    sources = list(setup.shard_sources) if setup.shard_sources else None
     calls = [Call(reduce_partition, (shards, [executor.part(kept[s], chunks_key(p)) for s in range(shards)],
-                                     [executor.part(kept[s], docs_key(p)) for s in range(shards)]),
+                                     [executor.part(kept[s], docs_key(p)) for s in range(shards)], sources),
                   f"index partition {p + 1} of {setup.partitions}", need, keep=True)
              for p in range(setup.partitions)]
     try:
