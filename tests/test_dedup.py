@@ -259,8 +259,19 @@ def test_by_source_rows_add_up_to_the_best_payload(tmp_path: Path, shakespeare: 
     assert sum(s.adds_bytes or 0 for s in report.sources) == best.payload_bytes
     books, web = report.sources
     assert books.repeated_bytes_against_earlier == 0  # nothing comes before the first source
+    assert books.own_bytes is not None and web.own_bytes is not None
+    assert web.own_spec is not None and not web.own_spec.endswith("+dedup")  # its references reach into books
     assert web.repeated_bytes_against_earlier > 0 and web.repeated_bytes_within > 0
     assert books.bytes + web.bytes == report.corpus.bytes
+
+
+def test_one_source_alone_is_the_whole_bound(tmp_path: Path, shakespeare: Path) -> None:
+    data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.4)
+    report = kbound.estimate([str(data / "web")], ["zstd:3"], field="text", by_source=True, use_cache=False)
+    (only,) = report.sources
+    best = next(r for r in report.results if r.spec == report.best.spec)  # type: ignore[union-attr]
+    assert best.dedup and only.adds_bytes == best.payload_bytes
+    assert only.own_bytes == best.total_bytes and only.own_spec == best.spec  # the same program
 
 
 def test_a_corpus_without_repeats_runs_no_extra_rows(tmp_path: Path, alice: Path, shakespeare: Path) -> None:

@@ -52,7 +52,7 @@ def _top_table(report: Report) -> Table | None:
 
 
 SOURCE_COLUMNS = ("source", "documents", "bytes", "repeated within", "repeated earlier", "repeated docs",
-                  "adds B", "adds bpb")
+                  "adds B", "adds bpb", "own B", "own bpb")
 
 
 def _sources_table(report: Report) -> Table:
@@ -61,7 +61,9 @@ def _sources_table(report: Report) -> Table:
         rows.append(Row((s.name, f"{s.documents:,}", f"{s.bytes:,}", f"{s.repeated_bytes_within:,}",
                          f"{s.repeated_bytes_against_earlier:,}", f"{s.repeated_documents:,}",
                          "-" if s.adds_bytes is None else f"{s.adds_bytes:,}",
-                         "-" if s.adds_bits_per_byte is None else f"{s.adds_bits_per_byte:.3f}")))
+                         "-" if s.adds_bits_per_byte is None else f"{s.adds_bits_per_byte:.3f}",
+                         "-" if s.own_bytes is None else f"{s.own_bytes:,}",
+                         "-" if s.own_bits_per_byte is None else f"{s.own_bits_per_byte:.3f}")))
     return Table(text_and_numbers(SOURCE_COLUMNS), tuple(rows), blank_before=True)
 
 
@@ -77,8 +79,10 @@ def duplicates_blocks(report: Report) -> list[Block]:
         blocks += [Heading("Sources"), _sources_table(report), Paragraph((Sentence(
             f"adds B: the payload bytes of the source's shards in {best}, in corpus order, references to "
             "earlier sources included: the bound of the sources up to it less the bound of those before it "
-            "(the decoder is counted once, in the best bound). Repeated bytes are in chunks seen earlier in "
-            "the same source (within) or in a source before it (earlier).", style="dim"),))]
+            "(the decoder is counted once, in the best bound). own B: the smallest program for the source "
+            "alone among the rows whose shards do not reach outside it, decoder included. Repeated bytes are "
+            "in chunks seen earlier in the same source (within) or in a source before it (earlier).",
+            style="dim"),))]
     return blocks
 
 
@@ -112,7 +116,10 @@ def sources_to_dicts(report: Report) -> list[dict[str, Any]]:
              "repeated_bytes_within": s.repeated_bytes_within,
              "repeated_bytes_against_earlier": s.repeated_bytes_against_earlier,
              "repeated_documents": s.repeated_documents, "adds_bytes": s.adds_bytes,
-             "adds_bits_per_byte": None if s.adds_bits_per_byte is None else round(s.adds_bits_per_byte, 6)}
+             "adds_bits_per_byte": None if s.adds_bits_per_byte is None else round(s.adds_bits_per_byte, 6),
+             "own_bytes": s.own_bytes,
+             "own_bits_per_byte": None if s.own_bits_per_byte is None else round(s.own_bits_per_byte, 6),
+             "own_spec": s.own_spec}
             for s in report.sources]
 
 

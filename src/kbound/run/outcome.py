@@ -35,7 +35,7 @@ class Outcome:
     shards: int = 1
     #: Repeated chunks coded as references to their first occurrences (the duplicate stage's row).
     dedup: bool = False
-    #: For a sharded payload: each shard's payload bytes with its length in the frame (the count goes to the first).
+    #: For a sharded payload: each shard's payload bytes (the frame around them not included).
     shard_payloads: tuple[int, ...] = ()
 
     def status(self, verify: bool) -> str:

@@ -201,8 +201,7 @@ def combine(backend: Backend, plan: Plan, shards: Sequence[Outcome | None], part
         cached=all(o.cached for o in done),
         stats=manifest_stats([o.stats for o in done if o.stats is not None]),
         shards=k,
-        shard_payloads=tuple(n + len(write_varint(n)) + (len(write_varint(k)) if i == 0 else 0)
-                             for i, n in enumerate(sizes)),
+        shard_payloads=tuple(sizes),
     )
     cost = None
     if len(parts) == 2 and all(p is not None and p.payload_bytes and not p.error for p in parts) and sizes[0]:
