@@ -165,7 +165,7 @@ def estimate(
         kbound_version=kbound_version(),
         tokens=tokens,
         interrupted=interrupted,
-        sharding=_sharding(plans, chosen, batch, shard_size),
+        sharding=_sharding(plans, chosen, batch, shard_size, by_source),
         signal=signum,
         duplicates=None if batch is None else batch.duplicates,
         dedup_error=None if batch is None else batch.dedup_error,
@@ -207,7 +207,7 @@ def _summary(corpus: Corpus, outcomes: Sequence[Outcome], plans: Sequence[Plan],
 
 
 def _sharding(plans: Sequence[Plan], chosen: Sequence[Backend], batch: Batch | None,
-              shard_size: int | None) -> dict[str, Any] | None:
+              shard_size: int | None, by_source: bool = False) -> dict[str, Any] | None:
     """For a run with shards: how the corpus was cut for each backend, the cost of cutting, what was recalled."""
     if not any(p.sharded for p in plans):
         return None
@@ -225,6 +225,7 @@ def _sharding(plans: Sequence[Plan], chosen: Sequence[Backend], batch: Batch | N
         "tasks": None if batch is None else batch.tasks,
         "cached_tasks": None if batch is None else batch.cached_tasks,
         "automatic": shard_size is None,
+        "by_source": by_source,
     }
 
 

@@ -97,9 +97,11 @@ def sharding_sentence(report: Report) -> str | None:
     s = report.sharding
     if s is None:
         return None
+    size = (", one per source" if s.get("by_source") and s.get("automatic") else
+            f" of about {s['shard_bytes_target']:,} bytes{', none spanning two sources' if s.get('by_source') else ''}")
     text = (
-        f"Sharded: {s['shards']:,} shard(s) of about {s['shard_bytes_target']:,} bytes "
-        f"(largest {s['largest_shard_bytes']:,}); payloads include their framing."
+        f"Sharded: {s['shards']:,} shard(s){size} (largest {s['largest_shard_bytes']:,}); payloads include their "
+        "framing."
     )
     costs = [f"{spec} {100 * c:+.2f} %" for spec, c in s["cost"].items() if c is not None]
     if s["sample_bytes"] and costs:
