@@ -11,11 +11,12 @@ its own seeded letter substitution, so no two originals repeat):
   - `near`: a share (--near, 20 %) are copies of earlier documents of 4 kB or more with 4 words
     replaced by other words of the same document;
   - `near-dedup`: the same without them.
-Then, each measured (wall, the parent's peak RSS, the process tree's peak PSS, temporary bytes):
-kbound's best bound for each --effort on each corpus with --shard-size (so copies fall in other
-shards, as on a cluster), with the duplicate stage; on a 2-worker Dask LocalCluster for the first
-effort; `zstd -19 --ultra --long=31` on each corpus's text as the best single-tool long-range
-reference; and the stage's cost: `-b zstd:3` on `exact-dedup` with `--dedup off` and `auto`.
+Then, each measured (wall, the process tree's peak PSS, load): kbound's best bound for each
+--effort on each corpus in one piece per backend (as a user runs it); `exact` and its twin with
+--by-source --shard-size (about a file a shard), locally and on a 2-worker Dask LocalCluster,
+whose rows must equal the local ones; `zstd -19 --ultra --long=31` on each corpus's text as the
+best single-tool long-range reference; and the stage's cost: `-b zstd:3` on `exact-dedup` with
+`--dedup off` and `auto`.
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def main() -> int:
     keep = args.data is not None
     data = args.data or Path(tempfile.mkdtemp(prefix="kbound-dedup-data-"))
     tmp = Path(tempfile.mkdtemp(prefix="kbound-dedup-tmp-"))
-    # Above every file of `exact` (filled to gb / shards, plus a document), below two of any twin: one shard a file.
+    # About one file of `exact` a shard (filled to gb / shards, plus a document).
     shard_size = args.shard_size or f"{int(1.1 * args.gb * GB / args.shards)}"
     try:
         t0 = time.perf_counter()
@@ -200,8 +201,8 @@ def main() -> int:
             f"{os.cpu_count()} cores): four JSON-lines corpora of {args.shards} .jsonl.zst shards in two source "
             f"directories; `exact` has {args.copies:.0%} of the documents of shards 2-{args.shards} copied from "
             f"earlier shards, `near` {args.near:.0%} near copies (4 words changed in documents of 4 kB or more); "
-            "each `-dedup` twin is the same without them. Every run: `--shard-size "
-            f"{shard_size}` (one shard per file), `--no-cache`.", "",
+            "each `-dedup` twin is the same without them. Every run `--no-cache`; the main runs in one piece per "
+            "backend, as a user runs kbound.", "",
         ]
         for name, info in built.items():
             lines.append(f"- `{name}`: {info['text_bytes']:,} bytes of text, {info['documents']:,} documents")
@@ -210,62 +211,89 @@ def main() -> int:
         efforts = args.efforts.split(",")
         bounds: dict[tuple[str, str], int | None] = {}
         plain: dict[tuple[str, str], int | None] = {}
-        docs: dict[tuple[str, str], dict[str, Any] | None] = {}
         for effort in efforts:
             for name in ("exact", "exact-dedup", "near", "near-dedup"):
-                run, doc = kbound([str(data / name), "--field", "text", "--effort", effort, "--shard-size",
-                                   shard_size, "--by-source"], tmp / f"{name}-{effort}")
+                # One piece per backend, as a user runs it: the literals of `exact` are then the twin's stream.
+                run, doc = kbound([str(data / name), "--field", "text", "--effort", effort], tmp / f"{name}-{effort}")
                 bounds[(name, effort)] = _best(doc)
-                docs[(name, effort)] = doc
                 plain[(name, effort)] = None if doc is None else min(
                     (r["total_bytes"] for r in doc["results"] if not r["dedup"] and r["total_bytes"]), default=None)
                 lines.append(f"| {name} | `--effort {effort}` | {run.wall_seconds:,.0f} | {mib(run.tree_pss_bytes)} | "
                              f"{bounds[(name, effort)] or '-':,} | {plain[(name, effort)] or '-':,} | "
                              f"{run.load_before:.2f} |")
                 print(name, effort, run.wall_seconds, bounds[(name, effort)], flush=True)
-        dask_bounds: dict[str, int | None] = {}
-        if not args.no_dask:
-            from distributed import LocalCluster
+        # Sharded by source (shards of the two corpora differ: the twin's smaller files group differently), locally
+        # and on Dask: the Dask rows must equal the local ones byte for byte.
+        sharded: dict[tuple[str, str], dict[str, Any] | None] = {}
+        where = ["local"] if args.no_dask else ["local", "dask"]
+        for place in where:
+            for name in ("exact", "exact-dedup"):
+                extra: list[str] = []
+                cluster = None
+                if place == "dask":
+                    from distributed import LocalCluster
 
-            with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
-                for name in ("exact", "exact-dedup"):
+                    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+                    extra = ["--scheduler", cluster.scheduler_address]
+                try:
                     run, doc = kbound([str(data / name), "--field", "text", "--effort", efforts[0], "--shard-size",
-                                       shard_size, "--by-source", "--scheduler", cluster.scheduler_address],
-                                      tmp / f"dask-{name}")
-                    dask_bounds[name] = _best(doc)
-                    same = doc is not None and docs[(name, efforts[0])] is not None and [
+                                       shard_size, "--by-source", *extra], tmp / f"{place}-{name}")
+                finally:
+                    if cluster is not None:
+                        cluster.close()
+                sharded[(place, name)] = doc
+                same = ""
+                if place == "dask":
+                    ref = sharded[("local", name)]
+                    same = "every row as local: **" + str(doc is not None and ref is not None and [
                         (r["spec"], r["total_bytes"]) for r in doc["results"]] == [
-                        (r["spec"], r["total_bytes"]) for r in docs[(name, efforts[0])]["results"]]  # type: ignore[index]
-                    lines.append(f"| {name} | Dask, `--effort {efforts[0]}` | {run.wall_seconds:,.0f} | "
-                                 f"{mib(run.tree_pss_bytes)} | {dask_bounds[name] or '-':,} | every row as local: "
-                                 f"**{same}** | {run.load_before:.2f} |")
-                    print("dask", name, run.wall_seconds, flush=True)
+                        (r["spec"], r["total_bytes"]) for r in ref["results"]]) + "**"
+                lines.append(f"| {name} | {place}, `--effort {efforts[0]} --by-source --shard-size {shard_size}` | "
+                             f"{run.wall_seconds:,.0f} | {mib(run.tree_pss_bytes)} | {_best(doc) or '-':,} | "
+                             f"{same} | {run.load_before:.2f} |")
+                print(place, name, run.wall_seconds, flush=True)
+        by_source = sharded[("local", "exact")]
+        if by_source is not None and by_source.get("sources"):
+            lines += ["", f"Per source, `exact` with `--by-source` (`--effort {efforts[0]}`):", "",
+                      "| source | documents | bytes | repeated within | repeated earlier | adds B | own B |",
+                      "|---|---:|---:|---:|---:|---:|---:|"]
+            for src in by_source["sources"]:
+                lines.append(f"| {Path(src['source']).name} | {src['documents']:,} | {src['bytes']:,} | "
+                             f"{src['repeated_bytes_within']:,} | {src['repeated_bytes_against_earlier']:,} | "
+                             f"{src['adds_bytes'] or 0:,} | {src['own_bytes'] or 0:,} |")
         lines += [""]
         for effort in efforts:
             e, e0 = bounds[("exact", effort)], bounds[("exact-dedup", effort)]
             n, n0 = bounds[("near", effort)], bounds[("near-dedup", effort)]
-            pe = plain[("exact", effort)]
-            if e and e0:
+            pe, pn = plain[("exact", effort)], plain[("near", effort)]
+            if e and e0 and pe:
                 lines.append(f"- `--effort {effort}`: exact copies **{e / e0:.4f} ×** the deduplicated corpus's bound "
-                             f"(target ≤ 1.02); without the stage (best plain row) {pe / e0:.3f} ×" if pe else "")
-            if n and n0:
-                lines.append(f"- `--effort {effort}`: near copies **{n / n0:.4f} ×** (target ≤ 1.10)")
-        if dask_bounds.get("exact") and dask_bounds.get("exact-dedup"):
-            lines.append(f"- Dask, `--effort {efforts[0]}`: exact copies "
-                         f"**{dask_bounds['exact'] / dask_bounds['exact-dedup']:.4f} ×**")  # type: ignore[operator]
+                             f"(target ≤ 1.02); the best plain row, without references: {pe / e0:.3f} ×")
+            if n and n0 and pn:
+                lines.append(f"- `--effort {effort}`: near copies **{n / n0:.4f} ×** (target ≤ 1.10); the best plain "
+                             f"row: {pn / n0:.3f} ×")
         if not args.no_zstd_long and shutil.which("zstd"):
             for a, b in (("exact", "exact-dedup"), ("near", "near-dedup")):
                 za, ta = zstd_long(data / a, tmp)
                 zb, tb = zstd_long(data / b, tmp)
                 lines.append(f"- `zstd -19 --ultra --long=31` on the text: {a} {za:,} B against {b} {zb:,} B: "
                              f"**{za / zb:.4f} ×** ({ta:,.0f} s and {tb:,.0f} s)")
-        # The stage's cost on text without repeats: -b zstd:3, with it and without.
-        off, _ = kbound([str(data / "exact-dedup"), "--field", "text", "-b", "zstd:3", "--dedup", "off"],
-                              tmp / "cost-off")
-        on, doc_on = kbound([str(data / "exact-dedup"), "--field", "text", "-b", "zstd:3"], tmp / "cost-on")
+        # The stage's cost on text without repeats: -b zstd:3 without and with it, alternated twice (the faster kept:
+        # this host's speed swings from one minute to the next).
+        runs: dict[str, list[Run]] = {"off": [], "auto": []}
+        doc_on = None
+        for k in range(4):
+            mode = ("off", "auto")[k % 2]
+            r, d = kbound([str(data / "exact-dedup"), "--field", "text", "-b", "zstd:3", "--dedup", mode],
+                          tmp / f"cost-{k}")
+            runs[mode].append(r)
+            doc_on = d if mode == "auto" else doc_on
+        off = min(runs["off"], key=lambda r: r.wall_seconds)
+        on = min(runs["auto"], key=lambda r: r.wall_seconds)
         dup = None if doc_on is None else doc_on.get("duplicates")
         lines += [
-            f"- the stage's cost on `exact-dedup` with `-b zstd:3` (one piece): {off.wall_seconds:,.1f} s without it, "
+            f"- the stage's cost on `exact-dedup` with `-b zstd:3` (one piece, faster of two runs each, alternated): "
+            f"{off.wall_seconds:,.1f} s without it, "
             f"{on.wall_seconds:,.1f} s with it: **{on.wall_seconds / off.wall_seconds:.2f} ×** (target ≤ 1.25); "
             f"tree peak PSS {mib(off.tree_pss_bytes)} and {mib(on.tree_pss_bytes)} MiB; loads "
             f"{off.load_before:.2f} and {on.load_before:.2f}",

@@ -18,7 +18,9 @@ the named temporary bytes under a TMPDIR of its own, and the load average:
      sharded run on a 2-worker Dask LocalCluster whose workers have their own TMPDIR;
   4. the Parquet files in one piece: the same corpus and payloads as the JSON lines;
   5. resume: the sharded run stopped (SIGTERM) half way, then run again with the same cache;
-  6. cost per preset: CPU seconds per MB of each --effort on a 20 MB sample, as core-hours per TB.
+  6. cost per preset: CPU seconds per MB of each --effort on a 20 MB sample, as core-hours per TB;
+  7. repeated content: bench/bench_dedup.py (far-apart exact copies and near copies beside their
+     deduplicated twins, with and without the duplicate stage).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import os
 import random
 import shutil
 import string
+import subprocess
 import sys
 import tempfile
 import time
@@ -276,8 +279,9 @@ def main() -> int:
     parser.add_argument("--shards", type=int, default=16)
     parser.add_argument("--shard-size", default="1GB", help="--shard-size for the sharded runs")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "SCALE.md")
-    parser.add_argument("--only", default="1,2,3,6", help="which parts to run (1: throughput, 2: parsing, "
-                        "3: the shard runs, 4 and 5 included, 6: presets)")
+    parser.add_argument("--only", default="1,2,3,6,7", help="which parts to run (1: throughput, 2: parsing, "
+                        "3: the shard runs, 4 and 5 included, 6: presets, 7: repeated content, bench_dedup.py)")
+    parser.add_argument("--dedup-gb", default="2", help="part 7: the size of the corpus with exact copies")
     args = parser.parse_args()
     if not args.corpora.is_dir():
         print(f"bench_scale: no corpora at {args.corpora}; skipping (give --corpora DIR)")
@@ -315,6 +319,11 @@ def main() -> int:
             scale_runs(data, tmp, lines, args.shard_size)
         if "6" in parts:
             presets(data, tmp, lines)
+        if "7" in parts:
+            part = tmp / "dedup.md"
+            subprocess.run([sys.executable, str(Path(__file__).with_name("bench_dedup.py")), "--gb", args.dedup_gb,
+                            "--corpora", str(args.corpora), "--out", str(part)], check=True)
+            lines += [part.read_text()]
         lines.append(f"Whole benchmark: {(time.perf_counter() - t0) / 60:.0f} minutes.")
         args.out.write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
