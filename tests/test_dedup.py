@@ -274,6 +274,20 @@ def test_one_source_alone_is_the_whole_bound(tmp_path: Path, shakespeare: Path) 
     assert only.own_bytes == best.total_bytes and only.own_spec == best.spec  # the same program
 
 
+def test_a_corpus_above_the_piece_limit_is_sharded_for_the_index(
+    tmp_path: Path, shakespeare: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kbound.bounds import estimate as est
+
+    data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.4)
+    monkeypatch.setattr(est, "DEDUP_PIECE_BYTES", 1_000_000)
+    report = kbound.estimate([str(data)], ["zlib:6"], field="text", use_cache=False)
+    assert report.sharding is not None and report.sharding["reason"] == "duplicate index"
+    assert report.settings["shard_bytes"] == 1_000_000 and report.sharding["shards"] >= 2
+    off = kbound.estimate([str(data)], ["zlib:6"], field="text", use_cache=False, dedup="off")
+    assert off.sharding is None  # without the stage, streaming backends keep one piece
+
+
 def test_a_corpus_without_repeats_runs_no_extra_rows(tmp_path: Path, alice: Path, shakespeare: Path) -> None:
     report = kbound.estimate([str(alice), str(shakespeare)], ["zlib:6"], use_cache=False)
     assert [r.spec for r in report.results] == ["raw", "zlib:6"]

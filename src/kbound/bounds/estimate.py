@@ -31,6 +31,9 @@ from kbound.version import kbound_version
 
 #: When the duplicate stage runs: "auto" (unless the corpus is one text document), always, never.
 DEDUP_MODES = ("auto", "on", "off")
+#: With the stage and no --shard-size, a corpus larger than this is cut into shards of this size for every
+#: backend: pass 1 holds 56 bytes a chunk of its shard (about 450 MB at 8 GiB), not of the whole corpus.
+DEDUP_PIECE_BYTES = 8 << 30
 
 
 def resolve_backends(specs: Sequence[str] | str | None = None, effort: str = DEFAULT_EFFORT) -> list[Backend]:
@@ -126,7 +129,10 @@ def estimate(
     chosen = resolve_backends(backends, effort)
     with corpus_of(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin) as corpus:
         sizes = text_bytes(corpus.sources)
-        plans = plans_for(chosen, corpus, sizes, shard_size, max_memory, by_source)
+        piece = shard_size
+        if piece is None and dedup_runs(corpus, dedup) and sum(sizes) > DEDUP_PIECE_BYTES:
+            piece = DEDUP_PIECE_BYTES  # pass 1 holds its shard's chunk names: bound them, whatever the corpus
+        plans = plans_for(chosen, corpus, sizes, piece, max_memory, by_source)
         setup = dedup_setup(corpus, sizes, plans, dedup, chunking)
         options = RunOptions(verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
                              limit=corpus.max_bytes, max_memory=max_memory, scheduler=scheduler,
@@ -139,8 +145,8 @@ def estimate(
             "max_memory": max_memory,  # None: the memory available when the run started
             "max_bytes": corpus.max_bytes,
         }
-        if shard_size is not None or scheduler is not None:
-            settings.update(shard_bytes=shard_size, distributed=scheduler is not None)
+        if piece is not None or scheduler is not None:
+            settings.update(shard_bytes=piece, distributed=scheduler is not None)
         settings.update(dedup=dedup if setup is not None else "off", by_source=by_source)
         if setup is not None:
             settings["chunking"] = dataclasses.asdict(setup.chunking)
@@ -165,7 +171,7 @@ def estimate(
         kbound_version=kbound_version(),
         tokens=tokens,
         interrupted=interrupted,
-        sharding=_sharding(plans, chosen, batch, shard_size, by_source),
+        sharding=_sharding(plans, chosen, batch, piece, by_source, automatic=shard_size is None),
         signal=signum,
         duplicates=None if batch is None else batch.duplicates,
         dedup_error=None if batch is None else batch.dedup_error,
@@ -174,13 +180,18 @@ def estimate(
     )
 
 
-def dedup_setup(corpus: Corpus, sizes: Sequence[int], plans: Sequence[Plan], dedup: str,
-                chunking: Chunking | None) -> DedupSetup | None:
-    """Whether and how the duplicate stage runs ("auto": unless the corpus is one text document)."""
+def dedup_runs(corpus: Corpus, dedup: str) -> bool:
+    """Whether the duplicate stage runs: "on", or "auto" unless the corpus is one text document."""
     if dedup not in DEDUP_MODES:
         raise ValueError(f"dedup must be one of {', '.join(DEDUP_MODES)}, not {dedup!r}")
     one_document = len(corpus.sources) == 1 and corpus.sources[0].fmt == "text"
-    if dedup == "off" or (dedup == "auto" and one_document):
+    return dedup == "on" or (dedup == "auto" and not one_document)
+
+
+def dedup_setup(corpus: Corpus, sizes: Sequence[int], plans: Sequence[Plan], dedup: str,
+                chunking: Chunking | None) -> DedupSetup | None:
+    """How the duplicate stage runs, or None when it does not (`dedup_runs`)."""
+    if not dedup_runs(corpus, dedup):
         return None
     chunking = chunking or Chunking()
     plan = plans[0]
@@ -207,7 +218,7 @@ def _summary(corpus: Corpus, outcomes: Sequence[Outcome], plans: Sequence[Plan],
 
 
 def _sharding(plans: Sequence[Plan], chosen: Sequence[Backend], batch: Batch | None,
-              shard_size: int | None, by_source: bool = False) -> dict[str, Any] | None:
+              shard_size: int | None, by_source: bool = False, automatic: bool = True) -> dict[str, Any] | None:
     """For a run with shards: how the corpus was cut for each backend, the cost of cutting, what was recalled."""
     if not any(p.sharded for p in plans):
         return None
@@ -224,8 +235,10 @@ def _sharding(plans: Sequence[Plan], chosen: Sequence[Backend], batch: Batch | N
         "cost": {b.spec: costs[i] for b, _, i in sharded},
         "tasks": None if batch is None else batch.tasks,
         "cached_tasks": None if batch is None else batch.cached_tasks,
-        "automatic": shard_size is None,
+        "automatic": automatic,
         "by_source": by_source,
+        # Chosen for the duplicate stage: its index per worker follows the shard, not the corpus.
+        "reason": "duplicate index" if automatic and shard_size == DEDUP_PIECE_BYTES else None,
     }
 
 

@@ -99,9 +99,12 @@ def sharding_sentence(report: Report) -> str | None:
         return None
     size = (", one per source" if s.get("by_source") and s.get("automatic") else
             f" of about {s['shard_bytes_target']:,} bytes{', none spanning two sources' if s.get('by_source') else ''}")
+    why = ""
+    if s.get("reason") == "duplicate index":
+        why = " so that the duplicate index a worker holds follows its shard"
     text = (
-        f"Sharded: {s['shards']:,} shard(s){size} (largest {s['largest_shard_bytes']:,}); payloads include their "
-        "framing."
+        f"Sharded{why}: {s['shards']:,} shard(s){size} (largest {s['largest_shard_bytes']:,}); payloads include "
+        "their framing."
     )
     costs = [f"{spec} {100 * c:+.2f} %" for spec, c in s["cost"].items() if c is not None]
     if s["sample_bytes"] and costs:
