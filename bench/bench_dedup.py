@@ -91,7 +91,8 @@ def _write(args: tuple[Path, int, list[Doc], list[str], int]) -> int:
     import zstandard
 
     root, k, shard, docs, shards = args
-    source = root / ("books" if k >= shards * 3 // 4 else "web")
+    # Named so that corpus order (paths sorted) is the layout order: a copy always follows its original.
+    source = root / ("2-books" if k >= shards * 3 // 4 else "1-web")
     source.mkdir(parents=True, exist_ok=True)
     n = 0
     with (open(source / f"part-{k:03d}.jsonl.zst", "wb") as raw,
