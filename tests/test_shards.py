@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -230,3 +231,23 @@ def test_standard_input_cannot_go_to_a_cluster(shakespeare: Path) -> None:
     with pytest.raises(KboundError, match="cannot be sent to Dask workers"):
         kbound.estimate(["-"], ["zlib:6"], scheduler="tcp://127.0.0.1:1", stdin=io.BytesIO(b"some text"),
                         use_cache=False)
+
+
+def test_a_file_rewritten_in_place_with_its_mtime_restored_is_not_recalled(tmp_path: Path, alice: Path) -> None:
+    path = tmp_path / "a.txt"
+    text = alice.read_bytes()
+    path.write_bytes(text)
+    cache = str(tmp_path / "cache")
+    first = kbound.estimate([str(path)], ["zlib:9"], cache_dir=cache)
+    before = path.stat()
+    # The same size, the same inode, the old mtime (as `touch -r` restores it): only ctime tells.
+    with path.open("r+b") as f:
+        f.write(b"x" * 20_000)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_ino, after.st_mtime_ns) == (before.st_size, before.st_ino, before.st_mtime_ns)
+    again = kbound.estimate([str(path)], ["zlib:9"], cache_dir=cache)
+    fresh = kbound.estimate([str(path)], ["zlib:9"], use_cache=False)
+    assert again.corpus.sha256 == fresh.corpus.sha256 != first.corpus.sha256
+    assert [r.total_bytes for r in again.results] == [r.total_bytes for r in fresh.results]
+    assert again.results[-1].total_bytes != first.results[-1].total_bytes

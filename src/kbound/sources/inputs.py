@@ -37,7 +37,7 @@ class Source:
     compression: str | None
     field: str | None
     size_on_disk: int | None
-    #: Size, modification time and inode (or an object store's ETag): the key of remembered results.
+    #: Size, modification and change times, inode and device (or an object store's ETag): the key of remembered results.
     stamp: str
 
 
@@ -298,4 +298,6 @@ def _stamp(url: str) -> tuple[int | None, str]:
         size = info.get("size")
         return (None if size is None else int(size)), json.dumps(picked, sort_keys=True)
     st = os.stat(url)
-    return st.st_size, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_dev}"
+    # ctime with the rest: a write in place keeps the size and inode, and `touch -r` restores
+    # the mtime, but nothing short of the clock can set ctime back, so a change always shows.
+    return st.st_size, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
