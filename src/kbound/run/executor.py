@@ -32,6 +32,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from kbound.errors import KboundError
+from kbound.run.malloc import return_freed_memory
 from kbound.run.signals import Terminated, die_with_parent
 
 #: What a worker process holds besides its own work: the interpreter, numpy, kbound and a few 1 MiB
@@ -186,6 +187,7 @@ def load(arg: Any) -> Any:
 
 def _work(call: Call, keep_dir: str | None, parent: int, conn: Connection) -> None:
     die_with_parent(parent)
+    return_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
