@@ -2,7 +2,7 @@
 
 Each backend compresses A, B and A·B (A, the separator, B), every payload verified. The
 difference of two upper bounds is an estimate, not a bound: it is meaningful only for a backend
-that can see all of A while coding B, so backends whose window (`kbound.growth.windows`) is
+that can see all of A while coding B, so backends whose window (`kbound.backends.registry.window_bytes`) is
 smaller than A·B are left out with a warning. Decoders cancel in the differences, so payloads
 are used throughout.
 """

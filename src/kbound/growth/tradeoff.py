@@ -60,8 +60,8 @@ class TradeoffReport:
 def expand(choices: Sequence[str] | None) -> list[str]:
     """Backend names become their levels (`zstd` → zstd:-5 … zstd:22,long=27), specs stay as given.
 
-    By default: the levels of every installed backend but the model-based ones (order, cm, zpaq,
-    well under 1 MB/s), which run only when named.
+    By default: the levels of every installed backend but the model-based ones, well under 1 MB/s
+    (`is_slow`, from the catalog's `slow`), which run only when named.
     """
     if not choices:
         return [s for name, e in entries().items() if e.cls is not None and not is_slow(name) for s in levels(name)]

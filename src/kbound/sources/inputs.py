@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from kbound.errors import CorpusError, InputWarning
 from kbound.sources.readers import PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw
 
-FORMATS = ("text", "jsonl", "parquet")
 STDIN = "-"
 
 
