@@ -22,6 +22,7 @@ from kbound.cli.options import (
 from kbound.cli.progress import Progress
 from kbound.growth.tradeoff import tradeoff
 from kbound.report.tradeoff import render_tradeoff
+from kbound.run.outcome import FAILED
 
 
 @click.command("tradeoff", epilog=EXIT_CODES_EPILOG)
@@ -64,7 +65,7 @@ def tradeoff_command(
             report = tradeoff(corpus, list(choices) or None, repeat=repeat, jobs=jobs, cache_dir=cache_dir,
                               use_cache=not no_cache, on_start=progress.start, on_done=progress.done)
         for p in report.points:
-            if p.status == "failed":
+            if p.status == FAILED:
                 click.echo(f"kbound: {p.spec} failed: {p.error}", err=True)
         if plot_path is not None:
             from kbound.report.plot import image_format, plot_tradeoff, write_plot

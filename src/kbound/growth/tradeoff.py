@@ -131,7 +131,7 @@ def tradeoff(
             old = best_times.get(o.backend.spec, (None, None))
             best_times[o.backend.spec] = (_min(old[0], o.compress_seconds), _min(old[1], o.decompress_seconds))
     points = [_point(o, best_times) for o in outcomes]
-    good = [i for i, p in enumerate(points) if p.status == "verified"]
+    good = [i for i, p in enumerate(points) if p.status == VERIFIED]
     for key, flag in (("decompress_seconds", "on_decompress_frontier"), ("compress_seconds", "on_compress_frontier")):
         pairs = [(points[i].total_bytes or 0, getattr(points[i], key) or 0.0) for i in good]
         for i, on in zip(good, pareto(pairs), strict=True):

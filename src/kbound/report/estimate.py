@@ -20,7 +20,7 @@ from kbound.report.models import (
     models_to_dicts,
     tokens_to_dict,
 )
-from kbound.report.view import Block, Cell, Column, CsvTable, Heading, Paragraph, Row, Sentence, Table, View
+from kbound.report.view import Block, Cell, Column, CsvTable, Heading, Paragraph, Row, Sentence, Table, View, rounded
 from kbound.report.words import (
     MEANING,
     best_sentence,
@@ -29,12 +29,9 @@ from kbound.report.words import (
     result_columns,
     sharding_sentence,
 )
+from kbound.run.outcome import UNVERIFIED, VERIFIED
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
@@ -50,11 +47,11 @@ def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
         "payload_bytes": r.payload_bytes,
         "decoder_bytes": r.decoder_bytes,
         "total_bytes": r.total_bytes,
-        "bits_per_byte": _round(r.bits_per_byte, 6),
-        "bits_per_char": _round(r.bits_per_char, 6),
-        "payload_bits_per_byte": _round(r.payload_bits_per_byte, 6),
-        "compress_seconds": _round(r.compress_seconds, 4),
-        "decompress_seconds": _round(r.decompress_seconds, 4),
+        "bits_per_byte": rounded(r.bits_per_byte, 6),
+        "bits_per_char": rounded(r.bits_per_char, 6),
+        "payload_bits_per_byte": rounded(r.payload_bits_per_byte, 6),
+        "compress_seconds": rounded(r.compress_seconds, 4),
+        "decompress_seconds": rounded(r.decompress_seconds, 4),
         "decoder_method": r.decoder_method,
         "error": r.error,
         "dedup": r.dedup,
@@ -97,8 +94,8 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
             "total_bits": best.total_bits,
             "selector_bits": best.selector_bits,
             "candidates": best.candidates,
-            "bits_per_byte": _round(best.bits_per_byte, 6),
-            "bits_per_char": _round(best.bits_per_char, 6),
+            "bits_per_byte": rounded(best.bits_per_byte, 6),
+            "bits_per_char": rounded(best.bits_per_char, 6),
             "verified": best.verified,
         },
         "models": models_to_dicts(report),
@@ -116,10 +113,10 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
 
 
 def _status(r: BackendResult, timings: bool) -> Cell:
-    if r.status == "verified":
+    if r.status == VERIFIED:
         # Whether a row was cached varies between runs, like timings; --no-timings hides both.
         return Cell("✓ (cached)" if r.cached and timings else "✓", style="green")
-    if r.status == "unverified":
+    if r.status == UNVERIFIED:
         return Cell("unverified", style="yellow")
     return Cell(f"✗ {r.error or 'failed'}", style="red")
 

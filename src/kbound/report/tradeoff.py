@@ -10,6 +10,7 @@ from typing import Any
 
 from kbound.growth.tradeoff import TradeoffPoint, TradeoffReport
 from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, text_and_numbers
+from kbound.run.outcome import VERIFIED
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
 MEANING = (
@@ -73,7 +74,7 @@ def _cells(report: TradeoffReport, p: TradeoffPoint, timings: bool) -> list[str]
     if timings:
         cells += ["-" if p.compress_seconds is None else f"{p.compress_seconds:.4f}",
                   "-" if p.decompress_seconds is None else f"{p.decompress_seconds:.4f}"]
-    cells.append(_flags(p) if p.status == "verified" else f"✗ {p.error or 'failed'}")
+    cells.append(_flags(p) if p.status == VERIFIED else f"✗ {p.error or 'failed'}")
     return cells
 
 
