@@ -173,9 +173,7 @@ def _csv(report: Report, timings: bool) -> tuple[CsvTable, ...]:
             d = row_delta(report, row["spec"])
             row["baseline_total_bytes"] = None if d is None else d.total_bytes_before
             row["delta_bytes"] = None if d is None else d.delta_bytes
-            row["delta_bits_per_byte"] = None if d is None or d.delta_bits_per_byte is None else round(
-                d.delta_bits_per_byte, 6
-            )
+            row["delta_bits_per_byte"] = None if d is None else rounded(d.delta_bits_per_byte)
     fields = tuple(k for k in (rows[0] if rows else {"spec": ""}) if k != "config")
     tables = [CsvTable(fields, tuple(rows))]
     if report.models:
@@ -188,16 +186,20 @@ def _csv(report: Report, timings: bool) -> tuple[CsvTable, ...]:
 
 def _lines(report: Report) -> tuple[tuple[str, ...], ...]:
     # Rows with a bound only (failed rows have no numbers; the CLI reports them on stderr), the best first
-    # (so `| head -1` is the bound); bits/byte is `-` for an empty corpus, as JSON gives null.
-    best = report.best.spec if report.best is not None else None
+    # as the bound itself, with the bits that choose it (so `| head -1` says what `-q` and JSON's best
+    # say); bits/byte is `-` for an empty corpus, as JSON gives null.
+    best = report.best
     rows = sorted((r for r in report.results if r.has_bound and r.total_bytes is not None),
-                  key=lambda r: r.spec != best)
+                  key=lambda r: best is None or r.spec != best.spec)
     out = []
     for r in rows:
-        line = [r.spec, str(r.total_bytes), "-" if r.bits_per_byte is None else f"{r.bits_per_byte:.6f}"]
+        total, bpb, delta = r.total_bytes, r.bits_per_byte, row_delta(report, r.spec)
+        if best is not None and r.spec == best.spec:
+            total, bpb = best.total_bytes, best.bits_per_byte
+            delta = report.baseline.best if report.baseline is not None else None
+        line = [r.spec, str(total), "-" if bpb is None else f"{bpb:.6f}"]
         if report.baseline is not None:
-            d = row_delta(report, r.spec)
-            line.append("-" if d is None else str(d.delta_bytes))  # `-`: a backend the baseline did not run
+            line.append("-" if delta is None else str(delta.delta_bytes))  # `-`: a backend the baseline did not run
         out.append(tuple(line))
     return tuple(out)
 
