@@ -75,3 +75,28 @@ def test_each_stage_imports_only_the_stages_before_it() -> None:
                 if stage in order and order.index(stage) > order.index(parts[0]):
                     upward.append(f"{'/'.join(parts)}:{node.lineno} imports {name}")
     assert upward == []
+
+
+# A rule written beside its one function: the function is what the code must use (STYLE.md, item 11).
+_WRITTEN_ONCE = {
+    "a run status compared as a literal (use run.outcome's VERIFIED, UNVERIFIED, FAILED)":
+        re.compile(r"""[!=]= ["'](?:verified|unverified|failed)["']"""),
+    "a rounding helper for JSON (use report.view.rounded)": re.compile(r"def _r(?:ound)?\("),
+    "a spec split into its name (use backends.registry.spec_name)": re.compile(r"""partition\(["']:["']\)\[0\]"""),
+}
+
+
+def test_each_rule_written_twice_is_now_one_function() -> None:
+    found = []
+    for path in sorted((ROOT / "src" / "kbound").rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        rel = path.relative_to(ROOT).as_posix()
+        for what, pattern in _WRITTEN_ONCE.items():
+            for m in pattern.finditer(text):
+                line = text.count("\n", 0, m.start()) + 1
+                if not (rel == "src/kbound/backends/registry.py" and "spec_name" in what):
+                    found.append(f"{rel}:{line}: {what}")
+    assert found == []
+    from kbound.backends.registry import spec_name
+
+    assert spec_name(" XZ:9e,dict=64m") == "xz" and spec_name("raw") == "raw"

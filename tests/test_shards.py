@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
+import operator
+import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,7 @@ from kbound.backends.raw import Raw
 from kbound.backends.registry import parse_spec
 from kbound.errors import CorpusError, KboundError
 from kbound.run import batch, engine
+from kbound.run.executor import Call, DaskExecutor
 from kbound.run.shards import framing_bytes, plan_shards
 from kbound.sources import read_selection
 
@@ -230,3 +235,71 @@ def test_standard_input_cannot_go_to_a_cluster(shakespeare: Path) -> None:
     with pytest.raises(KboundError, match="cannot be sent to Dask workers"):
         kbound.estimate(["-"], ["zlib:6"], scheduler="tcp://127.0.0.1:1", stdin=io.BytesIO(b"some text"),
                         use_cache=False)
+
+
+def test_a_file_rewritten_in_place_with_its_mtime_restored_is_not_recalled(tmp_path: Path, alice: Path) -> None:
+    path = tmp_path / "a.txt"
+    text = alice.read_bytes()
+    path.write_bytes(text)
+    cache = str(tmp_path / "cache")
+    first = kbound.estimate([str(path)], ["zlib:9"], cache_dir=cache)
+    before = path.stat()
+    # The same size, the same inode, the old mtime (as `touch -r` restores it): only ctime tells.
+    with path.open("r+b") as f:
+        f.write(b"x" * 20_000)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_ino, after.st_mtime_ns) == (before.st_size, before.st_ino, before.st_mtime_ns)
+    again = kbound.estimate([str(path)], ["zlib:9"], cache_dir=cache)
+    fresh = kbound.estimate([str(path)], ["zlib:9"], use_cache=False)
+    assert again.corpus.sha256 == fresh.corpus.sha256 != first.corpus.sha256
+    assert [r.total_bytes for r in again.results] == [r.total_bytes for r in fresh.results]
+    assert again.results[-1].total_bytes != first.results[-1].total_bytes
+
+
+def _cluster_calls(n: int) -> list[Call]:
+    return [Call(operator.add, (i, 1), f"call {i}") for i in range(n)]
+
+
+def test_dask_loggers_are_quiet_during_a_run_and_restored_after() -> None:
+    distributed = pytest.importorskip("distributed")
+    names = ("distributed", "distributed.client", "distributed.comm.core")
+    before = [logging.getLogger(n).level for n in names]
+    during: list[list[int]] = []
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        dask = DaskExecutor(c.scheduler_address)
+        try:
+            results = dask.run(_cluster_calls(2), on_done=lambda i, r: during.append(
+                [logging.getLogger(n).level for n in names]))
+        finally:
+            dask.close()
+    assert results == [1, 2]
+    # A lost scheduler is kbound's one line, not Dask's traceback logged beside it.
+    assert during == [[logging.CRITICAL] * 3] * 2
+    assert [logging.getLogger(n).level for n in names] == before
+
+
+def test_dask_releases_each_result_once_it_is_taken() -> None:
+    distributed = pytest.importorskip("distributed")
+    n = 4
+    held: list[int] = []
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        dask = DaskExecutor(c.scheduler_address)
+
+        def ours() -> int:
+            return sum(str(k).startswith("kbound-") for k in list(dask.client.refcount))
+
+        def on_done(i: int, result: object) -> None:
+            # The release reaches the client's event loop thread a moment later: wait for it, briefly.
+            left = n - len(held) - 1
+            deadline = time.monotonic() + 2
+            while ours() > left and time.monotonic() < deadline:
+                time.sleep(0.01)
+            held.append(ours())
+
+        try:
+            # A future kept alive is one the cluster recomputes if the worker holding it dies.
+            assert dask.run(_cluster_calls(n), on_done=on_done) == [1, 2, 3, 4]
+        finally:
+            dask.close()
+    assert held == [3, 2, 1, 0]

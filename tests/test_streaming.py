@@ -367,3 +367,47 @@ def test_a_workers_memory_does_not_grow_with_its_input(spec: str, tmp_path: Path
         assert outcome.verified and outcome.peak_rss_bytes, outcome.error
         peaks.append(outcome.peak_rss_bytes)
     assert peaks[1] - peaks[0] < 8 << 20, f"{spec}: {peaks[0] >> 20} MiB at 4 MB, {peaks[1] >> 20} MiB at 16 MB"
+
+
+def _mixed_lines(path: Path, megabytes: int) -> None:
+    """JSON lines of 0.5-3 MB documents: English with Latin, Cyrillic, CJK and emoji words, written line by line."""
+    import json
+    import random
+
+    rng = random.Random(3)
+    words = Path(__file__).parent.parent.joinpath("corpora", "alice29.txt").read_text(encoding="latin-1").split()
+    extra = ["café", "naïve", "Жизнь", "привет", "中文字符", "日本語", "😀", "🚀🌍", "ñandú", "Ελληνικά"]
+    blocks = [" ".join(rng.choice(extra) if rng.random() < 0.15 else rng.choice(words) for _ in range(20_000))
+              for _ in range(8)]
+    written = 0
+    with path.open("w", encoding="utf-8") as f:
+        while written < megabytes * 1_000_000:
+            doc = " ".join(blocks[rng.randrange(8)] for _ in range(rng.randrange(4, 25)))
+            line = json.dumps({"text": doc}, ensure_ascii=False) + "\n"
+            f.write(line)
+            written += len(line.encode())
+
+
+def _growth_of(job: Task) -> dict[str, object]:
+    """What a worker's peak RSS grew by while it ran the task (a forked worker starts at its parent's RSS)."""
+    import resource
+
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = run_task(job)
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start
+    return {"grown_mib": grown >> 10, "verified": out.get("verified"), "chars": out["stats"].chars}
+
+
+@pytest.mark.slow
+def test_a_worker_gives_back_what_it_freed_on_100_mb_of_mixed_text(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    _mixed_lines(path, 100)
+    corpus = corpus_of(path, field="text")
+    job = Task(parse_spec("zstd:3"), corpus.selection(), path.stat().st_size, measure_decoder=False)
+    [result] = executor.LocalExecutor(jobs=1).run([executor.Call(_growth_of, (job,))])
+    assert result["verified"] and result["chars"] == 89_156_349
+    # It holds a document of up to 3 MB as its line, its JSON string (4 bytes a character with an
+    # emoji) and its UTF-8, with zstd's buffers: it grew by 33 MiB. Before glibc's thresholds were
+    # fixed in the worker and the Meter counted characters 64 KiB at a time, by 58 (either fix
+    # alone: 37 and 41).
+    assert result["grown_mib"] <= 45, result

@@ -33,6 +33,13 @@ def test_names_expand_to_ladders_and_specs_stay() -> None:
     assert expand(["zpaq"]) == ["zpaq:1", "zpaq:2", "zpaq:3", "zpaq:4", "zpaq:5"]  # the slow ones when named
 
 
+def test_the_help_names_every_backend_left_out_by_default() -> None:
+    code, out, _ = run("tradeoff", "--help", width=400)
+    slow = [name for name, card in CATALOG.items() if card.slow]
+    assert code == 0 and set(slow) >= {"order", "cm", "cmx", "lm", "zpaq"}
+    assert f"but the model-based {', '.join(slow)}, which run only when named" in " ".join(out.split())
+
+
 @pytest.fixture(scope="module")
 def alice_tradeoff() -> TradeoffReport:
     return tradeoff(corpus_of(CORPORA / "alice29.txt"), ["raw", "zlib", "bz2:9"], repeat=2)

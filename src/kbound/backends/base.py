@@ -99,7 +99,8 @@ class Backend(ABC):
     implement either `compressor`/`decompressor` (set `streams`; the whole-buffer methods then run
     them, so a payload never depends on the path that made it) or `compress`/`decompress`.
     Facts that only schedule work (memory, window, levels, speed) live in `kbound.backends.catalog`,
-    not here: this module and the backend's are counted in every decoder.
+    not here: the backend's own module is counted in every decoder, and this one wherever a
+    backend lists it in `decoder_python`.
     """
 
     name: ClassVar[str]

@@ -38,7 +38,6 @@ class Cm(Backend):
     decoder_python = (
         "kbound.backends.cm_model", "kbound.backends.arith", "kbound.backends.jit", "kbound.backends.base"
     )
-    seconds_per_mb = 6.0
 
     @classmethod
     def library_version(cls) -> str:

@@ -117,7 +117,8 @@ def _fingerprint(files: tuple[str, ...]) -> str:
     h = hashlib.sha256()
     for f in files:
         st = os.stat(f)
-        h.update(f"{_METHOD}\0{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        # ctime too, as for a source's stamp: a library replaced in place with its mtime kept still shows.
+        h.update(f"{_METHOD}\0{f}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n".encode())
     return h.hexdigest()
 
 

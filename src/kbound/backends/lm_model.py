@@ -192,7 +192,7 @@ def open_model(
 
 
 @functools.cache
-def _digest(path: str, size: int, mtime_ns: int) -> bytes:
+def _digest(path: str, size: int, mtime_ns: int, ctime_ns: int) -> bytes:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -201,9 +201,9 @@ def _digest(path: str, size: int, mtime_ns: int) -> bytes:
 
 
 def model_digest(path: str) -> bytes:
-    """The model file's sha256 (remembered while the file's size and modification time stay the same)."""
+    """The model file's sha256 (remembered while the file's size, modification and change times stay the same)."""
     st = os.stat(path)
-    return _digest(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    return _digest(os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def frequencies(logits: np.ndarray) -> np.ndarray:

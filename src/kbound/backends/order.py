@@ -110,7 +110,6 @@ class Order(Backend):
         Param("mem", size_in(1 << 16, 16 << 30), 256 << 20, "hash table size"),
     )
     decoder_python = ("kbound.backends.arith", "kbound.backends.jit", "kbound.backends.base")
-    seconds_per_mb = 4.0
 
     @classmethod
     def library_version(cls) -> str:

@@ -95,12 +95,17 @@ def get_backend_class(name: str) -> type[Backend]:
     return found.cls
 
 
+def spec_name(spec: str) -> str:
+    """The backend name a spec starts with, as the registry knows it: `XZ:9e,dict=64m` → `xz`."""
+    return spec.strip().partition(":")[0].lower()
+
+
 def parse_spec(spec: str) -> Backend:
     """Build a configured backend from a spec such as `zstd:19`, `xz:9e,dict=64m` or `ppmd:o=8,mem=1g`."""
-    name, _, args = spec.strip().partition(":")
+    name = spec_name(spec)
     if not name:
         raise BackendError(f"empty backend spec {spec!r}")
-    return get_backend_class(name.lower()).from_args(args)
+    return get_backend_class(name).from_args(spec.strip().partition(":")[2])
 
 
 def parse_specs(specs: Sequence[str] | str) -> list[Backend]:
@@ -122,7 +127,7 @@ def effort_specs(effort: str) -> tuple[str, ...]:
     """The specs of an effort preset whose libraries are installed, `raw` first."""
     if effort not in EFFORTS:
         raise BackendError(f"unknown effort {effort!r} (choose from {', '.join(EFFORTS)})")
-    usable = [s for s in EFFORTS[effort] if (e := entry(s.partition(":")[0])) is not None and e.cls is not None]
+    usable = [s for s in EFFORTS[effort] if (e := entry(spec_name(s))) is not None and e.cls is not None]
     return ("raw", *usable)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend
-from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_specs
+from kbound.backends.registry import DEFAULT_EFFORT, effort_specs, parse_specs, spec_name
 from kbound.bounds.results import BackendResult, CorpusSummary, Report, best_of, result_of
 from kbound.bounds.sources import source_bounds
 from kbound.bounds.tokens import TokenCount
@@ -41,7 +41,7 @@ def resolve_backends(specs: Sequence[str] | str | None = None, effort: str = DEF
     if isinstance(specs, str):
         specs = [specs]
     chosen = list(specs) if specs else list(effort_specs(effort))
-    if not any(s.strip().partition(":")[0].lower() == "raw" for s in chosen):
+    if not any(spec_name(s) == "raw" for s in chosen):
         chosen.insert(0, "raw")
     return parse_specs(chosen)
 

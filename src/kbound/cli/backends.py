@@ -8,7 +8,7 @@ import sys
 import click
 
 from kbound.backends.base import show_value
-from kbound.backends.registry import EFFORTS, entries
+from kbound.backends.registry import EFFORTS, entries, spec_name
 from kbound.cli.common import run_cli
 from kbound.errors import BackendError
 
@@ -38,7 +38,7 @@ def _rows() -> list[dict[str, object]]:
             )
         # The specs each effort really runs (xz is xz:9 in default and xz:9e,dict=256m in max, not its default spec).
         row["efforts"] = {e: found for e, specs in EFFORTS.items()
-                          if (found := [s for s in specs if s.partition(":")[0] == name])}
+                          if (found := [s for s in specs if spec_name(s) == name])}
         rows.append(row)
     return rows
 

@@ -20,6 +20,7 @@ from kbound.cli.options import (
 from kbound.cli.progress import Progress
 from kbound.growth.conditional import conditional
 from kbound.report.conditional import render_conditional
+from kbound.run.outcome import FAILED
 
 
 @click.command("compare", epilog=EXIT_CODES_EPILOG)
@@ -60,7 +61,7 @@ def compare_command(
             for warning in report.warnings:
                 click.echo(f"kbound: warning: {warning}", err=True)
         for r in report.rows:
-            if r.status == "failed":
+            if r.status == FAILED:
                 click.echo(f"kbound: {r.spec} failed: {r.note}", err=True)
         click.echo(render_conditional(report, out_format, color=use_color()), nl=False)
         return interrupted_exit(report.signal) if report.interrupted else EXIT_OK

@@ -29,6 +29,7 @@ from kbound.growth.curve import (
     with_model,
 )
 from kbound.report.curve import render_curve
+from kbound.run.outcome import FAILED
 from kbound.sources.sampling import SAMPLINGS
 
 
@@ -109,7 +110,7 @@ def curve_command(
             report = with_model(report, infos[0], bits_per_param, model_loss, tokens, report.corpus.bytes)
         for cv in report.curves:
             for p in cv.points:
-                if p.status == "failed":
+                if p.status == FAILED:
                     click.echo(f"kbound: {cv.spec} failed at {p.sample_bytes:,} bytes: {p.error}", err=True)
         if plot_path is not None:
             from kbound.report.plot import image_format, plot_curve, write_plot

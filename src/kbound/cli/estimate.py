@@ -26,6 +26,7 @@ from kbound.dedup.chunking import Chunking
 from kbound.models.loss_windows import SCHEMES
 from kbound.report import FORMATS, render
 from kbound.report.files import write_output
+from kbound.run.outcome import FAILED
 from kbound.run.shards import MIN_SHARD_BYTES
 
 EXIT_CODES_HELP = """\b
@@ -208,7 +209,7 @@ def estimate_command(
         if baseline_doc is not None and baseline is not None:
             report = dataclasses.replace(report, baseline=compare_with_baseline(report, baseline_doc, baseline))
         for r in report.results:
-            if (r.status == "failed" and out_format in ("lines",)) or (quiet and r.status == "failed"):
+            if (r.status == FAILED and out_format in ("lines",)) or (quiet and r.status == FAILED):
                 click.echo(f"kbound: {r.spec} failed: {r.error}", err=True)
         if quiet:
             if report.best is not None:

@@ -1,7 +1,7 @@
 """Options the growth commands (curve, tradeoff, compare) share: how to read a corpus, output, plot.
 
 `estimate` shares the size type and the separator parsing, so a corpus is read the same way
-everywhere; this module imports nothing from `cli.py` (which imports it).
+everywhere; this module imports no command module (`kbound.cli.estimate`, `curve`, … import it).
 """
 
 from __future__ import annotations

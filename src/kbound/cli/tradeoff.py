@@ -7,6 +7,7 @@ import sys
 import click
 
 from kbound.backends.catalog import CATALOG
+from kbound.backends.registry import is_slow
 from kbound.cli.common import EXIT_OK, interrupted_exit, run_cli
 from kbound.cli.options import (
     EXIT_CODES_EPILOG,
@@ -21,14 +22,15 @@ from kbound.cli.options import (
 from kbound.cli.progress import Progress
 from kbound.growth.tradeoff import tradeoff
 from kbound.report.tradeoff import render_tradeoff
+from kbound.run.outcome import FAILED
 
 
 @click.command("tradeoff", epilog=EXIT_CODES_EPILOG)
 @click.argument("inputs", nargs=-1, required=True, metavar="CORPUS...")
 @click.option("-b", "--backend", "choices", multiple=True, metavar="NAME|SPEC",
               help=f"A backend name runs its levels ({', '.join(CATALOG)}); a spec (zstd:19) runs as given. "
-                   "Repeat for more [default: the levels of every installed backend but the model-based order, cm "
-                   "and zpaq, which run only when named].")
+                   "Repeat for more [default: the levels of every installed backend but the model-based "
+                   f"{', '.join(n for n in CATALOG if is_slow(n))}, which run only when named].")
 @click.option("--repeat", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run everything this many times and keep each level's fastest times.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
@@ -63,7 +65,7 @@ def tradeoff_command(
             report = tradeoff(corpus, list(choices) or None, repeat=repeat, jobs=jobs, cache_dir=cache_dir,
                               use_cache=not no_cache, on_start=progress.start, on_done=progress.done)
         for p in report.points:
-            if p.status == "failed":
+            if p.status == FAILED:
                 click.echo(f"kbound: {p.spec} failed: {p.error}", err=True)
         if plot_path is not None:
             from kbound.report.plot import image_format, plot_tradeoff, write_plot

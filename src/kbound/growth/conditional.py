@@ -2,7 +2,7 @@
 
 Each backend compresses A, B and A·B (A, the separator, B), every payload verified. The
 difference of two upper bounds is an estimate, not a bound: it is meaningful only for a backend
-that can see all of A while coding B, so backends whose window (`kbound.growth.windows`) is
+that can see all of A while coding B, so backends whose window (`kbound.backends.registry.window_bytes`) is
 smaller than A·B are left out with a warning. Decoders cancel in the differences, so payloads
 are used throughout.
 """
@@ -127,7 +127,7 @@ def _row(backend: Backend, outcomes: Sequence[Outcome], verify: bool) -> Conditi
     failed = [o for o in outcomes if o.status(verify) == FAILED]
     if failed:
         return ConditionalRow(backend.spec, backend.name, backend.library_version(), window_bytes(backend),
-                              "failed", failed[0].why_failed(verify))
+                              FAILED, failed[0].why_failed(verify))
     a, b, ab = (o.payload_bytes for o in outcomes)
     empty = all(o.stats is not None and o.stats.bytes == 0 for o in outcomes[:2])
     return ConditionalRow(
@@ -179,7 +179,7 @@ def conditional(
         if len(results) == 3:
             rows.append(_row(bk, [results[k][i_run] for k in range(3)], verify))
         else:
-            rows.append(ConditionalRow(bk.spec, bk.name, bk.library_version(), window_bytes(bk), "failed",
+            rows.append(ConditionalRow(bk.spec, bk.name, bk.library_version(), window_bytes(bk), FAILED,
                                        "interrupted"))
     for bk in chosen:
         if bk.spec in warnings:

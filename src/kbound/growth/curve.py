@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.backends.base import Backend
-from kbound.backends.registry import DEFAULT_EFFORT
+from kbound.backends.registry import DEFAULT_EFFORT, spec_name
 from kbound.bounds.estimate import resolve_backends
 from kbound.bounds.results import CorpusSummary
 from kbound.errors import KboundError
@@ -156,9 +156,9 @@ def _point(outcome: Outcome, sample_bytes: int, documents: int, verify: bool) ->
 
 def fit_points(points: Sequence[CurvePoint]) -> tuple[PowerLawFit | None, str | None]:
     """Fit the points that have a payload; None and the reason when fewer than 3 (or one size) remain."""
-    good = [p for p in points if p.payload_bytes is not None and p.status != "failed" and p.sample_bytes > 0]
+    good = [p for p in points if p.payload_bytes is not None and p.status != FAILED and p.sample_bytes > 0]
     if len(good) < MIN_POINTS:
-        failed = sum(p.status == "failed" for p in points)
+        failed = sum(p.status == FAILED for p in points)
         why = f" ({failed} failed)" if failed else ""
         return None, f"{len(good)} usable point(s){why}; a fit needs {MIN_POINTS}"
     try:
@@ -216,7 +216,7 @@ def growth_curve(
     if sampling not in SAMPLINGS:
         raise KboundError(f"unknown sampling {sampling!r} (choose prefix or documents)")
     # The raw floor's curve is n itself; it is drawn only when asked for by name.
-    asked_raw = any(s.strip().partition(":")[0].lower() == "raw" for s in backends or ())
+    asked_raw = any(spec_name(s) == "raw" for s in backends or ())
     chosen = [b for b in resolve_backends(backends, effort) if asked_raw or b.name != "raw"]
     options = RunOptions(verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache, limit=corpus.max_bytes,
                          kbound_version=kbound_version())

@@ -60,8 +60,8 @@ class TradeoffReport:
 def expand(choices: Sequence[str] | None) -> list[str]:
     """Backend names become their levels (`zstd` → zstd:-5 … zstd:22,long=27), specs stay as given.
 
-    By default: the levels of every installed backend but the model-based ones (order, cm, zpaq,
-    well under 1 MB/s), which run only when named.
+    By default: the levels of every installed backend but the model-based ones, well under 1 MB/s
+    (`is_slow`, from the catalog's `slow`), which run only when named.
     """
     if not choices:
         return [s for name, e in entries().items() if e.cls is not None and not is_slow(name) for s in levels(name)]
@@ -131,7 +131,7 @@ def tradeoff(
             old = best_times.get(o.backend.spec, (None, None))
             best_times[o.backend.spec] = (_min(old[0], o.compress_seconds), _min(old[1], o.decompress_seconds))
     points = [_point(o, best_times) for o in outcomes]
-    good = [i for i, p in enumerate(points) if p.status == "verified"]
+    good = [i for i, p in enumerate(points) if p.status == VERIFIED]
     for key, flag in (("decompress_seconds", "on_decompress_frontier"), ("compress_seconds", "on_compress_frontier")):
         pairs = [(points[i].total_bytes or 0, getattr(points[i], key) or 0.0) for i in good]
         for i, on in zip(good, pareto(pairs), strict=True):

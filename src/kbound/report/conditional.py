@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kbound.growth.conditional import MEANING, ConditionalReport, ConditionalRow
-from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, text_and_numbers
+from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, rounded, text_and_numbers
 
 _FIELDS = (
     "spec", "status", "window_bytes", "a_payload_bytes", "b_payload_bytes", "ab_payload_bytes",
@@ -17,16 +17,12 @@ _FIELDS = (
 )
 
 
-def _r(value: float | None) -> float | None:
-    return None if value is None else round(value, 6)
-
-
 def row_to_dict(r: ConditionalRow) -> dict[str, Any]:
     """One backend's row as JSON-ready data."""
     return {
         "spec": r.spec, "status": r.status, "window_bytes": r.window_bytes, "a_payload_bytes": r.a_payload_bytes,
         "b_payload_bytes": r.b_payload_bytes, "ab_payload_bytes": r.ab_payload_bytes,
-        "conditional_bytes": r.conditional_bytes, "ncd": _r(r.ncd), "new_fraction": _r(r.new_fraction),
+        "conditional_bytes": r.conditional_bytes, "ncd": rounded(r.ncd), "new_fraction": rounded(r.new_fraction),
         "verified": r.verified, "note": r.note, "backend": r.backend, "version": r.library_version,
     }
 

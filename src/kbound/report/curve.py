@@ -13,7 +13,7 @@ from typing import Any
 
 from kbound.bounds.results import CorpusSummary
 from kbound.growth.curve import BackendCurve, CurvePoint, CurveReport, Projection
-from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, text_and_numbers
+from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, rounded, text_and_numbers
 from kbound.units import human_bytes
 
 _POINT_FIELDS = (
@@ -23,16 +23,12 @@ _POINT_FIELDS = (
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
 
 
-def _r(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 def point_to_dict(spec: str, p: CurvePoint, timings: bool = True) -> dict[str, Any]:
     """One point as JSON-ready data."""
     row = {
         "spec": spec, "sample_bytes": p.sample_bytes, "documents": p.documents, "status": p.status,
         "payload_bytes": p.payload_bytes, "decoder_bytes": p.decoder_bytes, "total_bytes": p.total_bytes,
-        "compress_seconds": _r(p.compress_seconds, 4), "decompress_seconds": _r(p.decompress_seconds, 4),
+        "compress_seconds": rounded(p.compress_seconds, 4), "decompress_seconds": rounded(p.decompress_seconds, 4),
         "error": p.error,
     }
     if not timings:

@@ -6,6 +6,7 @@ from typing import Any
 
 from kbound.bounds.baseline import BaselineComparison, RowDelta
 from kbound.bounds.results import Report
+from kbound.report.view import rounded
 
 
 def row_delta(report: Report, spec: str) -> RowDelta | None:
@@ -23,16 +24,14 @@ def signed(n: int | None) -> str:
 
 def delta_to_dict(d: RowDelta) -> dict[str, Any]:
     """One delta as JSON-ready data."""
-    dbpb = d.delta_bits_per_byte
-    growth = d.growth_percent
     return {
         "spec": d.spec,
         "total_bytes_before": d.total_bytes_before,
         "total_bytes": d.total_bytes,
         "delta_bytes": d.delta_bytes,
-        "growth_percent": None if growth is None else round(growth, 6),
+        "growth_percent": rounded(d.growth_percent),
         "bits_per_byte_before": d.bits_per_byte_before,
-        "delta_bits_per_byte": None if dbpb is None else round(dbpb, 6),
+        "delta_bits_per_byte": rounded(d.delta_bits_per_byte),
     }
 
 

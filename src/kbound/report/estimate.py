@@ -20,7 +20,7 @@ from kbound.report.models import (
     models_to_dicts,
     tokens_to_dict,
 )
-from kbound.report.view import Block, Cell, Column, CsvTable, Heading, Paragraph, Row, Sentence, Table, View
+from kbound.report.view import Block, Cell, Column, CsvTable, Heading, Paragraph, Row, Sentence, Table, View, rounded
 from kbound.report.words import (
     MEANING,
     best_sentence,
@@ -29,12 +29,9 @@ from kbound.report.words import (
     result_columns,
     sharding_sentence,
 )
+from kbound.run.outcome import UNVERIFIED, VERIFIED
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
@@ -50,11 +47,11 @@ def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
         "payload_bytes": r.payload_bytes,
         "decoder_bytes": r.decoder_bytes,
         "total_bytes": r.total_bytes,
-        "bits_per_byte": _round(r.bits_per_byte, 6),
-        "bits_per_char": _round(r.bits_per_char, 6),
-        "payload_bits_per_byte": _round(r.payload_bits_per_byte, 6),
-        "compress_seconds": _round(r.compress_seconds, 4),
-        "decompress_seconds": _round(r.decompress_seconds, 4),
+        "bits_per_byte": rounded(r.bits_per_byte, 6),
+        "bits_per_char": rounded(r.bits_per_char, 6),
+        "payload_bits_per_byte": rounded(r.payload_bits_per_byte, 6),
+        "compress_seconds": rounded(r.compress_seconds, 4),
+        "decompress_seconds": rounded(r.decompress_seconds, 4),
         "decoder_method": r.decoder_method,
         "error": r.error,
         "dedup": r.dedup,
@@ -97,8 +94,8 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
             "total_bits": best.total_bits,
             "selector_bits": best.selector_bits,
             "candidates": best.candidates,
-            "bits_per_byte": _round(best.bits_per_byte, 6),
-            "bits_per_char": _round(best.bits_per_char, 6),
+            "bits_per_byte": rounded(best.bits_per_byte, 6),
+            "bits_per_char": rounded(best.bits_per_char, 6),
             "verified": best.verified,
         },
         "models": models_to_dicts(report),
@@ -116,10 +113,10 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
 
 
 def _status(r: BackendResult, timings: bool) -> Cell:
-    if r.status == "verified":
+    if r.status == VERIFIED:
         # Whether a row was cached varies between runs, like timings; --no-timings hides both.
         return Cell("✓ (cached)" if r.cached and timings else "✓", style="green")
-    if r.status == "unverified":
+    if r.status == UNVERIFIED:
         return Cell("unverified", style="yellow")
     return Cell(f"✗ {r.error or 'failed'}", style="red")
 
@@ -176,9 +173,7 @@ def _csv(report: Report, timings: bool) -> tuple[CsvTable, ...]:
             d = row_delta(report, row["spec"])
             row["baseline_total_bytes"] = None if d is None else d.total_bytes_before
             row["delta_bytes"] = None if d is None else d.delta_bytes
-            row["delta_bits_per_byte"] = None if d is None or d.delta_bits_per_byte is None else round(
-                d.delta_bits_per_byte, 6
-            )
+            row["delta_bits_per_byte"] = None if d is None else rounded(d.delta_bits_per_byte)
     fields = tuple(k for k in (rows[0] if rows else {"spec": ""}) if k != "config")
     tables = [CsvTable(fields, tuple(rows))]
     if report.models:
@@ -191,16 +186,20 @@ def _csv(report: Report, timings: bool) -> tuple[CsvTable, ...]:
 
 def _lines(report: Report) -> tuple[tuple[str, ...], ...]:
     # Rows with a bound only (failed rows have no numbers; the CLI reports them on stderr), the best first
-    # (so `| head -1` is the bound); bits/byte is `-` for an empty corpus, as JSON gives null.
-    best = report.best.spec if report.best is not None else None
+    # as the bound itself, with the bits that choose it (so `| head -1` says what `-q` and JSON's best
+    # say); bits/byte is `-` for an empty corpus, as JSON gives null.
+    best = report.best
     rows = sorted((r for r in report.results if r.has_bound and r.total_bytes is not None),
-                  key=lambda r: r.spec != best)
+                  key=lambda r: best is None or r.spec != best.spec)
     out = []
     for r in rows:
-        line = [r.spec, str(r.total_bytes), "-" if r.bits_per_byte is None else f"{r.bits_per_byte:.6f}"]
+        total, bpb, delta = r.total_bytes, r.bits_per_byte, row_delta(report, r.spec)
+        if best is not None and r.spec == best.spec:
+            total, bpb = best.total_bytes, best.bits_per_byte
+            delta = report.baseline.best if report.baseline is not None else None
+        line = [r.spec, str(total), "-" if bpb is None else f"{bpb:.6f}"]
         if report.baseline is not None:
-            d = row_delta(report, r.spec)
-            line.append("-" if d is None else str(d.delta_bytes))  # `-`: a backend the baseline did not run
+            line.append("-" if delta is None else str(delta.delta_bytes))  # `-`: a backend the baseline did not run
         out.append(tuple(line))
     return tuple(out)
 

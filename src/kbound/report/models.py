@@ -8,10 +8,7 @@ from typing import Any
 
 from kbound.bounds.results import Report
 from kbound.models.loss import MeasuredLoss
-
-
-def _r(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None else round(value, digits)
+from kbound.report.view import rounded
 
 
 def _finite(value: float) -> float | None:
@@ -22,11 +19,11 @@ def _finite(value: float) -> float | None:
 def _measured(m: MeasuredLoss) -> dict[str, Any]:
     d = dataclasses.asdict(m)
     # Rounded for reading; `nats` stays exact, so every figure can be derived again from the counts.
-    d.update(bits=_r(m.bits, 3), bits_per_token=_r(m.bits_per_token), bits_per_byte=_r(m.bits_per_byte),
-             bits_per_character=_r(m.bits_per_character), byte_perplexity=_finite(m.byte_perplexity),
+    d.update(bits=rounded(m.bits, 3), bits_per_token=rounded(m.bits_per_token), bits_per_byte=rounded(m.bits_per_byte),
+             bits_per_character=rounded(m.bits_per_character), byte_perplexity=_finite(m.byte_perplexity),
              word_perplexity=_finite(m.word_perplexity),
-             parts_bits_per_byte=[_r(p) for p in m.parts_bits_per_byte], seconds=_r(m.seconds, 3),
-             tokens_per_second=_r(m.tokens_per_second, 1), notes=list(m.notes))
+             parts_bits_per_byte=[rounded(p) for p in m.parts_bits_per_byte], seconds=rounded(m.seconds, 3),
+             tokens_per_second=rounded(m.tokens_per_second, 1), notes=list(m.notes))
     return d
 
 
@@ -42,7 +39,7 @@ def models_to_dicts(report: Report) -> list[dict[str, Any]]:
             "bytes_on_disk": info.bytes_on_disk,
             "other_bytes": info.other_bytes,
             "parameters": info.parameters,
-            "bits_per_parameter": _r(info.bits_per_parameter),
+            "bits_per_parameter": rounded(info.bits_per_parameter),
             "dtypes": {k: {"parameters": v.parameters, "tensor_bytes": v.tensor_bytes} for k, v in info.dtypes.items()},
             "note": info.note,
             "comparison": {
@@ -50,22 +47,22 @@ def models_to_dicts(report: Report) -> list[dict[str, Any]]:
                 "corpus_bytes": c.corpus_bytes,
                 "measured_corpus_bytes": c.measured_corpus_bytes,
                 "scaled": c.scaled,
-                "bound_bits": _r(c.bound_bits, 3),
-                "bound_bits_per_byte": _r(c.bound_bits_per_byte),
-                "ratio": _r(c.ratio),
+                "bound_bits": rounded(c.bound_bits, 3),
+                "bound_bits_per_byte": rounded(c.bound_bits_per_byte),
+                "ratio": rounded(c.ratio),
                 "model_has_room": c.model_has_room,
                 "verdict": c.verdict,
                 "bits_per_param": c.bits_per_param,
                 "parameters_needed": c.parameters_needed,
                 "two_part": None if tp is None else {
-                    "loss_bits_per_byte": _r(tp.loss_bits_per_byte),
+                    "loss_bits_per_byte": rounded(tp.loss_bits_per_byte),
                     "loss_from": tp.loss_from,
                     "model_bits": tp.model_bits,
-                    "loss_bits": _r(tp.loss_bits, 3),
-                    "code_length_bits": _r(tp.code_length_bits, 3),
-                    "bits_per_byte": _r(tp.bits_per_byte),
+                    "loss_bits": rounded(tp.loss_bits, 3),
+                    "code_length_bits": rounded(tp.code_length_bits, 3),
+                    "bits_per_byte": rounded(tp.bits_per_byte),
                     "beats_bound": tp.beats_bound,
-                    "break_even_bytes": _r(tp.break_even_bytes, 0),
+                    "break_even_bytes": rounded(tp.break_even_bytes, 0),
                     "measured": None if tp.measured is None else _measured(tp.measured),
                 },
                 "assumptions": list(c.assumptions),
@@ -94,7 +91,7 @@ def tokens_to_dict(report: Report) -> dict[str, Any] | None:
     t = report.tokens
     if t is None:
         return None
-    return {"tokenizer": t.tokenizer, "tokens": t.tokens, "bits_per_token": _r(t.bits_per_token), "note": t.note}
+    return {"tokenizer": t.tokenizer, "tokens": t.tokens, "bits_per_token": rounded(t.bits_per_token), "note": t.note}
 
 
 def _count(n: int | None) -> str:

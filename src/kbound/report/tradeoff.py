@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from kbound.growth.tradeoff import TradeoffPoint, TradeoffReport
-from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, text_and_numbers
+from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, rounded, text_and_numbers
+from kbound.run.outcome import VERIFIED
 
 _TIMING_KEYS = ("compress_seconds", "decompress_seconds")
 MEANING = (
@@ -32,8 +33,8 @@ def point_to_dict(p: TradeoffPoint, timings: bool = True) -> dict[str, Any]:
     row = {
         "spec": p.spec, "backend": p.backend, "status": p.status, "payload_bytes": p.payload_bytes,
         "decoder_bytes": p.decoder_bytes, "total_bytes": p.total_bytes,
-        "compress_seconds": None if p.compress_seconds is None else round(p.compress_seconds, 6),
-        "decompress_seconds": None if p.decompress_seconds is None else round(p.decompress_seconds, 6),
+        "compress_seconds": rounded(p.compress_seconds),
+        "decompress_seconds": rounded(p.decompress_seconds),
         "on_decompress_frontier": p.on_decompress_frontier, "on_compress_frontier": p.on_compress_frontier,
         "error": p.error,
     }
@@ -73,7 +74,7 @@ def _cells(report: TradeoffReport, p: TradeoffPoint, timings: bool) -> list[str]
     if timings:
         cells += ["-" if p.compress_seconds is None else f"{p.compress_seconds:.4f}",
                   "-" if p.decompress_seconds is None else f"{p.decompress_seconds:.4f}"]
-    cells.append(_flags(p) if p.status == "verified" else f"✗ {p.error or 'failed'}")
+    cells.append(_flags(p) if p.status == VERIFIED else f"✗ {p.error or 'failed'}")
     return cells
 
 

@@ -33,6 +33,11 @@ class Column:
     min_width: int | None = None
 
 
+def rounded(value: float | None, digits: int = 6) -> float | None:
+    """A figure for the JSON dicts: rounded to `digits` decimals (6 for rates, 4 for seconds), None kept."""
+    return None if value is None else round(value, digits)
+
+
 def text_and_numbers(names: Sequence[str], *, status_last: bool = False) -> tuple[Column, ...]:
     """The usual columns: a text column first (the backend or sample), numbers right-aligned on one line,
     and, with `status_last`, a text column last (a status or flags, left-aligned and wrapped)."""

@@ -4,7 +4,7 @@
 spec, its library's version, kbound's version and the backend's own source, so it is recalled
 only when recomputing it would give the same bound. `SelectionMemo` remembers the identity
 (sha256, size, characters, documents) of a selection by its fingerprint: the sources' paths,
-sizes, modification times and inodes (an object store's ETag) and every setting that shapes
+sizes, modification and change times and inodes (an object store's ETag) and every setting that shapes
 the stream. Together they let a run that was stopped (or re-run on unchanged data) skip every
 task already done without reading its data again. Each entry carries a checksum of its own
 content and the key it was stored under; an entry that fails either check is recomputed and

@@ -119,7 +119,7 @@ def run_tasks(
         ex.run(calls, on_start=lambda i: on_start(tasks[i]) if on_start else None, on_done=finished,
                on_progress=lambda i, d, t: on_progress(tasks[i], d, t) if on_progress else None)
     except Stopped as stop:
-        raise Interrupted([done[i] for i in sorted(done)], dict(done), stop.signum) from None
+        raise Interrupted([done[i] for i in sorted(done)], signum=stop.signum) from None
     finally:
         if own:
             ex.close()

@@ -16,6 +16,8 @@ a `Part` of one, given as an argument to a later call is loaded there, never by 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import multiprocessing
 import os
 import pickle
@@ -24,12 +26,13 @@ import sys
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from kbound.errors import KboundError
+from kbound.run.malloc import return_freed_memory
 from kbound.run.signals import Terminated, die_with_parent
 
 #: What a worker process holds besides its own work: the interpreter, numpy, kbound and a few 1 MiB
@@ -184,6 +187,7 @@ def load(arg: Any) -> Any:
 
 def _work(call: Call, keep_dir: str | None, parent: int, conn: Connection) -> None:
     die_with_parent(parent)
+    return_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
@@ -358,7 +362,8 @@ class DaskExecutor(Executor):
 
     def close(self) -> None:
         if self._owned:
-            self.client.close()
+            with _quiet_cluster_logs():
+                self.client.close()
 
     def part(self, kept: Any, key: str) -> Any:
         import operator
@@ -379,35 +384,62 @@ class DaskExecutor(Executor):
     ) -> list[Any]:
         from distributed import as_completed
 
-        futures = []
+        # The futures not yet taken: one whose result is here is released at once, so the cluster
+        # does not recompute it when the worker holding it dies.
+        live: dict[int, Any] = {}
         done: dict[int, Any] = {}
-        try:
-            for i, c in enumerate(calls):
-                futures.append(self.client.submit(
-                    _guarded, keep or c.keep, c.fn, *c.args, key=f"kbound-{os.getpid()}-{time.monotonic_ns()}-{i}",
-                    priority=int(c.expected_seconds), pure=False,
-                ))
-                if on_start:
-                    on_start(i)
-            index = {f.key: i for i, f in enumerate(futures)}
-            for future in as_completed(futures):
-                i = index[future.key]
-                try:
-                    # A kept value stays on its worker; only a failure comes here.
-                    kept = keep or calls[i].keep
-                    result = future if kept and future.status != "error" else future.result()
-                except Exception as e:  # the worker died, or the call could not run there
-                    result = Failure(f"failed on the cluster: {type(e).__name__}: {e}".rstrip(": "))
-                done[i] = result
-                if on_done:
-                    on_done(i, result)
-        except (KeyboardInterrupt, Terminated) as stop:
-            self.client.cancel(futures)
-            raise Stopped(done, stop.signum if isinstance(stop, Terminated) else signal.SIGINT) from None
-        except BaseException:
-            self.client.cancel(futures)
-            raise
+        with _quiet_cluster_logs():
+            try:
+                for i, c in enumerate(calls):
+                    live[i] = self.client.submit(
+                        _guarded, keep or c.keep, c.fn, *c.args, key=f"kbound-{os.getpid()}-{time.monotonic_ns()}-{i}",
+                        priority=int(c.expected_seconds), pure=False,
+                    )
+                    if on_start:
+                        on_start(i)
+                index = {f.key: i for i, f in live.items()}
+                for future in as_completed(list(live.values())):
+                    i = index[future.key]
+                    del live[i]
+                    try:
+                        # A kept value stays on its worker; only a failure comes here.
+                        kept = keep or calls[i].keep
+                        result = future if kept and future.status != "error" else future.result()
+                    except Exception as e:  # the worker died, or the call could not run there
+                        # Dask's messages run over several lines ("…connection-lost.\nClient lost…"): one.
+                        said = " ".join(str(e).split())
+                        result = Failure(f"failed on the cluster: {type(e).__name__}: {said}".rstrip(": "))
+                    if result is not future:
+                        future.release()
+                    done[i] = result
+                    if on_done:
+                        on_done(i, result)
+            except (KeyboardInterrupt, Terminated) as stop:
+                self.client.cancel(list(live.values()))
+                raise Stopped(done, stop.signum if isinstance(stop, Terminated) else signal.SIGINT) from None
+            except BaseException:
+                self.client.cancel(list(live.values()))
+                raise
         return [done[i] for i in range(len(calls))]
+
+
+@contextlib.contextmanager
+def _quiet_cluster_logs() -> Iterator[None]:
+    """Dask's own loggers at CRITICAL while kbound talks to the cluster, as they were after.
+
+    A lost scheduler or worker is reported by kbound in one line (a failed call, or the run's
+    error); Dask's client logs the same event as a 30-line traceback on standard error first.
+    """
+    loggers = [logging.getLogger(name) for name, obj in list(logging.root.manager.loggerDict.items())
+               if (name == "distributed" or name.startswith("distributed.")) and isinstance(obj, logging.Logger)]
+    before = [(lg, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in before:
+            lg.setLevel(level)
 
 
 def _guarded(keep: bool, fn: Callable[..., Any], *args: Any) -> Any:

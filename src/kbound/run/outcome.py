@@ -65,10 +65,7 @@ def failure_text(e: Exception) -> str:
 class Interrupted(Exception):
     """The run was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP); carries what finished before that."""
 
-    def __init__(self, finished: list[Outcome], by_task: dict[int, Outcome] | None = None,
-                 signum: int = signal.SIGINT) -> None:
+    def __init__(self, finished: list[Outcome], signum: int = signal.SIGINT) -> None:
         super().__init__("interrupted")
         self.finished = finished
-        #: The finished outcomes by task index.
-        self.by_task = by_task or {}
         self.signum = signum

@@ -16,8 +16,6 @@ import signal
 from collections.abc import Iterator
 from types import FrameType
 
-#: Signals that end a run with what finished: Ctrl-C, and what `kill`, `timeout` and CI runners send.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _PR_SET_PDEATHSIG = 1
 
 

@@ -12,7 +12,6 @@ pieces, whatever the size.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import tempfile
 import time
@@ -305,11 +304,3 @@ def first_difference(want: Iterable[bytes], got: Iterable[bytes]) -> str:
             i = next(i for i in range(n) if x[i] != y[i])
             return f"first wrong byte at {pos + i:,}"
         pos, x, y = pos + n, x[n:], y[n:]
-
-
-def digest(chunks: Iterable[bytes]) -> str:
-    """The sha256 of a stream of chunks."""
-    h = hashlib.sha256()
-    for chunk in chunks:
-        h.update(chunk)
-    return h.hexdigest()

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from kbound.errors import CorpusError, InputWarning
 from kbound.sources.readers import PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw
 
-FORMATS = ("text", "jsonl", "parquet")
 STDIN = "-"
 
 
@@ -37,7 +36,7 @@ class Source:
     compression: str | None
     field: str | None
     size_on_disk: int | None
-    #: Size, modification time and inode (or an object store's ETag): the key of remembered results.
+    #: Size, modification and change times, inode and device (or an object store's ETag): the key of remembered results.
     stamp: str
 
 
@@ -298,4 +297,6 @@ def _stamp(url: str) -> tuple[int | None, str]:
         size = info.get("size")
         return (None if size is None else int(size)), json.dumps(picked, sort_keys=True)
     st = os.stat(url)
-    return st.st_size, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}:{st.st_dev}"
+    # ctime with the rest: a write in place keeps the size and inode, and `touch -r` restores
+    # the mtime, but nothing short of the clock can set ctime back, so a change always shows.
+    return st.st_size, f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"

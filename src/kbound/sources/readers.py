@@ -10,7 +10,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
-import os
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -170,17 +169,3 @@ class _Counting:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
-
-
-def file_size(url: str) -> int | None:
-    """The size of a local file or a URL's object in bytes, or None when the system does not say."""
-    try:
-        if is_url(url):
-            import fsspec
-
-            fs, path = fsspec.core.url_to_fs(url)
-            size = fs.info(path).get("size")
-            return None if size is None else int(size)
-        return os.stat(url).st_size
-    except (OSError, ImportError, ValueError):
-        return None
