@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from kbound.bounds.results import Report
-from kbound.report.view import Block, Column, CsvTable, Heading, Paragraph, Row, Sentence, Table, text_and_numbers
+from kbound.report.view import (
+    Block,
+    Column,
+    CsvTable,
+    Heading,
+    Paragraph,
+    Row,
+    Sentence,
+    Table,
+    rounded,
+    text_and_numbers,
+)
 
 
 def _pct(part: int, whole: int) -> str:
@@ -96,7 +107,7 @@ def duplicates_to_dict(report: Report) -> dict[str, Any] | None:
         "definition": "a chunk or document repeats when an identical one (same 16-byte BLAKE2b name) occurs "
                       "earlier in corpus order; repeated_fraction = repeated_bytes / bytes",
         "bytes": d.bytes, "documents": d.documents, "chunks": d.chunks, "distinct_chunks": d.distinct_chunks,
-        "repeated_bytes": d.repeated_bytes, "repeated_fraction": round(d.repeated_fraction, 6),
+        "repeated_bytes": d.repeated_bytes, "repeated_fraction": rounded(d.repeated_fraction),
         "repeated_chunks": d.repeated_chunks, "repeated_documents": d.repeated_documents,
         "repeated_document_bytes": d.repeated_document_bytes,
         "index_bytes_per_chunk": d.index_bytes_per_chunk, "partitions": d.partitions,
@@ -116,9 +127,9 @@ def sources_to_dicts(report: Report) -> list[dict[str, Any]]:
              "repeated_bytes_within": s.repeated_bytes_within,
              "repeated_bytes_against_earlier": s.repeated_bytes_against_earlier,
              "repeated_documents": s.repeated_documents, "adds_bytes": s.adds_bytes,
-             "adds_bits_per_byte": None if s.adds_bits_per_byte is None else round(s.adds_bits_per_byte, 6),
+             "adds_bits_per_byte": rounded(s.adds_bits_per_byte),
              "own_bytes": s.own_bytes,
-             "own_bits_per_byte": None if s.own_bits_per_byte is None else round(s.own_bits_per_byte, 6),
+             "own_bits_per_byte": rounded(s.own_bits_per_byte),
              "own_spec": s.own_spec}
             for s in report.sources]
 
