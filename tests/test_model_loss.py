@@ -212,3 +212,48 @@ def test_cli_usage_errors(args: list[str], code: int, message: str) -> None:
     got, _, err = run("estimate", str(ALICE), "-b", "xz:9", *args)
     assert got == code
     assert message in err
+
+
+def test_a_signal_during_scoring_prints_the_finished_rows_and_exits_with_its_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from kbound.models import loss
+    from kbound.run.signals import Terminated
+
+    model = write_tiny_llama(tmp_path / "zero.gguf", zero=True)
+    text = tmp_path / "t.txt"
+    text.write_bytes(b"a small text to score, then a signal arrives.\n" * 40)
+
+    def stopped(*args: object, **kw: object) -> object:
+        raise Terminated(signal.SIGTERM)  # as SIGTERM arriving while llama.cpp scores
+
+    monkeypatch.setattr(loss, "measure_loss", stopped)
+    code, out, err = run(str(text), "-b", "zlib:6", "--model", str(model), "--model-loss", "measure",
+                         "--no-cache", "-f", "lines")
+    assert code == 143 and err.endswith("kbound: terminated (SIGTERM)\n")
+    assert sorted(line.split("\t")[0] for line in out.splitlines()) == ["raw", "zlib:6"] and "Traceback" not in err
+
+
+def test_a_run_stopped_during_the_backends_does_not_go_on_to_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import signal
+
+    from kbound.cli import estimate as command
+    from kbound.models import loss
+
+    model = write_tiny_llama(tmp_path / "zero.gguf", zero=True)
+    text = tmp_path / "t.txt"
+    text.write_bytes(b"some text\n" * 100)
+    real = command.estimate
+    monkeypatch.setattr(command, "estimate", lambda *a, **kw: dataclasses.replace(
+        real(*a, **kw), interrupted=True, signal=signal.SIGTERM))  # as if SIGTERM came while coding
+    scored: list[object] = []
+    monkeypatch.setattr(loss, "measure_loss", lambda *a, **kw: scored.append(a))
+    code, out, _ = run(str(text), "-b", "zlib:6", "--model", str(model), "--model-loss", "measure", "--no-cache",
+                       "-f", "lines")
+    assert code == 143 and scored == []
+    assert sorted(line.split("\t")[0] for line in out.splitlines()) == ["raw", "zlib:6"]

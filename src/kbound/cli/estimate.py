@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
 
 import click
@@ -28,6 +29,7 @@ from kbound.report import FORMATS, render
 from kbound.report.files import write_output
 from kbound.run.outcome import FAILED
 from kbound.run.shards import MIN_SHARD_BYTES
+from kbound.run.signals import Terminated
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -187,15 +189,21 @@ def estimate_command(
                 dedup=dedup, by_source=by_source, chunking=chunking,
             )
         measured = None
-        if measure and report.best is not None:
+        # A run a signal stopped goes straight to printing what finished: scoring takes minutes.
+        if measure and report.best is not None and not report.interrupted:
             from kbound.models.loss import measure_loss
             from kbound.sources.corpus import open_corpus
 
-            with open_corpus(inputs, glob=glob, field=field, separator=separator_bytes(separator),
-                             max_bytes=max_bytes) as corpus:
-                measured = measure_loss(models[0], corpus.selection(), windows=loss_windows or "sliding",
-                                        window=loss_window, stride=loss_stride,
-                                        sample_bytes=loss_sample, seed=loss_seed)
+            try:
+                with open_corpus(inputs, glob=glob, field=field, separator=separator_bytes(separator),
+                                 max_bytes=max_bytes) as corpus:
+                    measured = measure_loss(models[0], corpus.selection(), windows=loss_windows or "sliding",
+                                            window=loss_window, stride=loss_stride,
+                                            sample_bytes=loss_sample, seed=loss_seed)
+            except (KeyboardInterrupt, Terminated) as stop:
+                # The rows stand: print them without the model's loss, and exit with the signal's code.
+                signum = stop.signum if isinstance(stop, Terminated) else signal.SIGINT
+                report = dataclasses.replace(report, interrupted=True, signal=signum)
         if infos:
             from kbound.models.attach import with_models
 
