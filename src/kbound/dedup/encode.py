@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from kbound.dedup.chunking import HASH_BYTES, Chunker, Chunking
+from kbound.dedup.chunking import HASH_BYTES, Chunker, Chunking, chunk_name
 from kbound.dedup.index import DUP, TARGET
 from kbound.dedup.recipe import RecipeWriter, ops
 from kbound.errors import CorpusError, RoundTripError
@@ -52,11 +52,9 @@ class Splitter:
         assert dups.dtype == DUP
         self.chunking, self.dups, self.starts, self.start = chunking, dups, starts, start
         self.writer = RecipeWriter()
-        #: (position, target, length) of each reference as written: what the verifier expects to read.
-        self.refs: list[tuple[int, int, int]] = []
         self.chunks = 0
         self.bytes = 0
-        self.literal_bytes = 0
+        self._next = 0  # the next entry of `dups` to meet
 
     def literals(self, pieces: Iterable[tuple[bytes, int]]) -> Iterator[bytes]:
         """The literal chunks, in order (the recipe is complete once this is exhausted)."""
@@ -64,7 +62,7 @@ class Splitter:
         for data, kind in pieces:
             yield from self._walk(chunker.feed(data, kind == DOCUMENT))
         yield from self._walk(chunker.finish())
-        if self.chunks < len(self.dups) or (len(self.dups) and int(self.dups["ordinal"][-1]) >= self.chunks):
+        if self._next < len(self.dups):  # a repeat the index listed was never met
             raise CorpusError("the input changed since it was indexed: fewer chunks than before")
 
     def _walk(self, chunks: list[memoryview]) -> Iterator[bytes]:
@@ -72,26 +70,26 @@ class Splitter:
         for c in chunks:
             if k < len(dups) and int(dups["ordinal"][k]) == self.chunks:
                 d = dups[k]
-                if hashlib.blake2b(c, digest_size=HASH_BYTES).digest() != _name(d["h0"], d["h1"]):
+                if chunk_name(c) != _name(d["h0"], d["h1"]):
                     raise CorpusError(f"the input changed since it was indexed (chunk at byte {self.bytes:,})")
                 target = int(self.starts[int(d["target_shard"])]) + int(d["target_offset"])
                 self.writer.reference(target, len(c), self.start + self.bytes)
                 k += 1
             else:
                 self.writer.literal(len(c))
-                self.literal_bytes += len(c)
                 yield bytes(c)
             self.chunks += 1
             self.bytes += len(c)
         self._next = k
 
-    _next = 0
-
     def recipe(self) -> bytes:
-        """The recipe, once the literals have all been taken; `refs` then lists its references."""
-        out = self.writer.finish()
-        self.refs = self.writer.written
-        return out
+        """The recipe, once the literals have all been taken."""
+        return self.writer.finish()
+
+    @property
+    def refs(self) -> list[tuple[int, int, int]]:
+        """(position, target, length) of each reference as written: what the verifier expects to read back."""
+        return self.writer.written
 
 
 class _Literals:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from kbound.dedup.chunking import HASH_BYTES, Chunker, Chunking
+from kbound.dedup.chunking import HASH_BYTES, Chunker, Chunking, chunk_name
 from kbound.sources.stream import DOCUMENT, SEPARATOR
 
 #: One record per chunk occurrence: its name, where it is, and how long.
@@ -103,7 +103,7 @@ class Indexer:
 
     def _take(self, chunks: list[memoryview]) -> None:
         for c in chunks:
-            self._names += hashlib.blake2b(c, digest_size=HASH_BYTES).digest()
+            self._names += chunk_name(c)
             self._lengths.append(len(c))
 
     def _end_document(self) -> None:

@@ -125,7 +125,7 @@ def run_task(
                 literal_meter: Meter | None = Meter(None, chars=False)
             elif task.index is not None:
                 indexer = Indexer(task.index.chunking, task.index.shard, task.index.partitions)
-                chunks = _indexed(stream.marked(), indexer, meter)
+                chunks = _indexed(_metered(stream.marked(), meter), indexer)
                 literal_meter = None
             else:
                 chunks = _metered_bytes(stream, meter)
@@ -147,11 +147,11 @@ def run_task(
                 result["decoder"] = backend.decoder(cache_root, write_cache=write_cache)
             if verify:
                 t0 = time.perf_counter()
-                if splitter is not None and recipe is not None and literal_meter is not None and task.dedup:
-                    lit = literal_meter.finish(0)
+                if splitter is not None:
+                    assert recipe is not None and literal_meter is not None and task.dedup is not None
                     targets = merged(task.dedup.targets, TARGET)
                     check_walk(recipe, decoded(backend, payload), targets, splitter.start, stats.bytes,
-                               splitter.refs, lit.sha256)
+                               splitter.refs, literal_meter.finish(0).sha256)
                 else:
                     _verify(backend, payload, stats.bytes, stats.sha256,
                             lambda n: tell(stats.bytes + n, 2 * stats.bytes))
@@ -217,13 +217,10 @@ def _metered(pieces: Iterable[tuple[bytes, int]], meter: Meter) -> Iterator[tupl
     batch.flush()
 
 
-def _indexed(pieces: Iterable[tuple[bytes, int]], indexer: Indexer, meter: Meter) -> Iterator[bytes]:
-    batch = _Batched(meter)
+def _indexed(pieces: Iterable[tuple[bytes, int]], indexer: Indexer) -> Iterator[bytes]:
     for data, kind in pieces:
-        batch.add(data)
         indexer.feed(data, kind)
         yield data
-    batch.flush()
 
 
 def _expected(done: int, disk_done: int, disk_total: int, size: int) -> int:
