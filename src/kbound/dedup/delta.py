@@ -32,7 +32,8 @@ from kbound.sources.stream import CorpusStream
 
 #: A window to read: for the gap at `gap` (bytes into the shard that codes it), `length` bytes at
 #: `offset` of shard `shard`; `side` says which of the gap's ends it lines up with.
-WINDOW = np.dtype([("gap", "<u8"), ("side", "u1"), ("shard", "<u4"), ("offset", "<u8"), ("length", "<u4")])
+WINDOW = np.dtype([("gap", "<u8"), ("side", "u1"), ("shard", "<u4"), ("offset", "<u8"), ("length", "<u4"),
+                   ("gap_bytes", "<u8")])
 BOTH, LEFT, RIGHT = 0, 1, 2
 #: The fewest equal bytes coded as a reference: a reference costs about 5 recipe bytes, 32 literal bytes
 #: about 8 once coded.
@@ -42,9 +43,9 @@ PROBE = 32
 
 
 def window_budget(shard_bytes: int) -> int:
-    """Window bytes one shard may ask for (held by the splitter; a gather holds about as much): a quarter of
-    the shard, at least 64 MiB, at most 512 MiB."""
-    return max(64 << 20, min(shard_bytes // 4, 512 << 20))
+    """Window bytes one shard may ask for (held by the splitter; a gather holds about as much): half the
+    shard, at least 64 MiB, at most 1 GiB."""
+    return max(64 << 20, min(shard_bytes // 2, 1 << 30))
 
 
 def window_key(s: int) -> str:
@@ -61,7 +62,7 @@ def plan_windows(dups: np.ndarray, shard: int, size: int, sizes: Sequence[int], 
     "shards": the shards t asked.
     """
     assert dups.dtype == DUP
-    rows: list[tuple[int, int, int, int, int]] = []
+    rows: list[tuple[int, int, int, int, int, int]] = []
     ends = dups["offset"].astype(np.int64) + dups["length"].astype(np.int64)
     # A gap between references k-1 and k (k = 0: before the first; k = len: after the last).
     for k in range(len(dups) + 1):
@@ -75,24 +76,25 @@ def plan_windows(dups: np.ndarray, shard: int, size: int, sizes: Sequence[int], 
         right = (int(dups["target_shard"][k]), int(dups["target_offset"][k])) if k < len(dups) else None
         if left and right and left[0] == right[0] and 0 < right[1] - left[1] <= 2 * g + chunking.max_bytes \
                 and g <= 2 * chunking.max_bytes:
-            rows.append((gap, BOTH, left[0], left[1], right[1] - left[1]))
+            rows.append((gap, BOTH, left[0], left[1], right[1] - left[1], g))
             continue
-        # Only one end lines up (an edit in a document's first or last chunk, text between): the chunk
-        # it changed is rarely over 4 times the average (normalized chunking), so that much past the
-        # left target and before the right one.
-        reach = min(g, 4 * chunking.avg_bytes) + chunking.min_bytes
+        # Only one end lines up (an edit in a document's first or last chunk, text between): past the
+        # average, normalized chunking cuts with odds 4/avg a byte, so a chunk is over twice the average
+        # about once in 55 (e^-4); 3 times leaves room for an edit that moved a cut into the next chunk.
+        reach = min(g, 3 * chunking.avg_bytes) + chunking.min_bytes
         if left:
             n = min(reach, int(sizes[left[0]]) - left[1])
             if n > 0:
-                rows.append((gap, LEFT, left[0], left[1], n))
+                rows.append((gap, LEFT, left[0], left[1], n, g))
         if right and right[1] > 0:
             lo = max(0, right[1] - reach)
-            rows.append((gap, RIGHT, right[0], lo, right[1] - lo))
+            rows.append((gap, RIGHT, right[0], lo, right[1] - lo, g))
     table = np.array(rows, dtype=WINDOW) if rows else np.empty(0, dtype=WINDOW)
     # Within the budget, windows that line up with both ends first (the likeliest edits), then by position.
     budget = window_budget(size)
     if int(table["length"].sum()) > budget:
-        order = np.lexsort((table["gap"], table["side"] != BOTH))
+        # Windows lined up with both ends first (an edit between two references), then the shortest gaps.
+        order = np.lexsort((table["gap"], table["gap_bytes"], table["side"] != BOTH))
         keep = order[np.cumsum(table["length"][order].astype(np.int64)) <= budget]
         table = table[np.sort(keep)]
     out: dict[str, Any] = {}

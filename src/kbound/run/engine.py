@@ -14,6 +14,7 @@ from typing import Any
 
 from kbound.backends.catalog import STREAM_BYTES
 from kbound.backends.registry import memory_bytes, seconds_per_mb
+from kbound.dedup.delta import window_budget
 from kbound.errors import CorpusError, KboundError
 from kbound.run.executor import (
     WORKER_BYTES,
@@ -43,8 +44,10 @@ OnTask = Callable[[Task], None]
 
 
 def memory_need(task: Task) -> int:
-    """The memory the scheduler sets aside for a task: its worker plus the codec's own estimate."""
-    return WORKER_BYTES + memory_bytes(task.backend, task.size)
+    """The memory the scheduler sets aside for a task: its worker plus the codec's own estimate (and near-copy
+    windows)."""
+    windows = window_budget(task.size) if task.dedup is not None and task.dedup.windows else 0
+    return WORKER_BYTES + memory_bytes(task.backend, task.size) + windows
 
 
 def expected_seconds(task: Task) -> float:
