@@ -2,24 +2,29 @@
 
 The worker reads the sources itself (nothing is spooled for it), feeds the backend pieces of
 exactly `FEED` bytes (so a payload never depends on how the input was read), and measures the
-stream's identity on the way (`Meter`: sha256, bytes, UTF-8 characters). The payload goes to an
-anonymous temporary file, the encoder is released, and verification decodes the payload as a
-stream and compares the decoded bytes' sha256 and length with the input's: the input is not
-read a second time unless they differ, to say where. Memory is the codec's own state plus a few
-pieces, whatever the size.
+stream's identity on the way (`Meter`: sha256, bytes, UTF-8 characters). Where the backend's
+card says `inline` (raw and the dictionary coders), the decoder consumes each piece of payload
+as it is produced and nothing is written: scratch disk is nil whatever the corpus. Otherwise
+(the symmetric models, whose decoder is as big as their encoder) the payload goes to an
+anonymous temporary file, the encoder is released, and the payload is decoded as a stream.
+Either way the decoded bytes' sha256 and length are compared with the input's: the input is
+not read a second time unless they differ, to say where. Memory is the codec's own state plus
+a few pieces, whatever the size.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from kbound.backends.base import Backend
+from kbound.backends.registry import verifies_inline
 from kbound.backends.stream import FEED
 from kbound.dedup.chunking import Chunking
 from kbound.dedup.encode import Splitter, check_walk, merged
@@ -108,13 +113,23 @@ def run_task(
     tell = report or (lambda done, total: None)
     backend = task.backend
     indexer = None
+    cpu0 = _cpu_seconds()
+    # Inline: the decoder takes each piece of payload as it comes, and nothing is written. Otherwise (a
+    # symmetric model, a compressor that patches its header, the duplicate stage's walk, which needs the
+    # recipe first) the payload goes to a TemporaryFile, which has no name on Linux: nothing is left
+    # behind however the worker ends.
+    inline = verify and task.dedup is None and verifies_inline(backend)
     try:
-        # TemporaryFile has no name on Linux: nothing is left behind however the worker ends.
-        with tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
+        with contextlib.ExitStack() as stack:
             stream = CorpusStream(task.selection)
             meter = Meter(limit)
             disk_total = task.selection.disk_bytes()
             coder = backend.compressor()
+            if inline and getattr(coder, "patch", None) is not None:
+                inline = False
+            payload: _Sink = _Inline(backend) if inline else _Spool(stack.enter_context(
+                tempfile.TemporaryFile(prefix="kbound-payload-")))
+            passes = 2 if verify and not inline else 1
             splitter = None
             t0 = time.perf_counter()
             if task.dedup is not None:
@@ -134,29 +149,37 @@ def run_task(
                 if literal_meter is not None:
                     literal_meter.update(piece)
                 payload.write(coder.process(piece))
-                tell(meter.bytes, _expected(meter.bytes, stream.disk_bytes, disk_total, task.size) * (1 + verify))
+                tell(meter.bytes, _expected(meter.bytes, stream.disk_bytes, disk_total, task.size) * passes)
             stats = meter.finish(stream.documents)
             result["stats"] = stats
             payload.write(coder.finish())
-            _patch(coder, payload)
-            result["compress_seconds"] = time.perf_counter() - t0
+            if isinstance(payload, _Spool):
+                _patch(coder, payload.file)
             del coder  # the encoder's state (xz's match finder, ppmd's model) goes before the decoder's comes
+            if isinstance(payload, _Inline):
+                payload.check(stats.bytes, stats.sha256)
+            result["compress_seconds"] = time.perf_counter() - t0 - payload.decode_seconds
             recipe = splitter.recipe() if splitter is not None else None
-            result["payload_bytes"] = payload.tell() if recipe is None else shard_payload(recipe, payload.tell())
+            result["payload_bytes"] = payload.size if recipe is None else shard_payload(recipe, payload.size)
             if task.measure_decoder:
                 result["decoder"] = backend.decoder(cache_root, write_cache=write_cache)
-            if verify:
+            if isinstance(payload, _Inline):
+                result["decompress_seconds"] = payload.decode_seconds
+                result["verified"] = True
+            elif verify:
+                assert isinstance(payload, _Spool)
                 t0 = time.perf_counter()
                 if splitter is not None:
                     assert recipe is not None and literal_meter is not None and task.dedup is not None
                     targets = merged(task.dedup.targets, TARGET)
-                    check_walk(recipe, decoded(backend, payload), targets, splitter.start, stats.bytes,
+                    check_walk(recipe, decoded(backend, payload.file), targets, splitter.start, stats.bytes,
                                splitter.refs, literal_meter.finish(0).sha256)
                 else:
-                    _verify(backend, payload, stats.bytes, stats.sha256,
+                    _verify(backend, payload.file, stats.bytes, stats.sha256,
                             lambda n: tell(stats.bytes + n, 2 * stats.bytes))
                 result["decompress_seconds"] = time.perf_counter() - t0
                 result["verified"] = True
+            result["cpu_seconds"] = _cpu_seconds() - cpu0
     except CorpusError as e:
         result["fatal"] = str(e)
     except RoundTripError as e:
@@ -167,6 +190,68 @@ def run_task(
         return result
     return {"fields": result, **(indexer.finish() if indexer is not None and "fatal" not in result
                                  and "error" not in result else {})}
+
+
+class _Sink(Protocol):
+    """Where a task's payload goes as it is produced."""
+
+    size: int
+    decode_seconds: float
+
+    def write(self, data: bytes) -> None: ...
+
+
+class _Spool:
+    """The payload in an anonymous temporary file, decoded once the encoder is gone."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file, self.size, self.decode_seconds = file, 0, 0.0
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.size += len(data)
+
+
+class _Inline:
+    """Verification as the payload is produced: each piece goes straight to the decoder, whose output is hashed.
+
+    The decoder can never be ahead of the encoder, so what it holds is its own state and what the
+    encoder had buffered; nothing is written anywhere, and the input is not read again unless the
+    hashes differ (then `_where` codes it once more to name the first wrong byte).
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self._decoder = backend.decompressor()
+        self._split = getattr(self._decoder, "pieces", None)
+        self._meter = Meter(None, chars=False)
+        self.size, self.decode_seconds = 0, 0.0
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.size += len(data)
+        t0 = time.perf_counter()
+        for out in self._split(data) if self._split is not None else (self._decoder.process(data),):
+            if out:
+                self._meter.update(out)
+        self.decode_seconds += time.perf_counter() - t0
+
+    def check(self, size: int, sha256: str) -> None:
+        """Finish decoding and compare the decoded bytes' length and sha256 with the input's."""
+        t0 = time.perf_counter()
+        tail = self._decoder.finish()
+        if tail:
+            self._meter.update(tail)
+        got = self._meter.finish(0)
+        self.decode_seconds += time.perf_counter() - t0
+        if got.bytes != size or got.sha256 != sha256:
+            raise RoundTripError(f"round trip failed: decoder returned {got.bytes:,} of {size:,} bytes")
+
+
+def _cpu_seconds() -> float:
+    """User and system CPU seconds of this process so far (every thread: the meters' and the libraries' too)."""
+    t = os.times()
+    return t.user + t.system
 
 
 def split_task(task: Task) -> tuple[Task, list[Any], list[Any]]:
@@ -258,11 +343,22 @@ def _verify(backend: Backend, payload: BinaryIO, size: int, sha256: str, tell: C
 def _where(backend: Backend, selection: Selection, message: str) -> str:
     """Say where a failed round trip first went wrong, by coding the input again beside a fresh decoding."""
     try:
+        if verifies_inline(backend):
+            return f"{message}; {first_difference(CorpusStream(selection), _recoded(backend, selection))}"
         with tempfile.TemporaryFile(prefix="kbound-payload-") as payload:
             _encode(backend, CorpusStream(selection), payload)
             return f"{message}; {first_difference(CorpusStream(selection), decoded(backend, payload))}"
     except Exception:  # the diagnosis is a courtesy: the failure stands either way
         return message
+
+
+def _recoded(backend: Backend, selection: Selection) -> Iterator[bytes]:
+    """The selection coded and decoded again, piece by piece, with nothing written (for `_where`)."""
+    coder, decoder = backend.compressor(), backend.decompressor()
+    for piece in pieces_of(CorpusStream(selection)):
+        yield decoder.process(coder.process(piece))
+    yield decoder.process(coder.finish())
+    yield decoder.finish()
 
 
 def _encode(backend: Backend, chunks: Iterable[bytes], payload: BinaryIO) -> None:
