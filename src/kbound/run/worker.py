@@ -54,6 +54,9 @@ class Task:
     index: IndexRequest | None = None
     #: Code the shard with references to repeated chunks (the duplicate stage's rows).
     dedup: DedupInput | None = None
+    #: `raw` backends coded beside this one from the same read (see `kbound.run.engine`); their rows
+    #: come back under "riders", one dict of fields each.
+    riders: tuple[Backend, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,7 @@ def run_task(
     # recipe first) the payload goes to a TemporaryFile, which has no name on Linux: nothing is left
     # behind however the worker ends.
     inline = verify and task.dedup is None and verifies_inline(backend)
+    echoes = [_Echo(r, verify) for r in task.riders]
     try:
         with contextlib.ExitStack() as stack:
             stream = CorpusStream(task.selection)
@@ -145,20 +149,34 @@ def run_task(
             else:
                 chunks = _metered_bytes(stream, meter)
                 literal_meter = None
+            failed: Exception | None = None
             for piece in pieces_of(chunks):
+                for echo in echoes:
+                    echo.feed(piece)
                 if literal_meter is not None:
                     literal_meter.update(piece)
-                payload.write(coder.process(piece))
+                if failed is None:
+                    try:
+                        payload.write(coder.process(piece))
+                    except Exception as e:  # the riders still need the rest of the stream
+                        if not echoes:
+                            raise
+                        failed = e
                 tell(meter.bytes, _expected(meter.bytes, stream.disk_bytes, disk_total, task.size) * passes)
             stats = meter.finish(stream.documents)
             result["stats"] = stats
+            for echo in echoes:
+                echo.finish()
+            if failed is not None:
+                raise failed
             payload.write(coder.finish())
             if isinstance(payload, _Spool):
                 _patch(coder, payload.file)
             del coder  # the encoder's state (xz's match finder, ppmd's model) goes before the decoder's comes
             if isinstance(payload, _Inline):
                 payload.check(stats.bytes, stats.sha256)
-            result["compress_seconds"] = time.perf_counter() - t0 - payload.decode_seconds
+            result["compress_seconds"] = (time.perf_counter() - t0 - payload.decode_seconds
+                                          - sum(e.compress_seconds + e.decompress_seconds for e in echoes))
             recipe = splitter.recipe() if splitter is not None else None
             result["payload_bytes"] = payload.size if recipe is None else shard_payload(recipe, payload.size)
             if task.measure_decoder:
@@ -179,17 +197,22 @@ def run_task(
                             lambda n: tell(stats.bytes + n, 2 * stats.bytes))
                 result["decompress_seconds"] = time.perf_counter() - t0
                 result["verified"] = True
-            result["cpu_seconds"] = _cpu_seconds() - cpu0
+            ridden = sum(e.cpu_seconds for e in echoes)  # the riders' own coding, charged to their rows
+            result["cpu_seconds"] = _cpu_seconds() - cpu0 - ridden
     except CorpusError as e:
         result["fatal"] = str(e)
     except RoundTripError as e:
         result["error"] = e.args[0] if task.dedup is not None else _where(backend, task.selection, str(e))
     except Exception as e:  # a library's own error: report it as this row's failure
         result["error"] = failure_text(e)
+    if echoes and "fatal" not in result:
+        result["riders"] = [e.fields(result.get("stats"), task.measure_decoder, cache_root, write_cache)
+                            for e in echoes]
     if task.index is None:
         return result
-    return {"fields": result, **(indexer.finish() if indexer is not None and "fatal" not in result
-                                 and "error" not in result else {})}
+    # The index needs the whole stream read (a host whose codec failed still read it for its riders).
+    whole = "fatal" not in result and ("error" not in result or (echoes and "stats" in result))
+    return {"fields": result, **(indexer.finish() if indexer is not None and whole else {})}
 
 
 class _Sink(Protocol):
@@ -246,6 +269,67 @@ class _Inline:
         self.decode_seconds += time.perf_counter() - t0
         if got.bytes != size or got.sha256 != sha256:
             raise RoundTripError(f"round trip failed: decoder returned {got.bytes:,} of {size:,} bytes")
+
+
+class _Echo:
+    """A `raw` row coded beside another backend from the same read of the corpus.
+
+    raw's decoder gives back each piece whole as soon as its coded form is fed in, so verification
+    compares that with the piece itself: no hash, no file, and the first wrong byte is known at once.
+    """
+
+    def __init__(self, backend: Backend, verify: bool) -> None:
+        if backend.name != "raw":
+            raise ValueError(f"only raw rides on another task, not {backend.spec}")
+        self.backend, self.verify = backend, verify
+        self._coder, self._decoder = backend.compressor(), backend.decompressor()
+        self.size, self.pos = 0, 0
+        self.error: str | None = None
+        self.compress_seconds = self.decompress_seconds = 0.0
+        self.cpu_seconds = 0.0
+
+    def feed(self, piece: bytes) -> None:
+        if self.error is not None:
+            return
+        c0, t0 = time.thread_time(), time.perf_counter()
+        try:
+            out = self._coder.process(piece)
+            self.size += len(out)
+            t1 = time.perf_counter()
+            self.compress_seconds += t1 - t0
+            if self.verify:
+                back = self._decoder.process(out)
+                if back != piece:
+                    raise RoundTripError(f"round trip failed: decoder returned {len(back):,} bytes for a piece of "
+                                         f"{len(piece):,}; {first_difference([piece], [back], self.pos)}")
+                self.decompress_seconds += time.perf_counter() - t1
+        except Exception as e:
+            self.error = e.args[0] if isinstance(e, RoundTripError) else failure_text(e)
+        self.pos += len(piece)
+        self.cpu_seconds += time.thread_time() - c0
+
+    def finish(self) -> None:
+        if self.error is not None:
+            return
+        try:
+            out = self._coder.finish()
+            self.size += len(out)
+            if self.verify and self._decoder.process(out) + self._decoder.finish():
+                raise RoundTripError("round trip failed: the decoder returned bytes after the end")
+        except Exception as e:
+            self.error = e.args[0] if isinstance(e, RoundTripError) else failure_text(e)
+
+    def fields(self, stats: Any, measure_decoder: bool, cache_root: str | None, write_cache: bool) -> dict[str, Any]:
+        """The rider's row, as `run_task` returns a task's (its CPU: its own coding and decoding only)."""
+        if self.error is not None or stats is None:
+            return {"error": self.error or "not run: the task it rode on stopped"}
+        fields: dict[str, Any] = {"stats": stats, "payload_bytes": self.size, "compress_seconds": self.compress_seconds,
+                                  "cpu_seconds": self.cpu_seconds}
+        if measure_decoder:
+            fields["decoder"] = self.backend.decoder(cache_root, write_cache=write_cache)
+        if self.verify:
+            fields["decompress_seconds"], fields["verified"] = self.decompress_seconds, True
+        return fields
 
 
 def _cpu_seconds() -> float:
@@ -379,10 +463,10 @@ def _patch(coder: Any, payload: BinaryIO) -> None:
         payload.seek(0, os.SEEK_END)
 
 
-def first_difference(want: Iterable[bytes], got: Iterable[bytes]) -> str:
-    """Where two byte streams first differ, in words."""
+def first_difference(want: Iterable[bytes], got: Iterable[bytes], start: int = 0) -> str:
+    """Where two byte streams first differ (counting from `start`), in words."""
     a, b = iter(want), iter(got)
-    x, y, pos = b"", b"", 0
+    x, y, pos = b"", b"", start
     while True:
         while not x and (nx := next(a, None)) is not None:
             x = nx
