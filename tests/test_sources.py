@@ -118,6 +118,48 @@ def test_zstd_frames_are_followed_to_their_end(tmp_path: Path) -> None:
             read_all(path)
 
 
+def _long_line_text(shakespeare: Path, size: int) -> str:
+    """Real text with escapes, accents, an emoji (a surrogate pair in JSON's \\u form) and backslashes."""
+    text = shakespeare.read_text(encoding="utf-8").replace("the", "thé").replace("and", "and 😀 \\ \"")
+    return (text * (size // len(text) + 1))[:size]
+
+
+def test_a_very_long_json_line_is_read_in_pieces_with_the_same_bytes(tmp_path: Path, shakespeare: Path) -> None:
+    text = _long_line_text(shakespeare, 9_000_000)
+    path = tmp_path / "long.jsonl"
+    with path.open("w", encoding="utf-8") as f:  # the long line between short ones, \u escapes and raw UTF-8
+        f.write(json.dumps({"text": "before"}) + "\n" + json.dumps({"id": 1, "text": text}) + "\n")
+        f.write(json.dumps({"text": text[:-3]}, ensure_ascii=False) + "\n" + json.dumps({"text": "after"}) + "\n")
+    want = "\x1e".join(["before", text, text[:-3], "after"]).encode()
+    data, stats = read_all(path, field="text")
+    assert data == want and stats.documents == 4
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "x"}) + "\n" + json.dumps({"text": text})[:-1] + "\n")
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: not a JSON line"):
+        read_all(bad, field="text")
+
+
+def test_a_very_long_json_line_is_held_about_once(tmp_path: Path, shakespeare: Path) -> None:
+    # A 40 MB line was held about 3.6 times over (the line grown a chunk at a time, the parser's copy, its
+    # str, the document, the join with its neighbours); read in pieces, about once.
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps({"text": _long_line_text(shakespeare, 40_000_000)}) + "\n", encoding="utf-8")
+    code = (
+        "import resource, sys\n"
+        "from kbound.sources import open_corpus\n"
+        "from kbound.sources.stream import scan\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "with open_corpus([sys.argv[1]], field='text') as c:\n"
+        "    stats = scan(c.selection())\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, stats.sha256)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
+    grown, sha256 = out.split()
+    grown_kib = int(grown)
+    assert sha256 == hashlib.sha256(_long_line_text(shakespeare, 40_000_000).encode()).hexdigest()
+    assert grown_kib << 10 < 1.6 * path.stat().st_size, f"grew by {grown_kib >> 10} MiB"
+
+
 def test_max_bytes_counts_all_inputs_together_and_plain_files_are_refused_before_reading(alice: Path) -> None:
     corpus_of(alice, max_bytes=152_089)
     with pytest.raises(CorpusError, match=r"the input is 304,178 bytes, more than --max-bytes 200,000"):

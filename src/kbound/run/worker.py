@@ -90,9 +90,12 @@ def pieces_of(chunks: Iterable[bytes], size: int = FEED) -> Iterator[bytes]:
     """Re-cut a stream into pieces of exactly `size` bytes (the last may be shorter)."""
     buf = bytearray()
     for chunk in chunks:
-        if not buf and len(chunk) == size:
-            yield chunk
-            continue
+        if not buf and len(chunk) >= size:
+            # A long document is cut without first being copied whole into the buffer.
+            whole = len(chunk) - len(chunk) % size
+            for i in range(0, whole, size):
+                yield chunk if whole == len(chunk) == size else chunk[i : i + size]
+            chunk = chunk[whole:]
         buf += chunk
         while len(buf) >= size:
             yield bytes(buf[:size])
