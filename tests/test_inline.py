@@ -101,3 +101,18 @@ def test_a_third_party_backend_is_spooled_unless_it_says_otherwise(no_scratch: l
 
     assert verifies_inline(Raw()) and not verifies_inline(Plain()) and verifies_inline(_Corrupt())
     assert "no space left" in run_task(_task(Plain(), alice))["error"] and no_scratch == ["kbound-payload-"]
+
+
+def test_raw_rides_on_a_fast_task_and_every_row_records_its_cpu_seconds(alice: Path) -> None:
+    import kbound
+    from kbound.report.estimate import report_to_dict
+    from kbound.run.engine import rides
+
+    tasks = [_task(s, alice) for s in ("raw", "zstd:3", "xz:9e")]
+    assert rides(tasks) == {0: 1}  # zstd:3 reads for both; xz:9e is too slow to carry the floor
+    assert rides([_task(s, alice) for s in ("raw", "xz:9e")]) == {}
+    report = kbound.estimate([str(alice)], ["zstd:3", "xz:9e"], use_cache=False)
+    rows = {r["spec"]: r for r in report_to_dict(report)["results"]}
+    assert rows["raw"]["verified"] and rows["raw"]["payload_bytes"] == 152_093
+    assert all(isinstance(r["cpu_seconds"], float) and r["cpu_seconds"] >= 0 for r in rows.values())
+    assert rows[parse_spec("xz:9e").spec]["cpu_seconds"] > rows["raw"]["cpu_seconds"]
