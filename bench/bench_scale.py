@@ -263,13 +263,16 @@ def overhead(data: Path, tmp: Path, lines: list[str]) -> None:
     runs = [
         ("plain file", f"zstd -3 -T1 -c '{big}' | zstd -dc | sha256sum", [str(big)]),
         ("JSON lines (.jsonl.zst)", jsonl_pipe, [str(data), "--glob", "*.jsonl.zst", "--field", "text"]),
+        ("JSON lines, `--dedup off`", jsonl_pipe,
+         [str(data), "--glob", "*.jsonl.zst", "--field", "text", "--dedup", "off"]),
         ("Parquet (against the JSON-lines pipeline)", jsonl_pipe, [str(data / "parquet"), "--field", "text"]),
     ]
     out = ["## 8. Overhead per byte and scratch disk, `-b zstd:3`", "",
            "kbound (the `raw` and `zstd:3` rows, verified) against the zstd CLI round trip over the same data "
            "(`zstd -dc | zstd -3 -T1 | zstd -dc | sha256sum` per shard; for the plain file without the first "
-           "step), each timed just before kbound. CPU: user + system seconds of the whole process tree. Scratch: "
-           "the peak of the temporary files kbound held, named or not.", "",
+           "step), each timed just before kbound. CPU: user + system seconds of the whole process tree (kbound's "
+           "includes the duplicate stage's pass 1 on a directory, unless `--dedup off`). Scratch: the peak of the "
+           "temporary files kbound held, named or not (on a directory, the duplicate stage's index records).", "",
            "| data | pipeline CPU s | kbound CPU s | CPU ratio | pipeline wall s | kbound wall s | wall ratio | "
            "peak scratch MiB | load |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, pipe, args in runs:

@@ -154,9 +154,7 @@ def run_tasks(
         kept = None
         if not isinstance(result, Failure) and run[j].index is not None:
             kept, result = result, ex.fetch(result, "fields")
-        ridden = [result if not isinstance(result, dict) or result.get("fatal") else
-                  (result.get("riders") or [])[k] if k < len(result.get("riders") or []) else
-                  {"error": "not run: the task it rode on stopped"} for k in range(len(riders.get(i, ())))]
+        ridden = [_rider_fields(result, k) for k in range(len(riders.get(i, ())))]
         for r, fields in zip((i, *riders.get(i, ())), (result, *ridden), strict=True):
             one(r, fields)
             if kept is not None and tasks[r].index is not None and on_index and isinstance(fields, dict) \
@@ -185,6 +183,14 @@ def run_tasks(
         if own:
             ex.close()
     return [done[i] for i in range(len(tasks))]
+
+
+def _rider_fields(result: Any, k: int) -> Any:
+    """The k-th rider's share of a call's result: its own fields, or the call's crash or unreadable input."""
+    if not isinstance(result, dict) or result.get("fatal"):
+        return result
+    found = result.get("riders") or []
+    return found[k] if k < len(found) else {"error": "not run: the task it rode on stopped"}
 
 
 def _task(task: Task, dups: list[Any], targets: list[Any], options: dict[str, Any],

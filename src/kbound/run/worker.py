@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -84,6 +86,59 @@ class DedupInput:
 
 
 Progress = Callable[[int, int], None]
+
+
+class Prefetch:
+    """Iterate `items` on a helper thread, `depth` ahead: reading the sources (decompressing, parsing,
+    hashing) overlaps coding, whose libraries release the GIL. An error in the reading is raised here, in
+    order; leaving the `with` block early stops the helper."""
+
+    _END = object()
+
+    def __init__(self, items: Iterable[bytes], depth: int = 4) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._fill, args=(iter(items),), name="kbound-read", daemon=True)
+
+    def _fill(self, items: Iterator[bytes]) -> None:
+        try:
+            for item in items:
+                if not self._put(item):
+                    return
+            self._put(self._END)
+        except BaseException as e:  # handed to the consumer, which raises it
+            self._put(_Raised(e))
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __enter__(self) -> Iterator[bytes]:
+        self._thread.start()
+        return self._items()
+
+    def _items(self) -> Iterator[bytes]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, _Raised):
+                raise item.error
+            yield item
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass(frozen=True)
+class _Raised:
+    error: BaseException
 
 
 def pieces_of(chunks: Iterable[bytes], size: int = FEED) -> Iterator[bytes]:
@@ -153,7 +208,7 @@ def run_task(
                 chunks = _metered_bytes(stream, meter)
                 literal_meter = None
             failed: Exception | None = None
-            for piece in pieces_of(chunks):
+            for piece in stack.enter_context(Prefetch(pieces_of(chunks))):
                 for echo in echoes:
                     echo.feed(piece)
                 if literal_meter is not None:
