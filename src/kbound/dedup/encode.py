@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from kbound.dedup.chunking import HASH_BYTES, Chunker, Chunking, chunk_name
+from kbound.dedup.delta import cover
 from kbound.dedup.index import DUP, TARGET
 from kbound.dedup.recipe import RecipeWriter, ops
 from kbound.errors import CorpusError, RoundTripError
@@ -48,13 +49,22 @@ class Splitter:
     `starts[t]` is shard t's first byte in the corpus; `start` this shard's.
     """
 
-    def __init__(self, chunking: Chunking, dups: np.ndarray, starts: np.ndarray, start: int) -> None:
+    def __init__(self, chunking: Chunking, dups: np.ndarray, starts: np.ndarray, start: int,
+                 targets: np.ndarray | None = None, gaps: dict[int, list[tuple[int, int, bytes]]] | None = None
+                 ) -> None:
         assert dups.dtype == DUP
         self.chunking, self.dups, self.starts, self.start = chunking, dups, starts, start
         self.writer = RecipeWriter()
         self.chunks = 0
         self.bytes = 0
         self._next = 0  # the next entry of `dups` to meet
+        # Near copies (`kbound.dedup.delta`): the windows of each gap, and the chunks later shards name (literal).
+        self._gaps = gaps or {}
+        self._named = set(targets["ordinal"].tolist()) if targets is not None and self._gaps else set()
+        self._gap: tuple[int, list[tuple[int, int, bytes]]] | None = None  # (end, windows) of the gap being read
+        self._held = bytearray()  # its bytes since the last flush
+        self._held_at = 0  # where they start in the shard
+        self._held_from_start = False
 
     def literals(self, pieces: Iterable[tuple[bytes, int]]) -> Iterator[bytes]:
         """The literal chunks, in order (the recipe is complete once this is exhausted)."""
@@ -62,6 +72,7 @@ class Splitter:
         for data, kind in pieces:
             yield from self._walk(chunker.feed(data, kind == DOCUMENT))
         yield from self._walk(chunker.finish())
+        yield from self._flush(at_end=True)
         if self._next < len(self.dups):  # a repeat the index listed was never met
             raise CorpusError("the input changed since it was indexed: fewer chunks than before")
 
@@ -69,6 +80,7 @@ class Splitter:
         dups, k = self.dups, self._next
         for c in chunks:
             if k < len(dups) and int(dups["ordinal"][k]) == self.chunks:
+                yield from self._flush(at_end=True)
                 d = dups[k]
                 if chunk_name(c) != _name(d["h0"], d["h1"]):
                     raise CorpusError(f"the input changed since it was indexed (chunk at byte {self.bytes:,})")
@@ -76,11 +88,49 @@ class Splitter:
                 self.writer.reference(target, len(c), self.start + self.bytes)
                 k += 1
             else:
-                self.writer.literal(len(c))
-                yield bytes(c)
+                if self._gap is None and self.bytes in self._gaps:
+                    self._gap, self._held_from_start = (self._gap_end(k), self._gaps[self.bytes]), True
+                if self._gap is not None and self.chunks not in self._named:
+                    if not self._held:
+                        self._held_at = self.bytes
+                    self._held += c
+                else:
+                    yield from self._flush(at_end=False)
+                    self.writer.literal(len(c))
+                    yield bytes(c)
             self.chunks += 1
             self.bytes += len(c)
+            if self._gap is not None and self.bytes >= self._gap[0]:
+                yield from self._flush(at_end=True)
         self._next = k
+
+    def _gap_end(self, k: int) -> int:
+        """Where the gap starting here ends: at the next reference, or the shard's end."""
+        return int(self.dups["offset"][k]) if k < len(self.dups) else 1 << 62
+
+    def _flush(self, at_end: bool) -> Iterator[bytes]:
+        """Code the gap bytes held since the last flush: references into its windows, literal bytes between."""
+        if self._gap is None:
+            return
+        data, at = bytes(self._held), self._held_at
+        windows = self._gap[1]
+        self._held = bytearray()
+        if at_end:
+            self._gap = None
+        done = 0
+        for off, n, target in cover(data, windows, self._held_from_start, at_end):
+            position = self.start + at + off
+            if target + n > position or off < done:
+                continue  # a reference never reaches bytes it is still writing
+            if off > done:
+                self.writer.literal(off - done)
+                yield data[done:off]
+            self.writer.reference(target, n, position)
+            done = off + n
+        if done < len(data):
+            self.writer.literal(len(data) - done)
+            yield data[done:]
+        self._held_from_start = False
 
     def recipe(self) -> bytes:
         """The recipe, once the literals have all been taken."""

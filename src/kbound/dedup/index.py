@@ -29,8 +29,8 @@ CHUNK = np.dtype([("h0", "<u8"), ("h1", "<u8"), ("shard", "<u4"), ("ordinal", "<
 #: One record per document: its name (BLAKE2b of its bytes, separator excluded), shard and length.
 DOC = np.dtype([("h0", "<u8"), ("h1", "<u8"), ("shard", "<u4"), ("length", "<u8")])
 #: A chunk the shard codes as a reference: which one, and the first occurrence it repeats.
-DUP = np.dtype([("ordinal", "<u4"), ("target_shard", "<u4"), ("target_offset", "<u8"), ("length", "<u4"),
-                ("h0", "<u8"), ("h1", "<u8")])
+DUP = np.dtype([("ordinal", "<u4"), ("offset", "<u8"), ("target_shard", "<u4"), ("target_offset", "<u8"),
+                ("length", "<u4"), ("h0", "<u8"), ("h1", "<u8")])
 #: A first occurrence that later chunks name: the verifier checks its decoded bytes against the name.
 TARGET = np.dtype([("ordinal", "<u4"), ("offset", "<u8"), ("length", "<u4"), ("h0", "<u8"), ("h1", "<u8")])
 #: Index bytes held per chunk occurrence while reducing (a `CHUNK` record).
@@ -195,7 +195,7 @@ def reduce_partition(shards: int, chunk_parts: Sequence[np.ndarray], doc_parts: 
     src = c[group_first]  # each occurrence's first occurrence
     later = ~first
     dups = np.empty(int(later.sum()), dtype=DUP)
-    dups["ordinal"], dups["length"] = c["ordinal"][later], c["length"][later]
+    dups["ordinal"], dups["offset"], dups["length"] = c["ordinal"][later], c["offset"][later], c["length"][later]
     dups["target_shard"], dups["target_offset"] = src["shard"][later], src["offset"][later]
     dups["h0"], dups["h1"] = c["h0"][later], c["h1"][later]
     dup_shard = c["shard"][later]

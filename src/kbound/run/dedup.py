@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,8 +28,11 @@ import numpy as np
 from kbound.backends.base import write_varint
 from kbound.backends.decoder import Decoder, with_modules
 from kbound.dedup.chunking import Chunking
+from kbound.dedup.delta import cut_spans, gather, plan_windows, window_key
+from kbound.dedup.encode import merged
 from kbound.dedup.figures import Duplicates, ShardInfo, duplicate_figures
 from kbound.dedup.index import (
+    DUP,
     META,
     PARTITION_BYTES,
     RECORD_BYTES,
@@ -121,21 +125,30 @@ def run_stage(
     if not any(recode):
         return DedupStage({}, figures)
     results = ResultCache(cache_root, enabled=recall, kbound_version=kbound_version)
-    variants = [_variant(setup, starts, [c.digests[s] for c in counts]) for s in range(shards)]
-    tasks: list[Task] = []
-    owner: list[tuple[int, int]] = []
+    # A shard's coding depends on the bytes of the shards its windows come from: every shard up to it.
+    chain = list(itertools.accumulate((s.sha256 for s in shard_stats),
+                                      lambda a, b: hashlib.sha256((a + b).encode()).hexdigest(), initial=""))[1:]
+    variants = [_variant(setup, starts, [c.digests[s] for c in counts], chain[s]) for s in range(shards)]
     coded: dict[tuple[int, int], Outcome] = {}
     for j, backend in backends:
         for s in range(shards):
             hit = results.get(shard_stats[s], backend, variants[s]) if recode[s] else None
             if hit is not None:
                 coded[(j, s)] = hit
-            elif recode[s]:
-                label = f"shard {s + 1} of {shards}, with references" if shards > 1 else "with references"
-                tasks.append(Task(backend, plan.shards[s], plan.sizes[s], label, measure_decoder=False,
-                                  dedup=DedupInput(setup.chunking, [executor.part(r, dups_key(s)) for r in reduced],
-                                                   [executor.part(r, targets_key(s)) for r in reduced], starts, s)))
-                owner.append((j, s))
+    needed = sorted({s for j, _ in backends for s in range(shards) if recode[s] and (j, s) not in coded})
+    windows = _windows(executor, setup, plan, reduced, needed, sizes, shard_stats) if needed else {}
+    tasks: list[Task] = []
+    owner: list[tuple[int, int]] = []
+    for j, backend in backends:
+        for s in needed:
+            if (j, s) in coded:
+                continue
+            label = f"shard {s + 1} of {shards}, with references" if shards > 1 else "with references"
+            tasks.append(Task(backend, plan.shards[s], plan.sizes[s], label, measure_decoder=False,
+                              dedup=DedupInput(setup.chunking, [executor.part(r, dups_key(s)) for r in reduced],
+                                               [executor.part(r, targets_key(s)) for r in reduced], starts, s,
+                                               windows.get(s, []))))
+            owner.append((j, s))
     outcomes: dict[int, Outcome] = {}
     waiting = {j: sum(1 for o in owner if o[0] == j) for j, _ in backends}
 
@@ -177,10 +190,50 @@ def run_stage(
     return DedupStage(outcomes, figures)
 
 
-def _variant(setup: DedupSetup, starts: np.ndarray, digests: Sequence[str]) -> str:
-    """What a shard's coding with references depends on besides its bytes and the backend (code included)."""
-    return hashlib.sha256(json.dumps(["dedup/1", _stage_source(), dataclasses.asdict(setup.chunking),
-                                      starts.tolist(), list(digests)]).encode()).hexdigest()
+def _variant(setup: DedupSetup, starts: np.ndarray, digests: Sequence[str], before: str) -> str:
+    """What a shard's coding with references depends on besides its bytes and the backend (code included).
+
+    `before` chains the sha256 of every shard up to this one: its near-copy windows hold their bytes.
+    """
+    return hashlib.sha256(json.dumps(["dedup/2", _stage_source(), dataclasses.asdict(setup.chunking),
+                                      starts.tolist(), list(digests), before]).encode()).hexdigest()
+
+
+def _windows(executor: Executor, setup: DedupSetup, plan: Plan, reduced: list[Any], needed: Sequence[int],
+             sizes: Sequence[int], shard_stats: Sequence[StreamStats]) -> dict[int, list[Any]]:
+    """The near-copy windows of each shard to code: planned where its references are, read once per shard."""
+    calls = [Call(_plan, ([executor.part(r, dups_key(s)) for r in reduced], s, sizes[s], list(sizes), setup.chunking),
+                  f"near copies in shard {s + 1}", keep=True) for s in needed]
+    planned = _run(executor, calls, "planning the near-copy windows")
+    asks: dict[int, list[tuple[int, Any]]] = {}
+    for s, kept in zip(needed, planned, strict=True):
+        for t in executor.fetch(kept, "shards"):
+            asks.setdefault(t, []).append((s, executor.part(kept, window_key(t))))
+    holders = sorted(asks)
+    calls = [Call(gather, (plan.shards[t], shard_stats[t].sha256, asks[t]), f"near-copy windows in shard {t + 1}",
+                  keep=True) for t in holders]
+    read = _run(executor, calls, "reading the near-copy windows")
+    out: dict[int, list[Any]] = {}
+    for t, kept in zip(holders, read, strict=True):
+        for s, _ in asks[t]:
+            out.setdefault(s, []).append(executor.part(kept, window_key(s)))
+    return out
+
+
+def _plan(dups: list[np.ndarray], s: int, size: int, sizes: list[int], chunking: Chunking) -> dict[str, Any]:
+    return plan_windows(merged(dups, DUP), s, size, sizes, chunking)
+
+
+def _run(executor: Executor, calls: list[Call], what: str) -> list[Any]:
+    """Run calls whose results are kept; a signal stops the stage, a failure ends the run."""
+    try:
+        out = executor.run(calls)
+    except Stopped as stop:
+        raise Interrupted([], signum=stop.signum) from None
+    failed = next((r for r in out if isinstance(r, Failure)), None)
+    if failed is not None:
+        raise KboundError(f"the duplicate stage failed {what}: {failed.message}")
+    return out
 
 
 @functools.cache
@@ -204,14 +257,7 @@ def _reduce(executor: Executor, setup: DedupSetup, shards: int, kept: dict[int, 
                                      [executor.part(kept[s], docs_key(p)) for s in range(shards)], sources),
                   f"index partition {p + 1} of {setup.partitions}", need, keep=True)
              for p in range(setup.partitions)]
-    try:
-        out = executor.run(calls)
-    except Stopped as stop:
-        raise Interrupted([], signum=stop.signum) from None
-    failed = next((r for r in out if isinstance(r, Failure)), None)
-    if failed is not None:
-        raise KboundError(f"the duplicate index could not be reduced: {failed.message}")
-    return out
+    return _run(executor, calls, "reducing the index")
 
 
 def _previews(executor: Executor, plan: Plan, counts: Sequence[PartitionCounts]) -> dict[str, bytes]:
@@ -230,21 +276,7 @@ def _previews(executor: Executor, plan: Plan, counts: Sequence[PartitionCounts])
 
 def _read_spans(selection: Any, spans: list[tuple[int, int, str]]) -> dict[str, bytes]:
     """Bytes at (offset, length) of a selection's stream, by name; reading stops after the last."""
-    spans = sorted(spans)
-    out: dict[str, bytes] = {}
-    pos, k, buf = 0, 0, b""
-    for chunk in CorpusStream(selection):
-        buf += chunk
-        while k < len(spans) and spans[k][0] + spans[k][1] <= pos + len(buf):
-            offset, n, name = spans[k]
-            out[name] = buf[offset - pos : offset - pos + n]
-            k += 1
-        if k == len(spans):
-            break
-        keep_from = spans[k][0] - pos
-        if keep_from > 0:
-            buf, pos = buf[keep_from:], pos + keep_from
-    return out
+    return cut_spans(CorpusStream(selection), spans)
 
 
 def _combine(backend: Any, j: int, plan: Plan, plain: dict[tuple[int, int], Outcome],

@@ -193,10 +193,10 @@ def _rider_fields(result: Any, k: int) -> Any:
     return found[k] if k < len(found) else {"error": "not run: the task it rode on stopped"}
 
 
-def _task(task: Task, dups: list[Any], targets: list[Any], options: dict[str, Any],
+def _task(task: Task, arrays: list[list[Any]], options: dict[str, Any],
           report: Callable[[int, int], None]) -> dict[str, Any]:
     """What a worker runs for one backend task."""
-    result = run_task(joined_task(task, dups, targets), report=report, **options)
+    result = run_task(joined_task(task, arrays), report=report, **options)
     if resource is not None:  # ru_maxrss is in KiB on Linux
         fields = result["fields"] if task.index is not None else result
         fields["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

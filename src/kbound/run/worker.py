@@ -29,6 +29,7 @@ from kbound.backends.base import Backend
 from kbound.backends.registry import verifies_inline
 from kbound.backends.stream import FEED
 from kbound.dedup.chunking import Chunking
+from kbound.dedup.delta import by_gap
 from kbound.dedup.encode import Splitter, check_walk, merged
 from kbound.dedup.index import DUP, TARGET, Indexer
 from kbound.dedup.recipe import shard_payload
@@ -83,6 +84,8 @@ class DedupInput:
     targets: list[Any]
     starts: Any
     shard: int
+    #: The windows its near-copy gaps asked for (`kbound.dedup.delta.Windows`, one per shard that holds some).
+    windows: list[Any] = dataclasses.field(default_factory=list)
 
 
 Progress = Callable[[int, int], None]
@@ -197,7 +200,9 @@ def run_task(
             if task.dedup is not None:
                 d = task.dedup
                 starts = d.starts
-                splitter = Splitter(d.chunking, merged(d.dups, DUP), starts, int(starts[d.shard]))
+                gaps = by_gap(d.windows, starts) if d.windows else None
+                splitter = Splitter(d.chunking, merged(d.dups, DUP), starts, int(starts[d.shard]),
+                                    merged(d.targets, TARGET) if gaps else None, gaps)
                 chunks: Iterable[bytes] = splitter.literals(_metered(stream.marked(), meter))
                 literal_meter: Meter | None = Meter(None, chars=False)
             elif task.index is not None:
@@ -396,19 +401,22 @@ def _cpu_seconds() -> float:
     return t.user + t.system
 
 
-def split_task(task: Task) -> tuple[Task, list[Any], list[Any]]:
-    """A task without its per-partition arrays, and the arrays: what a call passes (handles load as arguments)."""
+def split_task(task: Task) -> tuple[Task, list[list[Any]]]:
+    """A task without its arrays and windows, and those: what a call passes (handles load as arguments)."""
     if task.dedup is None:
-        return task, [], []
+        return task, []
     d = task.dedup
-    return dataclasses.replace(task, dedup=dataclasses.replace(d, dups=[], targets=[])), d.dups, d.targets
+    return dataclasses.replace(task, dedup=dataclasses.replace(d, dups=[], targets=[], windows=[])), \
+        [d.dups, d.targets, d.windows]
 
 
-def joined_task(task: Task, dups: list[Any], targets: list[Any]) -> Task:
+def joined_task(task: Task, arrays: list[list[Any]]) -> Task:
     """The inverse of `split_task`, in the worker."""
     if task.dedup is None:
         return task
-    return dataclasses.replace(task, dedup=dataclasses.replace(task.dedup, dups=dups, targets=targets))
+    dups, targets, windows = arrays
+    return dataclasses.replace(task, dedup=dataclasses.replace(task.dedup, dups=dups, targets=targets,
+                                                               windows=windows))
 
 
 def _metered_bytes(stream: Iterable[bytes], meter: Meter) -> Iterator[bytes]:
