@@ -20,7 +20,10 @@ the named temporary bytes under a TMPDIR of its own, and the load average:
   5. resume: the sharded run stopped (SIGTERM) half way, then run again with the same cache;
   6. cost per preset: CPU seconds per MB of each --effort on a 20 MB sample, as core-hours per TB;
   7. repeated content: bench/bench_dedup.py (far-apart exact copies and near copies beside their
-     deduplicated twins, with and without the duplicate stage).
+     deduplicated twins, with and without the duplicate stage);
+  8. overhead and scratch: `-b zstd:3` on the plain file, the JSON-lines shards and the Parquet files
+     against the zstd CLI round trip over the same data (CPU seconds of each process tree, and wall),
+     with the peak scratch disk of each kbound run (named and unlinked temporary files).
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ def kbound(args: list[str], tmp: Path, **kw: Any) -> tuple[Run, dict[str, Any] |
 def row(name: str, run: Run, doc: dict[str, Any] | None, extra: str = "") -> str:
     total = "-" if doc is None or doc["best"] is None else f"{doc['best']['total_bytes']:,}"
     return (f"| {name} | {run.wall_seconds:,.1f} | {mib(run.parent_peak_rss_bytes)} | {mib(run.tree_pss_bytes)} | "
-            f"{mib(run.temp_bytes)} | {total} | {run.load_before:.2f} | {extra} |")
+            f"{mib(run.scratch_bytes)} | {total} | {run.load_before:.2f} | {extra} |")
 
 
 def sha(doc: dict[str, Any] | None) -> str:
@@ -198,7 +201,8 @@ def parsing(data: Path, tmp: Path, lines: list[str]) -> None:
 def scale_runs(data: Path, tmp: Path, lines: list[str], shard_size: str) -> None:
     jsonl = [str(data), "--glob", "*.jsonl.zst", "--field", "text", "-b", "zstd:3"]
     parquet = [str(data / "parquet"), "--field", "text", "-b", "zstd:3"]
-    head = ["| run | wall s | parent peak RSS MiB | tree peak PSS MiB | named temp MiB | best total B | load | notes |",
+    head = ["| run | wall s | parent peak RSS MiB | tree peak PSS MiB | peak scratch MiB | best total B | load "
+            "| notes |",
             "|---|---:|---:|---:|---:|---:|---:|---|"]
     out = ["## 3-5. The shards with `-b zstd:3`", "", *head]
     whole, wdoc = kbound([*jsonl, "--no-cache"], tmp / "a")
@@ -250,6 +254,37 @@ def scale_runs(data: Path, tmp: Path, lines: list[str], shard_size: str) -> None
     lines += out
 
 
+def overhead(data: Path, tmp: Path, lines: list[str]) -> None:
+    """Part 8: kbound -b zstd:3 against `zstd -dc | zstd -3 -T1 | zstd -dc | sha256sum` on the same data."""
+    shards = sorted(data.glob("shard-*.jsonl.zst"))
+    big = data / "big.txt"
+    jsonl_pipe = "for f in " + " ".join(f"'{p}'" for p in shards) + \
+        "; do zstd -dc \"$f\" | zstd -3 -T1 -c | zstd -dc | sha256sum; done"
+    runs = [
+        ("plain file", f"zstd -3 -T1 -c '{big}' | zstd -dc | sha256sum", [str(big)]),
+        ("JSON lines (.jsonl.zst)", jsonl_pipe, [str(data), "--glob", "*.jsonl.zst", "--field", "text"]),
+        ("JSON lines, `--dedup off`", jsonl_pipe,
+         [str(data), "--glob", "*.jsonl.zst", "--field", "text", "--dedup", "off"]),
+        ("Parquet (against the JSON-lines pipeline)", jsonl_pipe, [str(data / "parquet"), "--field", "text"]),
+    ]
+    out = ["## 8. Overhead per byte and scratch disk, `-b zstd:3`", "",
+           "kbound (the `raw` and `zstd:3` rows, verified) against the zstd CLI round trip over the same data "
+           "(`zstd -dc | zstd -3 -T1 | zstd -dc | sha256sum` per shard; for the plain file without the first "
+           "step), each timed just before kbound. CPU: user + system seconds of the whole process tree (kbound's "
+           "includes the duplicate stage's pass 1 on a directory, unless `--dedup off`). Scratch: the peak of the "
+           "temporary files kbound held, named or not (on a directory, the duplicate stage's index records).", "",
+           "| data | pipeline CPU s | kbound CPU s | CPU ratio | pipeline wall s | kbound wall s | wall ratio | "
+           "peak scratch MiB | load |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, pipe, args in runs:
+        cli = measure(["sh", "-c", pipe])
+        run, _ = kbound([*args, "-b", "zstd:3", "--no-cache"], tmp / "overhead")
+        out.append(f"| {name} | {cli.cpu_seconds:.1f} | {run.cpu_seconds:.1f} | "
+                   f"**{run.cpu_seconds / cli.cpu_seconds:.2f}x** | {cli.wall_seconds:.1f} | {run.wall_seconds:.1f} | "
+                   f"{run.wall_seconds / cli.wall_seconds:.2f}x | {mib(run.scratch_bytes)} | {run.load_before:.2f} |")
+        print(out[-1], flush=True)
+    lines += [*out, ""]
+
+
 def presets(data: Path, tmp: Path, lines: list[str]) -> None:
     sample = tmp / "sample-20MB.txt"
     with open(data / "big.txt", "rb") as f:
@@ -279,8 +314,9 @@ def main() -> int:
     parser.add_argument("--shards", type=int, default=16)
     parser.add_argument("--shard-size", default="1GB", help="--shard-size for the sharded runs")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "SCALE.md")
-    parser.add_argument("--only", default="1,2,3,6,7", help="which parts to run (1: throughput, 2: parsing, "
-                        "3: the shard runs, 4 and 5 included, 6: presets, 7: repeated content, bench_dedup.py)")
+    parser.add_argument("--only", default="1,2,3,6,7,8", help="which parts to run (1: throughput, 2: parsing, "
+                        "3: the shard runs, 4 and 5 included, 6: presets, 7: repeated content, bench_dedup.py, "
+                        "8: overhead against the zstd CLI and peak scratch)")
     parser.add_argument("--dedup-gb", default="2", help="part 7: the size of the corpus with exact copies")
     args = parser.parse_args()
     if not args.corpora.is_dir():
@@ -308,7 +344,8 @@ def main() -> int:
             f"{built['shards']} .jsonl.zst files ({built['jsonl_zst_bytes'] / GB:.2f} GB) and as "
             f"{built['shards']} Parquet files ({built['parquet_bytes'] / GB:.2f} GB, zstd); plus a 2 GB plain "
             "text file. Memory: the parent's own peak RSS, and the peak of the whole process tree's summed PSS "
-            "(sampled every 0.1 s). Named temporary bytes: files under the run's own TMPDIR.", "",
+            "(sampled every 0.1 s). Peak scratch: temporary files under the run's own TMPDIR and unlinked ones "
+            "the process tree holds open.", "",
         ]
         parts = set(args.only.split(","))
         if "1" in parts:
@@ -319,6 +356,8 @@ def main() -> int:
             scale_runs(data, tmp, lines, args.shard_size)
         if "6" in parts:
             presets(data, tmp, lines)
+        if "8" in parts:
+            overhead(data, tmp, lines)
         if "7" in parts:
             part = tmp / "dedup.md"
             subprocess.run([sys.executable, str(Path(__file__).with_name("bench_dedup.py")), "--gb", args.dedup_gb,

@@ -3,13 +3,17 @@
 Memory is sampled from /proc: the summed proportional set size (PSS) of the process and all its
 descendants (forked workers share pages; summing RSS would count them once per worker), and the
 parent's own peak resident set (VmHWM). Named temporary bytes are the files under the TMPDIR the
-command was given (anonymous temporary files have no name and are not counted).
+command was given; scratch bytes add the anonymous ones (unlinked files still open, found through
+/proc/PID/fd of every process in the tree), which `ls` and `du` miss. CPU seconds are the user +
+system time of the command's whole process tree (RUSAGE_CHILDREN, one command at a time).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
+import stat
 import subprocess
 import threading
 import time
@@ -81,6 +85,27 @@ def dir_bytes(path: Path) -> int:
     return total
 
 
+def open_deleted_bytes(pids: list[int]) -> int:
+    """Bytes allocated to regular files that the processes hold open but that have no name any more."""
+    seen: dict[tuple[int, int], int] = {}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            path = f"/proc/{pid}/fd/{fd}"
+            try:
+                if not os.readlink(path).endswith(" (deleted)"):
+                    continue
+                st = os.stat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    return sum(seen.values())
+
+
 @dataclass
 class Run:
     """One measured command."""
@@ -92,6 +117,9 @@ class Run:
     load_before: float
     load_after: float
     returncode: int
+    #: Peak of named temporary bytes plus open unlinked files' (the payloads kbound spools).
+    scratch_bytes: int = 0
+    cpu_seconds: float = 0.0
     stdout: bytes = field(repr=False, default=b"")
     stderr: bytes = field(repr=False, default=b"")
 
@@ -108,17 +136,20 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, tmpdir: Path |
         tmpdir.mkdir(parents=True, exist_ok=True)
         full_env["TMPDIR"] = str(tmpdir)
     before = load()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
-    peaks = {"tree": 0, "parent": 0, "temp": 0}
+    peaks = {"tree": 0, "parent": 0, "temp": 0, "scratch": 0}
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(every):
-            peaks["tree"] = max(peaks["tree"], tree_pss(proc.pid))
+            pids = descendants(proc.pid)
+            peaks["tree"] = max(peaks["tree"], sum(pss(p) for p in pids))
             peaks["parent"] = max(peaks["parent"], peak_rss(proc.pid))
-            if tmpdir is not None:
-                peaks["temp"] = max(peaks["temp"], dir_bytes(tmpdir))
+            named = dir_bytes(tmpdir) if tmpdir is not None else 0
+            peaks["temp"] = max(peaks["temp"], named)
+            peaks["scratch"] = max(peaks["scratch"], named + open_deleted_bytes(pids))
             if callable(stop_when) and stop_when():
                 proc.terminate()
 
@@ -128,9 +159,12 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, tmpdir: Path |
     wall = time.perf_counter() - t0
     done.set()
     sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
     if check and proc.returncode != 0:
         raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode}: {stderr.decode(errors='replace')[-2000:]}")
-    return Run(wall, peaks["tree"], peaks["parent"], peaks["temp"], before, load(), proc.returncode, stdout, stderr)
+    return Run(wall, peaks["tree"], peaks["parent"], peaks["temp"], before, load(), proc.returncode, peaks["scratch"],
+               cpu, stdout, stderr)
 
 
 def mib(n: float) -> str:

@@ -65,11 +65,12 @@ def test_csv() -> None:
     lines = render(REPORT, "csv").splitlines()
     assert lines[0] == (
         "spec,backend,library,version,status,verified,payload_bytes,decoder_bytes,total_bytes,bits_per_byte,"
-        "bits_per_char,payload_bits_per_byte,compress_seconds,decompress_seconds,decoder_method,error,dedup,cached,"
+        "bits_per_char,payload_bits_per_byte,compress_seconds,decompress_seconds,cpu_seconds,decoder_method,error,dedup,"
+        "cached,"
         "peak_rss_bytes"
     )
-    assert lines[2] == "zlib:9,zlib,lib,1.0,verified,True,400,90,490,3.92,4.9,3.2,0.5,0.25,m,,False,False,"
-    assert lines[3].startswith("\"ppmd:6,mem=16m,v=H\",ppmd,lib,1.0,failed,False,,,,,,,0.5,0.25,m,")
+    assert lines[2] == "zlib:9,zlib,lib,1.0,verified,True,400,90,490,3.92,4.9,3.2,0.5,0.25,,m,,False,False,"
+    assert lines[3].startswith("\"ppmd:6,mem=16m,v=H\",ppmd,lib,1.0,failed,False,,,,,,,0.5,0.25,,m,")
 
 
 def test_json() -> None:

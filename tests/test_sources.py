@@ -79,6 +79,87 @@ def test_a_decompression_bomb_stops_at_max_bytes_while_streaming(tmp_path: Path)
         scan(corpus.selection(), corpus.max_bytes)
 
 
+def test_a_zstd_bomb_is_refused_at_max_bytes_having_held_a_chunk(tmp_path: Path) -> None:
+    # RLE blocks expand 32,768-fold: one 16 KiB read decoded in one call made 512 MiB before the limit
+    # was looked at (a process reached 883 MB with --max-bytes 10MB). Decoded a chunk at a time, it holds ~1.
+    bomb = tmp_path / "bomb.txt.zst"
+    bomb.write_bytes(zstandard.ZstdCompressor(level=19).compress(bytes(1 << 30)))
+    code = (
+        "import resource, sys\n"
+        "from kbound.errors import CorpusError\n"
+        "from kbound.sources import open_corpus\n"
+        "from kbound.sources.stream import scan\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "with open_corpus([sys.argv[1]], max_bytes=10_000_000) as c:\n"
+        "    try:\n"
+        "        scan(c.selection(), c.max_bytes)\n"
+        "    except CorpusError as e:\n"
+        "        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(bomb)], capture_output=True, text=True, check=True).stdout
+    grown_kib, message = out.split(" ", 1)
+    assert "larger than --max-bytes 10,000,000 bytes" in message
+    assert int(grown_kib) < 48 << 10, f"the scan grew by {int(grown_kib) >> 10} MiB"
+
+
+def test_zstd_frames_are_followed_to_their_end(tmp_path: Path) -> None:
+    # Two frames (the second with a checksum), a skippable frame between them: read whole; cut anywhere
+    # inside a frame, or followed by bytes that start no frame, refused.
+    one = zstandard.ZstdCompressor(level=3).compress(b"alpha " * 50_000)
+    two = zstandard.ZstdCompressor(level=3, write_checksum=True, write_content_size=True).compress(b"beta")
+    skippable = (0x184D2A53).to_bytes(4, "little") + (3).to_bytes(4, "little") + b"abc"
+    path = tmp_path / "f.txt.zst"
+    path.write_bytes(one + skippable + two)
+    assert read_all(path)[0] == b"alpha " * 50_000 + b"beta"
+    for damaged, word in ((one + skippable + two[:-2], "truncated"), (one[:-1], "truncated"),
+                          (one + b"\x00\x01", "corrupt")):
+        path.write_bytes(damaged)
+        with pytest.raises(CorpusError, match=rf"f.txt.zst: {word} zstd data"):
+            read_all(path)
+
+
+def _long_line_text(shakespeare: Path, size: int) -> str:
+    """Real text with escapes, accents, an emoji (a surrogate pair in JSON's \\u form) and backslashes."""
+    text = shakespeare.read_text(encoding="utf-8").replace("the", "thé").replace("and", "and 😀 \\ \"")
+    return (text * (size // len(text) + 1))[:size]
+
+
+def test_a_very_long_json_line_is_read_in_pieces_with_the_same_bytes(tmp_path: Path, shakespeare: Path) -> None:
+    text = _long_line_text(shakespeare, 9_000_000)
+    path = tmp_path / "long.jsonl"
+    with path.open("w", encoding="utf-8") as f:  # the long line between short ones, \u escapes and raw UTF-8
+        f.write(json.dumps({"text": "before"}) + "\n" + json.dumps({"id": 1, "text": text}) + "\n")
+        f.write(json.dumps({"text": text[:-3]}, ensure_ascii=False) + "\n" + json.dumps({"text": "after"}) + "\n")
+    want = "\x1e".join(["before", text, text[:-3], "after"]).encode()
+    data, stats = read_all(path, field="text")
+    assert data == want and stats.documents == 4
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "x"}) + "\n" + json.dumps({"text": text})[:-1] + "\n")
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: not a JSON line"):
+        read_all(bad, field="text")
+
+
+def test_a_very_long_json_line_is_held_about_once(tmp_path: Path, shakespeare: Path) -> None:
+    # A 40 MB line was held about 3.6 times over (the line grown a chunk at a time, the parser's copy, its
+    # str, the document, the join with its neighbours); read in pieces, about once.
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps({"text": _long_line_text(shakespeare, 40_000_000)}) + "\n", encoding="utf-8")
+    code = (
+        "import resource, sys\n"
+        "from kbound.sources import open_corpus\n"
+        "from kbound.sources.stream import scan\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "with open_corpus([sys.argv[1]], field='text') as c:\n"
+        "    stats = scan(c.selection())\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before, stats.sha256)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout
+    grown, sha256 = out.split()
+    grown_kib = int(grown)
+    assert sha256 == hashlib.sha256(_long_line_text(shakespeare, 40_000_000).encode()).hexdigest()
+    assert grown_kib << 10 < 1.6 * path.stat().st_size, f"grew by {grown_kib >> 10} MiB"
+
+
 def test_max_bytes_counts_all_inputs_together_and_plain_files_are_refused_before_reading(alice: Path) -> None:
     corpus_of(alice, max_bytes=152_089)
     with pytest.raises(CorpusError, match=r"the input is 304,178 bytes, more than --max-bytes 200,000"):

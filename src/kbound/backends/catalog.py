@@ -3,9 +3,13 @@
 Each card is declared once, here, and never in the backend's own module: that module is part
 of the decoder every bound counts, and scheduling facts decode nothing. A card gives:
 
-* `memory(config, n)`: bytes the codec holds coding n bytes, in the larger of its two
-  directions (an upper envelope, checked against measured peak RSS by the tests); the engine
-  adds the worker process itself.
+* `memory(config, n)`: bytes the codec holds coding n bytes (an upper envelope, checked against
+  measured peak RSS by the tests): for an `inline` card the encoder and decoder together, else
+  the larger of the two directions; the engine adds the worker process itself.
+* `inline`: its payload is verified as it is produced, the decoder running beside the encoder,
+  so nothing is written to disk. For codecs whose decoder is small beside the encoder (a window
+  at most); the symmetric models (ppmd, cm, lm) would hold their model twice, so their payloads
+  go to a temporary file and are decoded after the encoder is released.
 * `window(config)`: bytes of earlier input it can still use while coding (what `compare` needs).
 * `ladder`: its levels for `tradeoff`, fastest first.
 * `seconds_per_mb(config)`: single-core compress + decompress seconds per MB at these
@@ -54,6 +58,7 @@ class Card:
     ladder: tuple[str, ...]
     seconds_per_mb: Callable[[Config], float]
     slow: bool = False
+    inline: bool = False
 
 
 def _step(value: float, table: tuple[tuple[float, float], ...], beyond: float) -> float:
@@ -88,7 +93,8 @@ def _xz_memory(config: Config, size: int) -> int:
     dict_size = xz_dict(config)
     links = 8 if level >= 4 else 4
     window = min(size, dict_size) * (3 + 2 * links) // 2
-    return 4 * xz_hash_entries(dict_size, 4 if level >= 1 else 3) + window + 4 * MiB
+    decoder = min(size, dict_size)  # verified inline: the decoder's dictionary beside the encoder
+    return 4 * xz_hash_entries(dict_size, 4 if level >= 1 else 3) + window + decoder + 4 * MiB
 
 
 def _xz_seconds(config: Config) -> float:
@@ -110,12 +116,12 @@ def _zstd_memory(config: Config, size: int) -> int:
     # libzstd's compression context: the whole window (a stream's size is not pledged, so it is not
     # shrunk to the input: zstd:19,long=27 took 146 MiB more than a window capped at 1.1 MB of input), the
     # level's hash and chain tables (4 bytes an entry), and for long-distance matching a table of 8-byte
-    # entries, 2^(window log - 7) of them by default. Decoding holds the window only.
+    # entries, 2^(window log - 7) of them by default. Decoding, inline beside it, holds the window only.
     p = _zstd_params(config)
     tables = 4 * ((1 << p.hash_log) + (1 << p.chain_log))
     if p.enable_ldm:
         tables += 8 << (p.ldm_hash_log or max(p.window_log - 7, 6))
-    return int((1 << p.window_log) + tables + 4 * MiB)
+    return int((1 << p.window_log) + min(size, 1 << p.window_log) + tables + 4 * MiB)
 
 
 def _zstd_window(config: Config) -> int:
@@ -136,8 +142,9 @@ def _brotli_memory(config: Config, size: int) -> int:
     # documents none of it: this is the envelope of peak RSS measured on gcide.txt prefixes (4-40 MB,
     # qualities 1-11, windows 20-24; quality 7, window 24: 80 MiB at 20 MB; quality 11: 182 MiB at
     # 20 MB, 198 at 40), with a few MiB to spare.
+    # Decoding, inline beside it, holds a ring buffer of the window.
     window = min(size, 1 << int(config["w"]))
-    return 16 * window + 24 * MiB if int(config["quality"]) >= 10 else 6 * window + 16 * MiB
+    return 17 * window + 24 * MiB if int(config["quality"]) >= 10 else 7 * window + 16 * MiB
 
 
 def _brotli_seconds(config: Config) -> float:
@@ -219,27 +226,30 @@ def _lm_seconds(config: Config) -> float:
 
 
 CATALOG: dict[str, Card] = {
-    "raw": Card("kbound.backends.raw:Raw", _stream, lambda c: 0, ("raw",), _fixed(0.001)),
+    "raw": Card("kbound.backends.raw:Raw", _stream, lambda c: 0, ("raw",), _fixed(0.001), inline=True),
     "zlib": Card(
         "kbound.backends.zlib_:Zlib", _stream,
         lambda c: 32768 - 262,  # zlib's MAX_DIST: the 32 KiB window less MIN_LOOKAHEAD
-        ("zlib:1", "zlib:3", "zlib:6", "zlib:9"), _fixed(0.12),
+        ("zlib:1", "zlib:3", "zlib:6", "zlib:9"), _fixed(0.12), inline=True,
     ),
     "bz2": Card(
-        # bzip2's manual: compression needs 400k + 8 x the block size (level x 100 kB); decompression less.
-        "kbound.backends.bz2_:Bz2", lambda c, n: 400_000 + 800_000 * int(c["level"]) + MiB,
+        # bzip2's manual: compression needs 400k + 8 x the block size (level x 100 kB), decompression, inline
+        # beside it, 100k + 4 x the block size.
+        "kbound.backends.bz2_:Bz2", lambda c, n: 500_000 + 1_200_000 * int(c["level"]) + MiB,
         lambda c: int(c["level"]) * 100_000 - 19,  # one BWT block; blocks are coded apart
-        ("bz2:1", "bz2:5", "bz2:9"), _fixed(0.12),
+        ("bz2:1", "bz2:5", "bz2:9"), _fixed(0.12), inline=True,
     ),
-    "xz": Card("kbound.backends.xz:Xz", _xz_memory, xz_dict, ("xz:0", "xz:3", "xz:6", "xz:9", "xz:9e"), _xz_seconds),
+    "xz": Card("kbound.backends.xz:Xz", _xz_memory, xz_dict, ("xz:0", "xz:3", "xz:6", "xz:9", "xz:9e"), _xz_seconds,
+               inline=True),
     "zstd": Card(
         "kbound.backends.zstd:Zstd", _zstd_memory, _zstd_window,
-        ("zstd:-5", "zstd:1", "zstd:3", "zstd:9", "zstd:15", "zstd:19", "zstd:22,long=27"), _zstd_seconds,
+        ("zstd:-5", "zstd:1", "zstd:3", "zstd:9", "zstd:15", "zstd:19", "zstd:22,long=27"), _zstd_seconds, inline=True,
     ),
     "brotli": Card(
         "kbound.backends.brotli_:Brotli", _brotli_memory,
         lambda c: (1 << int(c["w"])) - 16,  # the format reserves 16 bytes of the window
         ("brotli:0,w=24", "brotli:4,w=24", "brotli:7,w=24", "brotli:9,w=24", "brotli:11,w=24"), _brotli_seconds,
+        inline=True,
     ),
     "ppmd": Card(
         "kbound.backends.ppmd:Ppmd", _ppmd_memory, _ppmd_window,

@@ -147,6 +147,20 @@ def memory_bytes(backend: Backend, size: int) -> int:
     return STREAM_BYTES + (0 if backend.streams else TEXT_COPIES * size)
 
 
+def is_builtin_raw(backend: Backend) -> bool:
+    """Whether `backend` is kbound's own `raw` (not a subclass or a plug-in that took the name)."""
+    return type(backend) is get_backend_class("raw")
+
+
+def verifies_inline(backend: Backend) -> bool:
+    """Whether a worker decodes the backend's payload as it is produced (its card's `inline`; a class's
+    `verifies_inline` attribute; else no: the payload goes to a temporary file, decoded after the encoder)."""
+    own = getattr(backend, "verifies_inline", None)
+    if own is not None:
+        return bool(own)
+    return _builtin(backend) and CATALOG[backend.name].inline
+
+
 def window_bytes(backend: Backend) -> int | None:
     """Bytes of earlier input the backend can still use; None when it does not say (compare leaves it out)."""
     own = getattr(backend, "window_bytes", None)

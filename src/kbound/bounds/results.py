@@ -88,6 +88,8 @@ class BackendResult:
     cached: bool = False
     #: Peak resident memory of the worker that ran it (see `Outcome.peak_rss_bytes`).
     peak_rss_bytes: int | None = None
+    #: CPU seconds (user + system) of the workers that ran it, every shard summed (see `Outcome.cpu_seconds`).
+    cpu_seconds: float | None = None
     #: How many independent shards the payload is made of (1: the corpus in one piece).
     shards: int = 1
     #: Repeated chunks coded once, as references (the duplicate stage's row; `spec` ends in "+dedup").
@@ -182,6 +184,7 @@ def result_of(outcome: Outcome, corpus: CorpusSummary, verify: bool) -> BackendR
         error=outcome.why_failed(verify),
         cached=outcome.cached,
         peak_rss_bytes=outcome.peak_rss_bytes,
+        cpu_seconds=outcome.cpu_seconds,
         shards=outcome.shards,
         dedup=outcome.dedup,
     )

@@ -22,8 +22,9 @@ from kbound.run.outcome import Outcome
 class Progress:
     """Shows each running backend's bytes done, throughput and ETA, and how each finished; no-op when disabled.
 
-    A bar counts bytes compressed and, when verifying, bytes decompressed too (so it ends at twice
-    the corpus size), summed over the backend's shards. A last bar, "all", sums every backend
+    A bar counts bytes compressed and, when a backend is verified after coding (not inline, as it
+    is beside the encoder for raw and the dictionary coders), bytes decompressed too (so it ends at
+    twice the corpus size), summed over the backend's shards. A last bar, "all", sums every backend
     started so far: the run's overall bytes, rate and time left.
     """
 

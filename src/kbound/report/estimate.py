@@ -31,7 +31,7 @@ from kbound.report.words import (
 )
 from kbound.run.outcome import UNVERIFIED, VERIFIED
 
-_TIMING_KEYS = ("compress_seconds", "decompress_seconds")
+_TIMING_KEYS = ("compress_seconds", "decompress_seconds", "cpu_seconds")
 
 
 def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
@@ -52,6 +52,7 @@ def result_to_dict(r: BackendResult, timings: bool = True) -> dict[str, Any]:
         "payload_bits_per_byte": rounded(r.payload_bits_per_byte, 6),
         "compress_seconds": rounded(r.compress_seconds, 4),
         "decompress_seconds": rounded(r.decompress_seconds, 4),
+        "cpu_seconds": rounded(r.cpu_seconds, 4),
         "decoder_method": r.decoder_method,
         "error": r.error,
         "dedup": r.dedup,

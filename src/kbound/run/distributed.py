@@ -11,6 +11,7 @@ a partial bound is never the bound.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,18 +21,21 @@ from kbound.run.executor import Call
 from kbound.run.worker import Task, joined_task, run_task, split_task
 
 
-def _remote(spec: str, task: Task, arrays: list[list[Any]], verify: bool, limit: int | None) -> dict[str, Any]:
+def _remote(spec: str, task: Task, arrays: list[list[Any]], verify: bool, limit: int | None,
+            riders: tuple[str, ...] = ()) -> dict[str, Any]:
     """What a Dask worker runs: one backend (rebuilt from its spec, so no class is pickled) on one selection."""
     rebuilt = joined_task(Task(parse_spec(spec), task.selection, task.size, task.label, measure_decoder=False,
-                               index=task.index, dedup=task.dedup), arrays)
+                               index=task.index, dedup=task.dedup, riders=tuple(parse_spec(r) for r in riders)),
+                          arrays)
     return run_task(rebuilt, verify=verify, limit=limit)
 
 
 def remote_call(task: Task, verify: bool, limit: int | None, expected_seconds: float) -> Call:
     """A task as a call for the `DaskExecutor` (an indexing task keeps its index on the worker)."""
     bare, arrays = split_task(task)
-    return Call(_remote, (task.backend.spec, bare, arrays, verify, limit), task.label,
-                expected_seconds=expected_seconds, keep=task.index is not None)
+    bare = dataclasses.replace(bare, riders=())
+    return Call(_remote, (task.backend.spec, bare, arrays, verify, limit, tuple(r.spec for r in task.riders)),
+                task.label, expected_seconds=expected_seconds, keep=task.index is not None)
 
 
 def check_shareable(tasks: Sequence[Task]) -> None:

@@ -190,12 +190,14 @@ def combine(backend: Backend, plan: Plan, shards: Sequence[Outcome | None], part
     done = [o for o in shards if o is not None]
     sizes = [o.payload_bytes or 0 for o in done]
     decompress = [o.decompress_seconds for o in done]
+    cpu = [o.cpu_seconds for o in done]
     combined = Outcome(
         backend,
         payload_bytes=sum(sizes) + framing_bytes(sizes),
         decoder=decoder,  # type: ignore[arg-type]
         compress_seconds=sum(o.compress_seconds or 0.0 for o in done),
         decompress_seconds=None if None in decompress else sum(d or 0.0 for d in decompress),
+        cpu_seconds=None if None in cpu else sum(c or 0.0 for c in cpu),
         verified=all(o.verified for o in done),
         peak_rss_bytes=max((o.peak_rss_bytes or 0 for o in done), default=0) or None,
         cached=all(o.cached for o in done),

@@ -100,37 +100,63 @@ class Pieces:
         origin = max(start - 1, 0)
         self._reader = Reader(src.name, src.url, src.compression, origin)
         lines = _Lines(src, first_line_number=1 if start == 0 else None)
-        pos, rest, skipping = origin, b"", start > 0
+        # An unfinished line waits as a list of chunks, joined once when its newline comes: a 500 MB line
+        # grew by a copy of itself at every chunk (quadratic time, twice its size held).
+        pos, pending, skipping = origin, bytearray(), start > 0
         for chunk in self._reader.chunks():
-            buf = rest + chunk if rest else chunk
             if skipping:
-                i = buf.find(b"\n")
+                i = chunk.find(b"\n")
                 if i < 0:
-                    pos, rest = pos + len(buf), b""
+                    pos += len(chunk)
                     continue
-                pos, buf, skipping = pos + i + 1, buf[i + 1 :], False
-            end = buf.rfind(b"\n")
+                pos, chunk, skipping = pos + i + 1, chunk[i + 1 :], False
+            end = chunk.rfind(b"\n")
             if end < 0:
-                rest = buf
+                pending += chunk
                 continue
-            block, rest = buf[: end + 1], buf[end + 1 :]
-            docs, done = lines.parse(block, pos, stop)
-            pos += len(block)
+            if pending:
+                pending += memoryview(chunk)[: end + 1]
+                held: list[bytes] = [pending]  # type: ignore[list-item]  # read as bytes, never changed
+            else:
+                held = [chunk[: end + 1]]
+            pending = bytearray(memoryview(chunk)[end + 1 :])
+            size = len(held[0])
+            docs, done = lines.parse(held, pos, stop)
+            pos += size
             yield from self._emit(docs)
             if done:
                 return
-        if rest and not skipping:
-            docs, _ = lines.parse(rest + b"\n", pos, stop)
+        if pending and not skipping:
+            pending += b"\n"
+            docs, _ = lines.parse([pending], pos, stop)  # type: ignore[list-item]
             yield from self._emit(docs)
 
-    def _emit(self, docs: list[bytes]) -> Iterator[Item]:
-        if not docs:
-            return
-        if self.granular:
-            for doc in docs:
+    def _emit(self, docs: list[Document]) -> Iterator[Item]:
+        # Small documents go joined (a document's pieces are too small to pass one by one); a long one
+        # goes alone, not copied into a join (as separate items they are joined by the stream the same way),
+        # and a very long one (`LONG_LINE`) in pieces as it is decoded.
+        batch: list[bytes] = []
+        for doc in docs:
+            if not isinstance(doc, bytes):
+                if batch:
+                    yield Item(self.separator.join(batch), len(batch), True)
+                    batch = []
+                first = True
+                for part in doc:
+                    if part or first:
+                        yield Item(part, int(first), first)
+                        first = False
+            elif self.granular:
                 yield Item(doc, 1, True)
-        else:
-            yield Item(self.separator.join(docs), len(docs), True)
+            elif len(doc) >= CHUNK:
+                if batch:
+                    yield Item(self.separator.join(batch), len(batch), True)
+                    batch = []
+                yield Item(doc, 1, True)
+            else:
+                batch.append(doc)
+        if batch:
+            yield Item(self.separator.join(batch), len(batch), True)
 
     # -- Parquet: rows of the `field` column in row groups [start, stop)
     def _parquet(self) -> Iterator[Item]:
@@ -230,21 +256,106 @@ def _cut(buf: bytes, target: int, *, final: bool) -> int | None:
     return min(len(buf), target + 4)
 
 
+#: A JSON line at least this long has its document decoded in pieces of `CHUNK`, as it passes: held whole,
+#: a line was held about three times over (its bytes, the parser's scratch copy, its str).
+LONG_LINE = 8 << 20
+
+#: A document, whole or (from a long line) as its pieces, decoded as they are taken.
+Document = bytes | Iterator[bytes]
+
+
 class _Lines:
     """Parses blocks of whole JSON lines into documents (the `field` string of each), naming bad lines."""
 
     def __init__(self, source: Source, first_line_number: int | None) -> None:
         self.source, self.field = source, source.field or ""
         self.lineno = first_line_number
+        self._decoder: Any = None
+        self._refused: tuple[type[BaseException], ...] = ()
 
     def _where(self, offset: int) -> str:
         if self.lineno is not None:
             return f"{self.source.name}:{self.lineno}"
         return f"{self.source.name} (the line at byte {offset:,})"
 
-    def parse(self, block: bytes, offset: int, stop: int | None) -> tuple[list[bytes], bool]:
-        """The documents of the lines in `block` (which starts at byte `offset`) that start before `stop`."""
-        docs: list[bytes] = []
+    def parse(self, held: list[bytes], offset: int, stop: int | None) -> tuple[list[Document], bool]:
+        """The documents of the lines in the block `held[0]` (which starts at byte `offset`) that start before
+        `stop`. The block is taken out of `held`, so that it is freed once parsed, before the documents are
+        encoded: a long line is not held three times over (its bytes, its str, the document's bytes)."""
+        block = held.pop()
+        if len(block) >= LONG_LINE:
+            return self._lines(block, offset, stop)
+        if stop is None or offset + len(block) <= stop:
+            lines = block.count(b"\n")
+            records = self._fast(block, lines)
+            if records is not None:
+                del block
+                if self.lineno is not None:
+                    self.lineno += lines
+                records.reverse()  # each str is dropped as soon as its document is encoded
+                docs: list[Document] = []
+                while records:
+                    docs.append(records.pop().value.encode("utf-8", "surrogatepass"))
+                return docs, False
+        return self._parse(block, offset, stop)
+
+    def _lines(self, block: bytes, offset: int, stop: int | None) -> tuple[list[Document], bool]:
+        """A block holding a long line, line by line: the long ones in pieces, the rest as usual."""
+        docs: list[Document] = []
+        view, pos = memoryview(block), 0
+        while pos < len(block):
+            end = block.index(b"\n", pos) + 1
+            if stop is not None and offset + pos >= stop:
+                return docs, True
+            if end - pos >= LONG_LINE:
+                docs.append(self._long(view[pos : end - 1], offset + pos))
+                if self.lineno is not None:
+                    self.lineno += 1
+            else:
+                docs += self._parse(bytes(view[pos:end]), offset + pos, stop)[0]
+            pos = end
+        return docs, False
+
+    def _long(self, line: memoryview, offset: int) -> Iterator[bytes]:
+        """A long line's document in pieces: msgspec checks the line and finds the field's string without
+        decoding it, then the string is decoded a `CHUNK` at a time, cut where no character or escape is split."""
+        import msgspec
+
+        where = self._where(offset)
+        doc = msgspec.defstruct("Field", [("value", msgspec.Raw)], rename={"value": self.field})
+        try:
+            record: Any = msgspec.json.decode(line, type=doc)
+            token = memoryview(record.value)
+        except (msgspec.MsgspecError, RecursionError):
+            token = memoryview(b"")
+        if len(token) < 2 or token[0] != 0x22:  # not a string: say why as json would
+            docs, _ = self._parse(bytes(line) + b"\n", offset, None)
+            return (d for d in docs if isinstance(d, bytes))
+        return _string_pieces(token, where)
+
+    def _fast(self, block: bytes, lines: int) -> list[Any] | None:
+        """The block's documents by msgspec, which builds only the field it is asked for (several times
+        faster than `json`); None on anything it refuses, so that `_parse` decides and names the line.
+
+        msgspec does not check the UTF-8 inside the fields it skips; `json` refused a line with a bad
+        byte anywhere. Everything both accept gives the same documents (the last of duplicate keys).
+        """
+        if self._decoder is None:
+            import msgspec
+
+            doc = msgspec.defstruct("Document", [("value", str)], rename={"value": self.field})
+            self._decoder = msgspec.json.Decoder(doc)
+            self._refused = (msgspec.MsgspecError, ValueError, RecursionError)
+        try:
+            records: list[Any] = self._decoder.decode_lines(block)
+        except self._refused:
+            return None
+        if len(records) != lines:  # a blank line, or two values on one line (which json refuses)
+            return None
+        return records
+
+    def _parse(self, block: bytes, offset: int, stop: int | None) -> tuple[list[Document], bool]:
+        docs: list[Document] = []
         field = self.field
         loads = json.loads
         for line in block.split(b"\n")[:-1]:
@@ -266,3 +377,41 @@ class _Lines:
             if self.lineno is not None:
                 self.lineno += 1
         return docs, False
+
+
+def _string_pieces(token: memoryview, where: str) -> Iterator[bytes]:
+    """The UTF-8 of a JSON string token (quotes included), decoded a `CHUNK` of the token at a time."""
+    import msgspec
+
+    end, at = len(token) - 1, 1
+    while at < end:
+        cut = min(at + CHUNK, end)
+        if cut < end:
+            while cut > at and token[cut] & 0xC0 == 0x80:  # not inside a UTF-8 character
+                cut -= 1
+            cut = _before_escape(token, at, cut)
+        quoted = b"".join((b'"', token[at:cut], b'"'))
+        try:
+            yield msgspec.json.decode(quoted, type=str).encode("utf-8")
+        except (msgspec.MsgspecError, UnicodeEncodeError):
+            try:  # an unpaired surrogate, which json takes (and kbound passes on as it always has)
+                yield json.loads(quoted).encode("utf-8", "surrogatepass")
+            except ValueError as e:
+                why = str(e.args[0]).split(":")[0] if e.args else "invalid"
+                raise CorpusError(f"{where}: not a JSON line ({why})") from None
+        at = cut
+
+
+def _before_escape(token: memoryview, at: int, cut: int) -> int:
+    """`cut`, or the start of the first escape in the 12 bytes before it; if that escape is the low half of a
+    surrogate pair (`\\udc00`-`\\udfff`), the start of its high half, six bytes before."""
+    for i in range(max(at + 1, cut - 12), cut):
+        if token[i] == 0x5C:
+            run = i
+            while token[run - 1] == 0x5C:
+                run -= 1
+            if (i - run) % 2 == 0:  # an odd backslash: it starts an escape
+                low = bytes(token[i : i + 4]).lower() in (b"\\udc", b"\\udd", b"\\ude", b"\\udf")
+                high = i - 6 > at and bytes(token[i - 6 : i - 4]).lower() == b"\\u"
+                return i - 6 if low and high else i
+    return cut
