@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from kbound.backends.base import Backend
+from kbound.backends.decoder import measure
 from kbound.backends.stream import FEED
 from kbound.dedup.chunking import Chunking
 from kbound.dedup.encode import Splitter, check_walk, merged
@@ -144,7 +145,7 @@ def run_task(
             recipe = splitter.recipe() if splitter is not None else None
             result["payload_bytes"] = payload.tell() if recipe is None else shard_payload(recipe, payload.tell())
             if task.measure_decoder:
-                result["decoder"] = backend.decoder(cache_root, write_cache=write_cache)
+                result["decoder"] = measure(backend, cache_root, write_cache=write_cache)
             if verify:
                 t0 = time.perf_counter()
                 if splitter is not None:
