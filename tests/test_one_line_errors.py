@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib.util
 import io
 import os
 import subprocess
@@ -74,3 +75,33 @@ def test_a_full_temporary_directory_is_one_line_that_says_where(
     result = run_task(Task(parse_spec("zlib:1"), corpus.selection(), 152_089), write_cache=False)
     assert result["error"] == (f"no space left for the payload in the temporary directory {tmp_path} "
                                "(No space left on device): set TMPDIR to a larger disk")
+
+
+def test_a_url_whose_protocol_needs_a_missing_package_names_that_package(alice: Path) -> None:
+    # fsspec is there (the dask extra); its s3:// protocol needs s3fs, which the test environment lacks.
+    pytest.importorskip("fsspec")
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed here")
+    code, out, err = run("s3://bucket/corpus.txt", "-b", "zlib:1")
+    assert (code, out) == (1, "")
+    assert err == ("kbound: error: s3://bucket/corpus.txt: fsspec needs another package for s3:// URLs"
+                   " (Install s3fs to access S3)\n")
+    code, out, err = run("nosuch://bucket/corpus.txt", "-b", "zlib:1")
+    assert (code, out) == (1, "")
+    assert err == "kbound: error: nosuch://bucket/corpus.txt: not a URL fsspec can read (Protocol not known: nosuch)\n"
+
+
+def test_the_lines_format_says_where_the_model_comparison_went(alice: Path) -> None:
+    code, out, err = run(str(alice), "-b", "zlib:1", "--model", "7B", "-f", "lines")
+    assert code == 0 and [line.split("\t")[0] for line in out.splitlines()] == ["zlib:1", "raw"]
+    assert err == ("kbound: the --model comparison is not in the lines format (a row per backend);"
+                   " -f table, md or json shows it\n")
+    assert run(str(alice), "-b", "zlib:1", "--model", "7B", "-f", "json")[2] == ""
+
+
+def test_a_json_line_error_names_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "ok"}\n{"text": "x" 5}\n', encoding="utf-8")
+    code, out, err = run(str(path), "--field", "text", "-b", "zlib:1")
+    assert (code, out) == (1, "")
+    assert err == f"kbound: error: {path}:2: not a JSON line (Expecting ',' delimiter: column 14)\n"

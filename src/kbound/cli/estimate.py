@@ -223,6 +223,9 @@ def estimate_command(
             if report.best is not None:
                 click.echo(report.best.total_bytes)
         else:
+            if report.models and out_format == "lines":  # the default when piped: say where the verdict went
+                click.echo("kbound: the --model comparison is not in the lines format (a row per backend);"
+                           " -f table, md or json shows it", err=True)
             click.echo(render(report, out_format, color=use_color(), timings=not no_timings), nl=False)
         if output:
             # After stdout: an output file that cannot be written costs one line and exit 1, not the results.

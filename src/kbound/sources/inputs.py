@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from kbound.errors import CorpusError, InputWarning
-from kbound.sources.readers import PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw
+from kbound.sources.readers import PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw, url_filesystem
 
 STDIN = "-"
 
@@ -231,10 +231,8 @@ def local_tree(inputs: Sequence[str], glob: str | None,
 
 
 def _walk_url(url: str, glob: str | None) -> list[str]:
+    fs, path = url_filesystem(url)
     try:
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(url)
         if not fs.isdir(path):
             return [url]
         protocol = url.split("://", 1)[0]
@@ -243,8 +241,6 @@ def _walk_url(url: str, glob: str | None) -> list[str]:
             if not any(part.startswith(".") for part in p[len(path):].split("/"))
             and not (glob and not fnmatch.fnmatch(p.rsplit("/", 1)[-1], glob))
         ]
-    except ImportError:
-        raise CorpusError(f"{url}: reading URLs needs fsspec (pip install 'kbound[dask]')") from None
     except OSError as e:
         raise cannot_read(url, e) from None
     if not names:
@@ -286,11 +282,9 @@ def describe(name: str, field: str | None, url: str | None = None) -> Source:
 def _stamp(url: str) -> tuple[int | None, str]:
     if is_url(url):
         try:
-            import fsspec
-
-            fs, path = fsspec.core.url_to_fs(url)
+            fs, path = url_filesystem(url)
             info = fs.info(path)
-        except (ImportError, OSError, ValueError):
+        except (CorpusError, OSError, ValueError):
             return None, ""
         keys = ("size", "ETag", "etag", "mtime", "LastModified", "last_modified", "md5Hash", "generation")
         picked = {k: str(info[k]) for k in keys if info.get(k) is not None}
