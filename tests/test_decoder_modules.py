@@ -125,3 +125,13 @@ def test_what_only_measures_or_schedules_is_not_counted() -> None:
     assert not counted & {"kbound.backends.decoder", "kbound.backends.catalog", "kbound.backends.registry",
                           "kbound.cache", "kbound.run.dedup"}
     assert {"kbound.backends.base", "kbound.backends.stream", "kbound.dedup.recipe"} <= counted
+
+
+def test_a_stored_row_is_keyed_on_every_module_its_decoder_counts() -> None:
+    """A change to base.py changes every decoder's size, so it must also miss every stored row's key."""
+    from kbound.run.cache import identity_modules
+
+    for name in AVAILABLE:
+        cls = type(parse_spec(SPECS.get(name, name)))
+        assert set(decode_modules(cls.__module__, RECIPE_ENTRY)) <= set(identity_modules(cls)), name
+        assert "kbound.backends.base" in identity_modules(cls)

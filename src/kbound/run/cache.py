@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from kbound.backends.base import Backend
-from kbound.backends.decoder import Decoder
+from kbound.backends.decoder import Decoder, decode_modules
 from kbound.cache import cache_dir, read_json, write_json_atomic
+from kbound.dedup import recipe
 from kbound.run.outcome import Outcome
 from kbound.sources.stream import StreamStats
 
@@ -35,11 +36,21 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
+def identity_modules(cls: type[Backend]) -> tuple[str, ...]:
+    """The Python modules whose source is part of a stored row's identity.
+
+    The kbound code its decoder counts (with the recipe a +dedup row adds) decides the decoder's
+    size, and decoder.py how it is measured: a stored row's decoder_bytes holds only while they
+    are unchanged; the worker decides what a row is.
+    """
+    counted = decode_modules(cls.__module__, recipe.__name__)
+    return tuple(sorted({*counted, *cls.decoder_python, "kbound.backends.decoder", "kbound.run.worker"}))
+
+
 @functools.cache
 def _source_digest(cls: type[Backend]) -> str:
     h = hashlib.sha256()
-    # decoder.py decides how decoder sizes are measured, so it belongs to every entry's identity too.
-    for module in sorted({cls.__module__, *cls.decoder_python, "kbound.backends.decoder", "kbound.run.worker"}):
+    for module in identity_modules(cls):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             h.update(Path(spec.origin).read_bytes())

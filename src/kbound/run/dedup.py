@@ -26,6 +26,7 @@ import numpy as np
 
 from kbound.backends.base import write_varint
 from kbound.backends.decoder import Decoder, measure
+from kbound.dedup import recipe as recipe_module
 from kbound.dedup.chunking import Chunking
 from kbound.dedup.figures import Duplicates, ShardInfo, duplicate_figures
 from kbound.dedup.index import (
@@ -50,7 +51,7 @@ from kbound.run.worker import DedupInput, IndexRequest, Task
 from kbound.sources.stream import CorpusStream, StreamStats
 
 #: Where the decoder of a deduplicated row enters besides the codec's own (what it imports is counted too).
-RECIPE_ENTRY = "kbound.dedup.recipe"
+RECIPE_ENTRY = recipe_module.__name__
 #: A shard is coded again with references only when its repeated bytes are at least this share of it. Below,
 #: references would save less than that share of its payload, and coding it again costs a whole codec pass;
 #: its repeats stay literal, which is always valid (a reference only ever names a first occurrence).
