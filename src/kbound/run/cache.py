@@ -13,11 +13,11 @@ overwritten, never trusted. Only verified results are stored.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import importlib.util
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder, decode_modules
 from kbound.cache import cache_dir, read_json, write_json_atomic
 from kbound.dedup import recipe
+from kbound.errors import CacheWarning
 from kbound.run.outcome import Outcome
 from kbound.sources.stream import StreamStats
 
@@ -57,6 +58,10 @@ def _source_digest(cls: type[Backend]) -> str:
     return h.hexdigest()
 
 
+#: Cache directories found unwritable in this process (each is reported once).
+_UNWRITABLE: set[Path] = set()
+
+
 class _Store:
     """JSON entries under one directory of the cache, each with its key and a checksum of its body."""
 
@@ -79,8 +84,13 @@ class _Store:
         if not self.enabled:
             return
         body = {**body, "key": key}
-        with contextlib.suppress(OSError):  # an unwritable cache costs time, not correctness
+        try:
             write_json_atomic(self._path(key), {"body": body, "checksum": _digest(body)})
+        except OSError as e:  # an unwritable cache costs time, not correctness: said once a cache directory
+            if self.root.parent not in _UNWRITABLE:
+                _UNWRITABLE.add(self.root.parent)
+                warnings.warn(f"the cache directory {self.root.parent} cannot be written ({e.strerror or e}): "
+                              "results are not kept for the next run", CacheWarning, stacklevel=2)
 
 
 class ResultCache:
