@@ -31,10 +31,6 @@ class InputWarning(UserWarning):
     """Something named as input was left out (a FIFO in a directory, a symbolic link loop); the CLI prints one line."""
 
 
-class CacheWarning(UserWarning):
-    """The result cache cannot be written, so a later run recomputes; the CLI prints one line, once."""
-
-
 def fail(where: object, message: str) -> ModelFormatError:
     """A ModelFormatError whose text is one line: `where: message`."""
     text = f"{where}: {message}"

@@ -11,7 +11,8 @@ from typing import Any, TextIO
 
 import click
 
-from kbound.errors import CacheWarning, InputWarning, KboundError
+from kbound.errors import InputWarning, KboundError
+from kbound.run.cache import CacheWarning
 from kbound.run.signals import Terminated, handle_termination
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_THRESHOLD, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141

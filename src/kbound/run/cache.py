@@ -25,7 +25,6 @@ from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder, decode_modules
 from kbound.cache import cache_dir, read_json, write_json_atomic
 from kbound.dedup import recipe
-from kbound.errors import CacheWarning
 from kbound.run.outcome import Outcome
 from kbound.sources.stream import StreamStats
 
@@ -56,6 +55,13 @@ def _source_digest(cls: type[Backend]) -> str:
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             h.update(Path(spec.origin).read_bytes())
     return h.hexdigest()
+
+
+class CacheWarning(UserWarning):
+    """The result cache cannot be written, so a later run recomputes; the CLI prints one line, once.
+
+    Here rather than in kbound.errors, which every decoder counts (base.py raises its BackendError).
+    """
 
 
 #: Cache directories found unwritable in this process (each is reported once).
