@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import importlib.util
 import io
+import json
 import os
 import subprocess
 import sys
@@ -105,3 +107,21 @@ def test_a_json_line_error_names_its_line_and_column(tmp_path: Path) -> None:
     code, out, err = run(str(path), "--field", "text", "-b", "zlib:1")
     assert (code, out) == (1, "")
     assert err == f"kbound: error: {path}:2: not a JSON line (Expecting ',' delimiter: column 14)\n"
+
+
+@pytest.mark.parametrize("magic", [b"BZh9", b"PAR1", b"\x1f\x8b", b"\x28\xb5\x2f\xfd"])
+def test_a_text_that_begins_with_a_containers_magic_is_read_as_it_is_with_plain(tmp_path: Path, magic: bytes) -> None:
+    text = magic + b" is how this text happens to begin.\nThe rest is plain prose.\n"
+    path = tmp_path / "odd.txt"
+    path.write_bytes(text)
+    code, out, err = run(str(path), "-b", "zlib:1", "-q")
+    assert (code, out) == (1, "") and "if it is text, --plain reads it as it is" in err and err.count("\n") == 1, err
+    for args, given in (((str(path),), None), (("-",), text)):  # a file, and the same on standard input
+        code, out, err = run(*args, "-b", "zlib:1", "--plain", "-f", "json", input=given)
+        assert (code, err) == (0, ""), err
+        corpus = json.loads(out)["corpus"]
+        assert (corpus["bytes"], corpus["sha256"]) == (len(text), hashlib.sha256(text).hexdigest())
+    code, _, err = run(str(path), "--plain", "--field", "text", "-b", "zlib:1")
+    assert code == 2 and "--plain reads every input as text as it is; --field reads JSON lines or Parquet" in err
+    code, _, err = run("curve", str(path), "--plain", "--field", "text", "-b", "zlib:1")
+    assert code == 2 and "--plain reads every input as text as it is" in err

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from kbound.errors import CorpusError, InputWarning
-from kbound.sources.readers import PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw, url_filesystem
+from kbound.sources.readers import AS_IS, PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw, url_filesystem
 
 STDIN = "-"
 
@@ -261,8 +261,11 @@ def is_stream(name: str) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISBLK(mode))
 
 
-def describe(name: str, field: str | None, url: str | None = None) -> Source:
-    """Open a file once to learn its format (from its first bytes) and its stamp; `CorpusError` if unreadable."""
+def describe(name: str, field: str | None, url: str | None = None, *, plain: bool = False) -> Source:
+    """Open a file once to learn its format (from its first bytes) and its stamp; `CorpusError` if unreadable.
+
+    With `plain` (`--plain`) the first bytes decide nothing: the file is text, as it is.
+    """
     target = url or (name if is_url(name) else os.path.abspath(name))
     try:
         with open_raw(target) as f:
@@ -272,9 +275,11 @@ def describe(name: str, field: str | None, url: str | None = None) -> Source:
     except OSError as e:
         raise cannot_read(name, e) from None
     size, stamp = _stamp(target)
+    if plain:
+        return Source(name, target, "text", None, None, size, stamp)
     if head.startswith(PARQUET_MAGIC):
         if field is None:
-            raise CorpusError(f"{name}: is a Parquet file: name its text column with --field")
+            raise CorpusError(f"{name}: is a Parquet file: name its text column with --field ({AS_IS})")
         return Source(name, target, "parquet", None, field, size, stamp)
     return Source(name, target, "jsonl" if field else "text", compression_of(head), field, size, stamp)
 

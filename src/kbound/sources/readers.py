@@ -25,6 +25,8 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 PARQUET_MAGIC = b"PAR1"
+#: The way out when a text merely begins with a container's magic bytes.
+AS_IS = "if it is text, --plain reads it as it is"
 
 
 def compression_of(head: bytes) -> str | None:
@@ -139,13 +141,15 @@ class Reader:
         except CorpusError:
             raise
         except OSError as e:
+            if self.compression is not None and e.errno is None:  # the library's word on the data, not the system's
+                raise CorpusError(f"{self.name}: corrupt {self.compression} data ({e}); {AS_IS}") from None
             raise cannot_read(self.name, e) from None
         except EOFError:
             raise CorpusError(
                 f"{self.name}: truncated {self.compression} data (ended before the end-of-stream marker)"
             ) from None
         except Exception as e:  # each library has its own error type for corrupt data
-            raise CorpusError(f"{self.name}: corrupt {self.compression} data ({e})") from None
+            raise CorpusError(f"{self.name}: corrupt {self.compression} data ({e}); {AS_IS}") from None
 
     def _decompressed(self, raw: Any) -> Iterator[bytes]:
         assert self.compression is not None
