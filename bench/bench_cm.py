@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kbound.backends.decoder import measure_decoder
+from kbound.backends.decoder import measure
 from kbound.backends.registry import parse_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def bench_spec(data: bytes, spec: str, path: Path, repeat: int = 1) -> dict:
             raise SystemExit(f"{spec} round trip failed on {path}")
         del restored
         _keep_best(best, {"payload": len(payload), "c": t1 - t0, "d": t2 - t1, "cc": u1 - u0, "dc": u2 - u1})
-    decoder = measure_decoder(backend.decoder_native, (*backend.decoder_python, type(backend).__module__))
+    decoder = measure(backend)
     return {"name": backend.spec, "decoder": decoder.decoder_bytes, **best}
 
 

@@ -223,3 +223,16 @@ def test_the_documented_ci_recipe_runs_as_written(tmp_path: Path) -> None:
     shutil.copy(ROOT / "corpora" / "asyoulik.txt", data)  # the dataset grows by 80 %
     grown = shell(check, tmp_path)
     assert grown.returncode == 3 and "more than --max-growth" in grown.stderr
+
+
+def test_a_cache_directory_that_cannot_be_written_is_said_once(alice: Path, tmp_path: Path) -> None:
+    # Root may write anywhere, so the cache's results directory is made a file: every write fails.
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "results").write_text("not a directory")
+    text = tmp_path / "t.txt"
+    text.write_bytes(alice.read_bytes()[:20_000])
+    code, out, err = run(str(text), "-b", "zlib:1", "-b", "bz2:1", "--cache-dir", str(cache), "-q")
+    assert code == 0 and out.strip().isdigit()
+    assert err == (f"kbound: warning: the cache directory {cache} cannot be written (Not a directory): results are"
+                   " not kept for the next run\n")

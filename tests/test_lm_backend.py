@@ -134,7 +134,7 @@ def test_cli_bound_counts_the_model_and_is_verified(tiny: Path, tmp_path: Path) 
     row = lm_row(*args)
     assert row["verified"] is True and row["error"] is None
     assert row["decoder_bytes"] > tiny.stat().st_size  # type: ignore[operator]  # the model, llama.cpp, kbound
-    assert f"plus the model file, {tiny.stat().st_size:,} bytes" in str(row["decoder_method"])
+    assert f"plus {tiny.name}, {tiny.stat().st_size:,} bytes as stored" in str(row["decoder_method"])
     assert row["library"] == "llama-cpp-python"
     again = lm_row(*args)
     assert again["cached"] is True and again["payload_bytes"] == row["payload_bytes"]

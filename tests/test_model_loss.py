@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,35 @@ def test_window_cut_to_the_models_context(tmp_path: Path) -> None:
     m = loss(model, text, window=1000)
     assert m.window == 64
     assert any("context length, 64" in n for n in m.notes)
+
+
+_CONTEXTS = r"""
+import json, sys
+import llama_cpp
+from kbound.backends import lm_model
+asked = []
+real = llama_cpp.Llama
+def recording(*args, **kwargs):
+    asked.append(kwargs["n_ctx"])
+    return real(*args, **kwargs)
+llama_cpp.Llama = recording
+_, plan = lm_model.open_model(sys.argv[1], int(sys.argv[2]), None, 1, logits_all=False)
+print(json.dumps({"asked": asked, "window": plan.window, "notes": list(plan.notes)}))
+"""
+
+
+@pytest.mark.parametrize("window", [1000, 65536])
+def test_the_context_length_is_read_before_llama_cpp_allocates_a_window(tmp_path: Path, window: int) -> None:
+    # A window past the model's context is cut before any context is made: a 65,536-token one may not fit in memory.
+    from kbound.backends.gguf_scan import scan_header
+
+    model = write_tiny_llama(tmp_path / "short.gguf", zero=True, n_ctx=64)
+    assert scan_header(model) == 64
+    out = subprocess.run([sys.executable, "-c", _CONTEXTS, str(model), str(window)], capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout) == {"asked": [64], "window": 64,
+                                      "notes": [f"window {window} tokens cut to the model's context length, 64"]}
 
 
 def test_a_file_llama_cpp_rejects_is_one_error(tmp_path: Path) -> None:

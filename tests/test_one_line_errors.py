@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import errno
+import hashlib
+import importlib.util
 import io
+import json
 import os
 import subprocess
 import sys
@@ -75,3 +78,51 @@ def test_a_full_temporary_directory_is_one_line_that_says_where(
     result = run_task(Task(parse_spec("ppmd:4,mem=16m"), corpus.selection(), 152_089), write_cache=False)
     assert result["error"] == (f"no space left for the payload in the temporary directory {tmp_path} "
                                "(No space left on device): set TMPDIR to a larger disk")
+
+
+def test_a_url_whose_protocol_needs_a_missing_package_names_that_package(alice: Path) -> None:
+    # fsspec is there (the dask extra); its s3:// protocol needs s3fs, which the test environment lacks.
+    pytest.importorskip("fsspec")
+    if importlib.util.find_spec("s3fs") is not None:
+        pytest.skip("s3fs is installed here")
+    code, out, err = run("s3://bucket/corpus.txt", "-b", "zlib:1")
+    assert (code, out) == (1, "")
+    assert err == ("kbound: error: s3://bucket/corpus.txt: fsspec needs another package for s3:// URLs"
+                   " (Install s3fs to access S3)\n")
+    code, out, err = run("nosuch://bucket/corpus.txt", "-b", "zlib:1")
+    assert (code, out) == (1, "")
+    assert err == "kbound: error: nosuch://bucket/corpus.txt: not a URL fsspec can read (Protocol not known: nosuch)\n"
+
+
+def test_the_lines_format_says_where_the_model_comparison_went(alice: Path) -> None:
+    code, out, err = run(str(alice), "-b", "zlib:1", "--model", "7B", "-f", "lines")
+    assert code == 0 and [line.split("\t")[0] for line in out.splitlines()] == ["zlib:1", "raw"]
+    assert err == ("kbound: the --model comparison is not in the lines format (a row per backend);"
+                   " -f table, md or json shows it\n")
+    assert run(str(alice), "-b", "zlib:1", "--model", "7B", "-f", "json")[2] == ""
+
+
+def test_a_json_line_error_names_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "ok"}\n{"text": "x" 5}\n', encoding="utf-8")
+    code, out, err = run(str(path), "--field", "text", "-b", "zlib:1")
+    assert (code, out) == (1, "")
+    assert err == f"kbound: error: {path}:2: not a JSON line (Expecting ',' delimiter: column 14)\n"
+
+
+@pytest.mark.parametrize("magic", [b"BZh9", b"PAR1", b"\x1f\x8b", b"\x28\xb5\x2f\xfd"])
+def test_a_text_that_begins_with_a_containers_magic_is_read_as_it_is_with_plain(tmp_path: Path, magic: bytes) -> None:
+    text = magic + b" is how this text happens to begin.\nThe rest is plain prose.\n"
+    path = tmp_path / "odd.txt"
+    path.write_bytes(text)
+    code, out, err = run(str(path), "-b", "zlib:1", "-q")
+    assert (code, out) == (1, "") and "if it is text, --plain reads it as it is" in err and err.count("\n") == 1, err
+    for args, given in (((str(path),), None), (("-",), text)):  # a file, and the same on standard input
+        code, out, err = run(*args, "-b", "zlib:1", "--plain", "-f", "json", input=given)
+        assert (code, err) == (0, ""), err
+        corpus = json.loads(out)["corpus"]
+        assert (corpus["bytes"], corpus["sha256"]) == (len(text), hashlib.sha256(text).hexdigest())
+    code, _, err = run(str(path), "--plain", "--field", "text", "-b", "zlib:1")
+    assert code == 2 and "--plain reads every input as text as it is; --field reads JSON lines or Parquet" in err
+    code, _, err = run("curve", str(path), "--plain", "--field", "text", "-b", "zlib:1")
+    assert code == 2 and "--plain reads every input as text as it is" in err

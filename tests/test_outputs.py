@@ -116,14 +116,15 @@ def test_lines_puts_the_best_bound_first(alice: Path) -> None:
 
 
 def test_the_first_line_is_the_bound_that_quiet_and_json_give(alice: Path) -> None:
-    # zlib:9's row is 119,494 bytes; the bound adds the bit that chooses it among two: 955,953 bits, 119,495 bytes.
+    # zlib:9's row is 125,110 bytes (payload 54,170); the bound adds the bit that chooses it among two: 1,000,881
+    # bits, 125,111 bytes.
     args = (str(alice), "-b", "zlib:9")
     first = run(*args, "-f", "lines")[1].splitlines()[0].split("\t")
     best = json.loads(run(*args, "-f", "json")[1])["best"]
     row = next(r for r in json.loads(run(*args, "-f", "json")[1])["results"] if r["spec"] == "zlib:9")
-    assert first == ["zlib:9", "119495", f"{best['bits_per_byte']:.6f}"]
-    assert run(*args, "-q")[1] == "119495\n" == f"{best['total_bytes']}\n"
-    assert row["total_bytes"] == 119_494
+    assert first == ["zlib:9", "125111", f"{best['bits_per_byte']:.6f}"]
+    assert run(*args, "-q")[1] == "125111\n" == f"{best['total_bytes']}\n"
+    assert row["total_bytes"] == 125_110 and row["payload_bytes"] == 54_170
 
 
 def test_an_empty_corpus_has_no_bits_per_byte_in_lines(tmp_path: Path) -> None:

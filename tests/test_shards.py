@@ -279,6 +279,17 @@ def test_dask_loggers_are_quiet_during_a_run_and_restored_after() -> None:
     assert [logging.getLogger(n).level for n in names] == before
 
 
+def test_a_test_cluster_keeps_its_scratch_space_in_the_session_directory() -> None:
+    """`make test` leaves no dask-scratch-space behind in the system's temporary directory (conftest.py)."""
+    distributed = pytest.importorskip("distributed")
+    session = os.environ["DASK_TEMPORARY_DIRECTORY"]
+    assert os.path.basename(session).startswith("kbound-test-dask-")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        directories = list(c.scheduler_info["workers"].values())
+        assert directories and all(w["local_directory"].startswith(session + os.sep) for w in directories)
+    assert os.path.isdir(os.path.join(session, "dask-scratch-space"))
+
+
 def test_dask_releases_each_result_once_it_is_taken() -> None:
     distributed = pytest.importorskip("distributed")
     n = 4

@@ -20,6 +20,7 @@ import pytest
 from backend_checks import sigint_default
 from corpus_helpers import corpus_of, run_on
 from kbound.backends.base import Backend, Coder
+from kbound.backends.decoder import measure
 from kbound.backends.raw import Raw
 from kbound.backends.registry import memory_bytes, parse_spec
 from kbound.backends.stream import run_coder
@@ -63,7 +64,7 @@ def test_a_worker_streams_a_file_much_larger_than_its_memory(tmp_path: Path, sha
             f.write(text.replace(b"the", b"the" + str(i).encode()))
     size = big.stat().st_size
     backend = parse_spec("zlib:1")
-    backend.decoder()  # measured once and cached; the measurement is not the streaming being tested
+    measure(backend)  # measured once and cached; the measurement is not the streaming being tested
     tracemalloc.start()
     try:
         result = run_task(task(backend, big))
@@ -324,7 +325,7 @@ def test_memory_estimates_cover_what_the_workers_really_use(shakespeare: Path) -
     specs = ESTIMATED + (["zpaq:5"] if importlib.util.find_spec("zpaq") else [])
     backends = [parse_spec(s) for s in ["raw", *specs]]
     for b in backends:
-        b.decoder()  # measured and cached here, so the workers only code
+        measure(b)  # measured and cached here, so the workers only code
     data = shakespeare.read_bytes()
     outcomes = run_on(backends, shakespeare, jobs=1)
     assert all(o.verified and o.peak_rss_bytes for o in outcomes), [o.error for o in outcomes]
@@ -355,7 +356,7 @@ def test_a_workers_memory_does_not_grow_with_its_input(spec: str, tmp_path: Path
     # Peak RSS at 4 and 16 MB of text: the codec's state fills by 4 MB, so four times the input costs nothing.
     text = shakespeare.read_bytes()
     backend = parse_spec(spec)
-    backend.decoder()  # measured and cached here: the workers only code
+    measure(backend)  # measured and cached here: the workers only code
     peaks = []
     for mb in (4, 16):
         path = tmp_path / f"{mb}.txt"

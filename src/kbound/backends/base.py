@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from kbound.backends.decoder import Decoder, measure_decoder
 from kbound.backends.stream import run_coder
 from kbound.errors import BackendError
 from kbound.units import parse_size
@@ -95,12 +94,14 @@ class Backend(ABC):
     """A lossless codec configured by a spec: streaming coders, or whole-buffer `compress`/`decompress`.
 
     Subclasses declare `name`, `library`, `params` (the first is the positional one, as in
-    `zstd:19`) and `decoder_native`/`decoder_python` (the modules that make up the decoder), and
-    implement either `compressor`/`decompressor` (set `streams`; the whole-buffer methods then run
-    them, so a payload never depends on the path that made it) or `compress`/`decompress`.
-    Facts that only schedule work (memory, window, levels, speed) live in `kbound.backends.catalog`,
-    not here: the backend's own module is counted in every decoder, and this one wherever a
-    backend lists it in `decoder_python`.
+    `zstd:19`) and `decoder_native`/`decoder_python` (the library's modules that make up the
+    decoder), and implement either `compressor`/`decompressor` (set `streams`; the whole-buffer
+    methods then run them, so a payload never depends on the path that made it) or
+    `compress`/`decompress`. The kbound modules a decoder counts are not listed: they are the
+    backend's own module and every kbound module it imports, this one included
+    (`kbound.backends.decoder.decode_modules`). So facts that only schedule work (memory, window,
+    levels, speed) live in `kbound.backends.catalog`, and measuring a decoder in
+    `kbound.backends.decoder`, neither imported from here.
     """
 
     name: ClassVar[str]
@@ -109,7 +110,7 @@ class Backend(ABC):
     params: ClassVar[tuple[Param, ...]] = ()
     #: Extension modules holding the decoder (their linked libraries are found and counted too).
     decoder_native: ClassVar[tuple[str, ...]] = ()
-    #: Python modules the decode path runs; the backend's own module is always added.
+    #: The library's Python modules the decode path runs (kbound's own are found from the imports).
     decoder_python: ClassVar[tuple[str, ...]] = ()
     #: True when `compressor`/`decompressor` stream (memory bounded by the codec, not the input).
     streams: ClassVar[bool] = False
@@ -178,10 +179,13 @@ class Backend(ABC):
         """The settings as a JSON-ready dict, with the backend's name under `id`."""
         return {"id": self.name, **self.config}
 
-    def decoder(self, cache_root: str | None = None, *, write_cache: bool = True) -> Decoder:
-        """The decoder's size, measured from its installed files (see `kbound.backends.decoder`)."""
-        cls = type(self)
-        return measure_decoder(cls.decoder_native, (*cls.decoder_python, cls.__module__), cache_root, write_cache)
+    def decoder_libraries(self) -> tuple[str, ...]:
+        """Shared libraries the decoder loads through ctypes rather than as extension modules (llama.cpp's)."""
+        return ()
+
+    def decoder_data(self) -> tuple[str, ...]:
+        """Files the decoder reads, counted whole as stored (a model file); usually none."""
+        return ()
 
     @classmethod
     @abstractmethod

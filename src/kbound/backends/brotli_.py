@@ -21,7 +21,7 @@ class Brotli(Backend):
         Param("w", int_in(10, 24), 24, "log2 of the sliding window"),
     )
     decoder_native = ("_brotli",)
-    decoder_python = ("brotli", "kbound.backends.stream")
+    decoder_python = ("brotli",)
     streams = True
 
     @classmethod

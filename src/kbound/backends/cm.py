@@ -35,9 +35,6 @@ class Cm(Backend):
     library = "numba"
     summary = "context mixing, lpaq1-like (numba); mem=SIZE of model tables; decoder = kbound's source"
     params = (Param("mem", _mem, 256 << 20, "model memory (tables), besides the text itself"),)
-    decoder_python = (
-        "kbound.backends.cm_model", "kbound.backends.arith", "kbound.backends.jit", "kbound.backends.base"
-    )
 
     @classmethod
     def library_version(cls) -> str:

@@ -52,10 +52,6 @@ class Cmx(Backend):
     params = (
         Param("mem", _mem, 1 << 30, "most model memory (tables) besides the text: 256 B an input byte, 64m at least"),
     )
-    decoder_python = (
-        "kbound.backends.cmx_model", "kbound.backends.cm_model", "kbound.backends.arith",
-        "kbound.backends.jit", "kbound.backends.base",
-    )
 
     @classmethod
     def library_version(cls) -> str:

@@ -3,7 +3,9 @@
 K(x) <= |payload| + |decoder| + O(1), with CPython as the reference machine. The decoder is
 the codec's extension module and the shared libraries it loads that a bare interpreter lacks
 (found by loading it in a fresh interpreter and comparing /proc/self/maps), plus the Python
-source the decode path runs (the library's wrapper and kbound's backend module). Of an ELF
+source the decode path runs: the library's wrapper, and the kbound modules found by reading
+the imports of the backend's module (`decode_modules`; a subprocess test decodes a payload
+for every backend and checks that nothing else of kbound's was loaded). Of an ELF
 file only the sections the loader maps are counted (what `strip` keeps): some wheels ship
 their libraries with debug information, megabytes that never run. These files hold the
 encoder too, so the count is generous: an upper bound stays an upper bound.
@@ -11,6 +13,7 @@ encoder too, so the count is generous: an upper bound stays an upper bound.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
 import importlib.util
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from kbound.backends.base import Backend
 from kbound.cache import cache_dir, read_json, write_json_atomic
 
 #: Changes whenever the way a decoder is measured changes, so old cached sizes are not reused.
@@ -39,6 +43,81 @@ for path in sys.argv[1:]:
     ctypes.CDLL(path)
 print(json.dumps(sorted((maps() - before) | set(sys.argv[1:]))))
 """
+
+
+#: The directory holding the `kbound` package's modules.
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _kbound_source(module: str) -> Path | None:
+    """The source file of a kbound module, or None for a name that is not one (a class, a namespace package)."""
+    rel = Path(*module.split(".")[1:])
+    for path in (_PACKAGE / rel.with_suffix(".py"), _PACKAGE / rel / "__init__.py"):
+        if rel.parts and path.is_file():
+            return path
+    return None
+
+
+def _under_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _imported(module: str, source: str) -> set[str]:
+    """The kbound modules that a module's import statements name, wherever they stand (not under TYPE_CHECKING)."""
+    package = module if source.endswith("__init__.py") else module.rpartition(".")[0]
+    names: set[str] = set()
+    todo: list[ast.AST] = [ast.parse(source)]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.If) and _under_type_checking(node):
+            todo += node.orelse
+            continue
+        todo += ast.iter_child_nodes(node)
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package, `level - 1` steps up
+                parts = package.split(".")
+                base = ".".join([*parts[: len(parts) - node.level + 1], *([base] if base else [])])
+            names.add(base)
+            names.update(f"{base}.{a.name}" for a in node.names)
+    return {found for name in names for found in _with_packages(name)}
+
+
+def _with_packages(module: str) -> list[str]:
+    """A kbound module and the packages that importing it runs (kbound's own __init__ aside: see below)."""
+    parts = module.split(".")
+    if parts[0] != "kbound":
+        return []
+    return [p for p in (".".join(parts[:i]) for i in range(2, len(parts) + 1)) if _kbound_source(p)]
+
+
+@cache
+def decode_modules(*entries: str) -> tuple[str, ...]:
+    """The kbound modules a decode path entered at `entries` can run: theirs and every one they import, transitively.
+
+    This is the one rule for the kbound code a decoder counts. Import statements are read from
+    the source (inside functions too, so a late import is counted; not those under
+    TYPE_CHECKING, which never run); a module that only measures or schedules is therefore kept
+    out of a backend's imports, not left off a list. The top-level `kbound/__init__.py` is not
+    counted: it is the library's public API, which imports everything, and a decoder laid out
+    on its own has an empty one there (the test decodes each backend that way).
+    """
+    seen: set[str] = set()
+    todo = [*entries, *(p for e in entries for p in _with_packages(e))]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = _kbound_source(module) if module.startswith("kbound.") else None
+        origin = str(path) if path else _origin(module)
+        if origin and origin.endswith(".py"):
+            todo += _imported(module, Path(origin).read_text(encoding="utf-8")) - seen
+    return tuple(sorted(seen))
 
 
 @dataclass(frozen=True)
@@ -156,11 +235,18 @@ def _measured(files: tuple[str, ...], cache_root: str | None, write_cache: bool)
     return Decoder(size, files, f"xz -9e of the loadable part of {len(files)} files: {names}")
 
 
-def with_modules(decoder: Decoder, python: tuple[str, ...], cache_root: str | None = None,
-                 write_cache: bool = True) -> Decoder:
-    """A decoder that also runs these Python modules (the duplicate stage's recipe), measured as one archive."""
-    extra = tuple(p for p in (_origin(m) for m in python) if p and p not in decoder.files)
-    if not extra:
-        return decoder
-    files = tuple(sorted({*decoder.files, *extra}, key=lambda f: (os.path.basename(f), f)))
-    return _measured(files, cache_root, write_cache)
+def measure(backend: Backend, cache_root: str | None = None, *, write_cache: bool = True,
+            entries: tuple[str, ...] = ()) -> Decoder:
+    """A backend's decoder: its library's modules, kbound's `decode_modules` from the backend's module
+    (and from `entries`: the duplicate stage's recipe), the libraries it loads through ctypes, and its
+    data files (a model) counted whole as stored. With `write_cache` False the cache is not touched."""
+    cls = type(backend)
+    python = (*cls.decoder_python, *decode_modules(cls.__module__, *entries))
+    code = measure_decoder(cls.decoder_native, python, cache_root, write_cache, backend.decoder_libraries())
+    data = tuple(os.path.realpath(f) for f in backend.decoder_data())
+    if not data:
+        return code
+    size = sum(os.path.getsize(f) for f in data)
+    names = ", ".join(os.path.basename(f) for f in data)
+    return Decoder(code.decoder_bytes + size, (*code.files, *data),
+                   f"{code.method}; plus {names}, {size:,} bytes as stored")

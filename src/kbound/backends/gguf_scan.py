@@ -75,8 +75,16 @@ class _Scan:
                 self.value(item_type, what, depth + 1)
 
 
-def scan_header(path: Path) -> None:
-    """Walk a GGUF header without trusting it; raise ModelFormatError at the first thing out of bounds."""
+_INTEGERS = {GGUFValueType.UINT32: "<I", GGUFValueType.INT32: "<i", GGUFValueType.UINT64: "<Q",
+             GGUFValueType.INT64: "<q"}
+
+
+def scan_header(path: Path) -> int | None:
+    """Walk a GGUF header without trusting it; raise ModelFormatError at the first thing out of bounds.
+
+    Returns the model's context length in tokens (`<architecture>.context_length`), or None where
+    the header does not say, so that a window can be cut to it before llama.cpp allocates one.
+    """
     st = path.stat()
     if not stat.S_ISREG(st.st_mode):  # a FIFO or device would be read (or block) without end
         raise fail(path, "not a regular file")
@@ -95,9 +103,15 @@ def scan_header(path: Path) -> None:
         n_tensors, n_kv = scan.u64("tensor count"), scan.u64("key-value count")
         if n_tensors * 24 + n_kv * 12 > size:
             raise fail(path, f"malformed GGUF: claims {n_tensors} tensors and {n_kv} keys, more than the file holds")
+        architecture, lengths = None, {}
         for i in range(n_kv):
             key = scan.string(f"key {i}")
-            scan.value(scan.u32(key), f"value of {key!r}")
+            raw_type, start = scan.u32(key), scan.pos
+            scan.value(raw_type, f"value of {key!r}")
+            if key == "general.architecture" and raw_type == GGUFValueType.STRING:
+                architecture = bytes(buf[start + 8 : scan.pos]).decode("utf-8")
+            elif key.endswith(".context_length") and raw_type in _INTEGERS:
+                lengths[key] = struct.unpack_from(_INTEGERS[GGUFValueType(raw_type)], buf, start)[0]
         for _ in range(n_tensors):
             name = scan.string("tensor name")
             n_dims = scan.u32(f"tensor {name!r}")
@@ -109,3 +123,5 @@ def scan_header(path: Path) -> None:
             if ggml_type not in _KNOWN_TYPES:
                 raise fail(path, f"tensor {name!r} has unknown GGML type {ggml_type} (gguf library too old?)")
             scan.u64(f"tensor {name!r}")
+    length = lengths.get(f"{architecture}.context_length")
+    return length if length is not None and length > 0 else None

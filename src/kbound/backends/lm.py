@@ -16,7 +16,6 @@ model file's sha256, then the range-coded tokens ending with a stop symbol.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ import llama_cpp
 
 from kbound.backends import lm_model
 from kbound.backends.base import Backend, Param, int_in, read_varint, write_varint
-from kbound.backends.decoder import Decoder, measure_decoder
 from kbound.units import parse_size
 
 #: Bump when the coding changes: a payload names the coder that wrote it.
@@ -160,7 +158,7 @@ class Lm(Backend):
         Param("threads", int_in(1, 1024), 1, "llama.cpp threads; decoding must use the encoder's, so it is recorded"),
     )
     decoder_python = (
-        "kbound.backends.lm_model", "kbound.backends.base", "llama_cpp.llama", "llama_cpp.llama_cpp",
+        "llama_cpp.llama", "llama_cpp.llama_cpp",
         "llama_cpp._internals", "llama_cpp._ctypes_extensions", "llama_cpp.llama_tokenizer", "llama_cpp._utils",
         "llama_cpp._logger", "llama_cpp._ggml",
     )
@@ -197,14 +195,11 @@ class Lm(Backend):
     def decompressor(self) -> _Decoder:
         return _Decoder(self.config["model"])
 
-    def decoder(self, cache_root: str | None = None, *, write_cache: bool = True) -> Decoder:
-        """llama.cpp's libraries and wrapper with kbound's source (xz -9e), plus the model file's bytes."""
-        code = measure_decoder((), (*self.decoder_python, type(self).__module__), cache_root, write_cache,
-                               libraries=(_libllama(),))
-        model = os.path.realpath(self.config["model"])
-        size = os.path.getsize(model)
-        return Decoder(code.decoder_bytes + size, (*code.files, model),
-                       f"{code.method}; plus the model file, {size:,} bytes as stored")
+    def decoder_libraries(self) -> tuple[str, ...]:
+        return (_libllama(),)
+
+    def decoder_data(self) -> tuple[str, ...]:
+        return (self.config["model"],)  # the bound charges the model in full
 
 
 def _libllama() -> str:

@@ -25,6 +25,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -167,6 +168,8 @@ def open_model(
     """
     import llama_cpp
 
+    from kbound.backends.gguf_scan import scan_header
+
     global MODEL_LOADED
     quiet(llama_cpp)
     MODEL_LOADED = True
@@ -177,9 +180,15 @@ def open_model(
 
     notes = []
     want = window or DEFAULT_WINDOW
+    # The limit is read from the header first: a context as long as an oversized window may not even be allocated.
+    trained = scan_header(Path(model))  # the lm backend's check and --model have scanned it already
+    if trained is not None and trained < want:
+        if window:
+            notes.append(f"window {want} tokens cut to the model's context length, {trained}")
+        want = trained
     llm = load(want)
     trained = llm._model.n_ctx_train()
-    if 0 < trained < want:
+    if 0 < trained < want:  # a header that did not say, read by llama.cpp
         if window:
             notes.append(f"window {want} tokens cut to the model's context length, {trained}")
         want = trained

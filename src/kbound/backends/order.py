@@ -109,7 +109,6 @@ class Order(Backend):
         Param("k", int_in(0, 6), 3, "context order in bytes"),
         Param("mem", size_in(1 << 16, 16 << 30), 256 << 20, "hash table size"),
     )
-    decoder_python = ("kbound.backends.arith", "kbound.backends.jit", "kbound.backends.base")
 
     @classmethod
     def library_version(cls) -> str:

@@ -48,7 +48,7 @@ class Ppmd(Backend):
         Param("v", _variant, "H", "variant: H = PPMd7 (7-Zip), I = PPMd8 (RAR)"),
     )
     decoder_native = ("pyppmd.c._ppmd",)
-    decoder_python = ("pyppmd", "pyppmd.c.c_ppmd", "kbound.backends.base", "kbound.backends.stream")
+    decoder_python = ("pyppmd", "pyppmd.c.c_ppmd")
     streams = True
 
     @classmethod

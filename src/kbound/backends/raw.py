@@ -18,7 +18,6 @@ class Raw(Backend):
     library = "python"
     summary = "the corpus as is, in LEB128-length-prefixed pieces; no decoder beyond the reference machine"
     streams = True
-    decoder_python = ("kbound.backends.base", "kbound.backends.stream")  # read_varint, run_coder
 
     @classmethod
     def library_version(cls) -> str:

@@ -23,7 +23,7 @@ class Zpaq(Backend):
     summary = "ZPAQ (zpaq package, libzpaq); method 1-5, one thread"
     params = (Param("method", int_in(1, 5), 5, "method level: 1 fastest .. 5 strongest"),)
     decoder_native = ("zpaq._zpaq",)
-    decoder_python = ("zpaq", "kbound.backends.base")
+    decoder_python = ("zpaq",)
 
     @classmethod
     def library_version(cls) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,11 @@ def load_baseline(path: str) -> dict[str, Any]:
         raise BaselineError(f"{path}: baseline has no results or corpus section")
     # Checked before the run, so a bad baseline costs no compression time.
     bounded = [(f"results[{r.get('spec')}]", r) for r in doc["results"] if isinstance(r, dict)]
-    if isinstance(doc.get("best"), dict):
-        bounded.append(("best", doc["best"]))
+    best = doc.get("best")
+    if isinstance(best, dict):
+        bounded.append(("best", best))
+    elif best is not None:  # null is a run without a best bound; anything else is not a report's
+        raise BaselineError(f"{path}: best is {_shown(best)}, not an object or null")
     for where, row in bounded:
         if row.get("total_bytes") is not None:
             _total_bytes(row["total_bytes"], path, where)
@@ -78,16 +82,27 @@ def load_baseline(path: str) -> dict[str, Any]:
     return doc
 
 
+def _number(value: Any) -> bool:
+    """A finite JSON number (not a boolean; not the NaN or Infinity that Python's json reads, or 1e400)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _shown(value: Any) -> str:
+    """A value as the baseline spells it, cut short (one line however large)."""
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _total_bytes(value: Any, source: str, where: str) -> int:
     """A baseline's bound in bytes: a whole number above 0 (a zero or negative one would let any growth pass)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value <= 0:
-        raise BaselineError(f"{source}: {where}.total_bytes is {json.dumps(value)}, not a whole number of bytes > 0")
+    if not _number(value) or value != int(value) or value <= 0:
+        raise BaselineError(f"{source}: {where}.total_bytes is {_shown(value)}, not a whole number of bytes > 0")
     return int(value)
 
 
 def _rate(value: Any, source: str, where: str) -> float | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-        raise BaselineError(f"{source}: {where}.bits_per_byte is {json.dumps(value)}, not a number >= 0")
+    if value is not None and (not _number(value) or value < 0):
+        raise BaselineError(f"{source}: {where}.bits_per_byte is {_shown(value)}, not a number >= 0")
     return None if value is None else float(value)
 
 

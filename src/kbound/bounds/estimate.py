@@ -50,12 +50,14 @@ def resolve_backends(specs: Sequence[str] | str | None = None, effort: str = DEF
 def corpus_of(
     inputs: Sequence[str] | str | Corpus, *, glob: str | None = None, field: str | None = None,
     separator: bytes = DEFAULT_SEPARATOR, max_bytes: int | None = None, stdin: BinaryIO | None = None,
+    plain: bool = False,
 ) -> Iterator[Corpus]:
     """An already described `Corpus` as is, or paths opened with `open_corpus` for the length of the block."""
     if isinstance(inputs, Corpus):
         yield inputs
         return
-    with open_corpus(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin) as c:
+    with open_corpus(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin,
+                     plain=plain) as c:
         yield c
 
 
@@ -101,6 +103,7 @@ def estimate(
     separator: bytes = DEFAULT_SEPARATOR,
     max_bytes: int | None = None,
     stdin: BinaryIO | None = None,
+    plain: bool = False,
     dedup: str = "auto",
     by_source: bool = False,
     chunking: Chunking | None = None,
@@ -127,7 +130,8 @@ def estimate(
     subdirectories of an input directory) and reports each source's repeats and what it adds.
     """
     chosen = resolve_backends(backends, effort)
-    with corpus_of(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin) as corpus:
+    with corpus_of(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin,
+                   plain=plain) as corpus:
         sizes = text_bytes(corpus.sources)
         piece = shard_size
         if piece is None and dedup_runs(corpus, dedup) and sum(sizes) > DEDUP_PIECE_BYTES:

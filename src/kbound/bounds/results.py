@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kbound.bounds.sources import SourceBound
 from kbound.bounds.tokens import TokenCount
@@ -16,6 +16,10 @@ from kbound.dedup.figures import Duplicates
 from kbound.run.outcome import FAILED, VERIFIED, Outcome
 from kbound.sources.corpus import Corpus
 from kbound.sources.stream import StreamStats
+
+if TYPE_CHECKING:  # types only: the baseline module reads Reports, and models is a later stage (architecture.md)
+    from kbound.bounds.baseline import BaselineComparison
+    from kbound.models.attach import ModelResult
 
 SCHEMA = "kbound/1"
 #: Ends the spec of a row whose repeated chunks were coded as references.
@@ -134,12 +138,12 @@ class Report:
     settings: dict[str, Any]
     kbound_version: str
     schema: str = SCHEMA
-    #: `kbound.models.attach.ModelResult`s, one per `--model`.
-    models: tuple[Any, ...] = field(default=())
+    #: One per `--model`.
+    models: tuple[ModelResult, ...] = field(default=())
     #: The corpus counted by a tokenizer, when one was given.
     tokens: TokenCount | None = None
-    #: A `kbound.bounds.baseline.BaselineComparison` when the run was compared with an earlier report.
-    baseline: Any = None
+    #: Set when the run was compared with an earlier report (`--baseline`).
+    baseline: BaselineComparison | None = None
     interrupted: bool = False
     #: For a sharded run: the shard count, the largest shard, and the cost of sharding measured on a sample.
     sharding: dict[str, Any] | None = None

@@ -8,6 +8,7 @@ import sys
 import click
 
 from kbound.backends.base import show_value
+from kbound.backends.decoder import decode_modules
 from kbound.backends.registry import EFFORTS, entries, spec_name
 from kbound.cli.common import run_cli
 from kbound.errors import BackendError
@@ -33,7 +34,7 @@ def _rows() -> list[dict[str, object]]:
                           for p in cls.params},
                 default_spec=default_spec,
                 decoder="xz -9e of the loadable part of: "
-                + ", ".join([*cls.decoder_native, *cls.decoder_python, cls.__module__])
+                + ", ".join([*cls.decoder_native, *cls.decoder_python, *decode_modules(cls.__module__)])
                 + " (extension modules with the libraries they load)",
             )
         # The specs each effort really runs (xz is xz:9 in default and xz:9e,dict=256m in max, not its default spec).

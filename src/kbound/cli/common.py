@@ -12,6 +12,7 @@ from typing import Any, TextIO
 import click
 
 from kbound.errors import InputWarning, KboundError
+from kbound.run.cache import CacheWarning
 from kbound.run.signals import Terminated, handle_termination
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_THRESHOLD, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
@@ -51,7 +52,7 @@ def run_cli(fn: Callable[[], int]) -> int:
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: TextIO | None = None, line: str | None = None) -> None:
     """Print a kbound warning as one line; anything else the way Python would."""
-    if issubclass(category, InputWarning):
+    if issubclass(category, (InputWarning, CacheWarning)):
         click.echo(f"kbound: warning: {message}", err=True)
     else:
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))

@@ -35,7 +35,8 @@ from kbound.run.outcome import FAILED
 @output_options
 def compare_command(
     a: str, b: str, specs: tuple[str, ...], no_verify: bool, jobs: int | None, cache_dir: str | None,
-    no_cache: bool, glob: str | None, field: str | None, separator: str, max_bytes: int | None, fmt: str | None,
+    no_cache: bool, glob: str | None, field: str | None, plain: bool, separator: str, max_bytes: int | None,
+    fmt: str | None,
     no_timings: bool, no_progress: bool,
 ) -> None:
     """Estimate how much information B adds to A (each a file, a directory, or -).
@@ -52,8 +53,8 @@ def compare_command(
     def run() -> int:
         check_outputs((a, b), glob, {}, cache_dir)
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
-        with read_corpus((a,), glob, field, separator, max_bytes) as corpus_a, \
-                read_corpus((b,), glob, field, separator, max_bytes) as corpus_b, progress:
+        with read_corpus((a,), glob, field, separator, max_bytes, plain) as corpus_a, \
+                read_corpus((b,), glob, field, separator, max_bytes, plain) as corpus_b, progress:
             report = conditional(corpus_a, corpus_b, list(specs) or None, verify=not no_verify, jobs=jobs,
                                  cache_dir=cache_dir, use_cache=not no_cache, on_start=progress.start,
                                  on_done=progress.done)

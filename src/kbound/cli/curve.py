@@ -70,8 +70,8 @@ def curve_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, points: int, min_bytes: int, sampling: str,
     seed: int, to_bytes: int | None, model_arg: str | None, bits_per_param: float, model_loss: float | None,
     tokens: int | None, plot_path: str | None,
-    no_verify: bool, jobs: int | None, cache_dir: str | None, no_cache: bool, glob: str | None, field: str | None,
-    separator: str, max_bytes: int | None,
+    no_verify: bool, jobs: int | None, cache_dir: str | None, no_cache: bool, glob: str | None,
+    field: str | None, plain: bool, separator: str, max_bytes: int | None,
     fmt: str | None, no_timings: bool, no_progress: bool,
 ) -> None:
     """Compress samples of CORPUS at geometric sizes and fit C(n) = a·n^β per backend.
@@ -99,7 +99,7 @@ def curve_command(
         # The model is read (by its headers) before anything is compressed: a bad one fails at once.
         infos = describe_models([model_arg] if model_arg else [])
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
-        with read_corpus(inputs, glob, field, separator, max_bytes) as corpus, progress:
+        with read_corpus(inputs, glob, field, separator, max_bytes, plain) as corpus, progress:
             report = growth_curve(
                 corpus, list(specs) or None, effort=effort, points=points, min_bytes=min_bytes, sampling=sampling,
                 seed=seed, target_bytes=to_bytes, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,

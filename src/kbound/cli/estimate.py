@@ -17,6 +17,7 @@ from kbound.cli.options import (
     Size,
     check_inputs,
     check_outputs,
+    check_plain,
     corpus_options,
     default_format,
     separator_bytes,
@@ -131,7 +132,8 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
 @click.option("--no-cache", is_flag=True, help="Neither read nor write cached results.")
 def estimate_command(
     inputs: tuple[str, ...], specs: tuple[str, ...], effort: str, no_verify: bool, jobs: int | None,
-    shard_size: int | None, scheduler: str | None, max_memory: int | None, glob: str | None, field: str | None,
+    shard_size: int | None, scheduler: str | None, max_memory: int | None, glob: str | None,
+    field: str | None, plain: bool,
     separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool,
     quiet: bool, no_progress: bool, output: str | None, baseline: str | None, max_bpb: float | None,
     max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | str | None,
@@ -142,12 +144,14 @@ def estimate_command(
     """Bound K(corpus) from above with many verified compressors.
 
     INPUTS are files, directories (read recursively, sorted), fsspec URLs or - for standard
-    input; gzip, bzip2, xz and zstd inputs are read decompressed, JSON lines and Parquet with
-    --field. Inputs are streamed, never held in memory. Each backend's payload is decompressed
+    input; gzip, bzip2, xz and zstd inputs (known by their first bytes) are read decompressed,
+    JSON lines and Parquet with --field, and every input as it is with --plain. Inputs are
+    streamed, never held in memory. Each backend's payload is decompressed
     and checked against the input's sha256; its decoder size is counted beside the payload.
     """
     if max_growth is not None and baseline is None:
         raise click.UsageError("--max-growth needs --baseline")
+    check_plain(plain, field)
     if model_loss is not None and len(models) != 1:
         raise click.UsageError("--model-loss needs exactly one --model")
     measure = model_loss == "measure"
@@ -184,7 +188,7 @@ def estimate_command(
                 inputs, list(specs) or None, effort=effort, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
                 use_cache=not no_cache, tokenizer=tokenizer, on_start=progress.start, on_done=progress.done,
                 on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, max_memory=max_memory,
-                glob=glob, field=field,
+                glob=glob, field=field, plain=plain,
                 separator=separator_bytes(separator), max_bytes=max_bytes,
                 dedup=dedup, by_source=by_source, chunking=chunking,
             )
@@ -196,7 +200,7 @@ def estimate_command(
 
             try:
                 with open_corpus(inputs, glob=glob, field=field, separator=separator_bytes(separator),
-                                 max_bytes=max_bytes) as corpus:
+                                 max_bytes=max_bytes, plain=plain) as corpus:
                     measured = measure_loss(models[0], corpus.selection(), windows=loss_windows or "sliding",
                                             window=loss_window, stride=loss_stride,
                                             sample_bytes=loss_sample, seed=loss_seed)
@@ -223,6 +227,9 @@ def estimate_command(
             if report.best is not None:
                 click.echo(report.best.total_bytes)
         else:
+            if report.models and out_format == "lines":  # the default when piped: say where the verdict went
+                click.echo("kbound: the --model comparison is not in the lines format (a row per backend);"
+                           " -f table, md or json shows it", err=True)
             click.echo(render(report, out_format, color=use_color(), timings=not no_timings), nl=False)
         if output:
             # After stdout: an output file that cannot be written costs one line and exit 1, not the results.

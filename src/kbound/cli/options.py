@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from kbound.report.view import FORMATS
-from kbound.sources.corpus import Corpus, open_corpus
+from kbound.sources.corpus import PLAIN_WITH_FIELD, Corpus, open_corpus
 from kbound.sources.stream import DEFAULT_SEPARATOR
 from kbound.units import parse_size
 
@@ -117,13 +117,16 @@ def check_separator(ctx: click.Context, param: click.Parameter, value: str) -> s
 
 
 def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--glob, --field, --separator, --max-bytes: how inputs become one corpus, the same in every command."""
+    """--glob, --field, --plain, --separator, --max-bytes: how inputs become one corpus, the same in every command."""
     for option in reversed((
         click.option("--glob", metavar="PATTERN",
                      help="In directories, read only files whose name matches (e.g. '*.txt')."),
         click.option("--field", metavar="NAME",
                      help="The text of each document: a JSON-lines file's NAME string per line, a Parquet file's NAME "
                           "column per row."),
+        click.option("--plain", is_flag=True,
+                     help="Read every input as text as it is: no decompression or Parquet by its first bytes (a text "
+                          "that begins with BZh or PAR1)."),
         click.option("--separator", default=DEFAULT_SEPARATOR.decode(), show_default="\\x1e, ASCII record separator",
                      callback=check_separator,
                      help="Joins documents (backslash escapes allowed)."),
@@ -135,11 +138,18 @@ def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def check_plain(plain: bool, field: str | None) -> None:
+    """--plain and --field together are a usage error (exit 2), before anything is read."""
+    if plain and field is not None:
+        raise click.UsageError(PLAIN_WITH_FIELD)
+
+
 def read_corpus(inputs: Sequence[str], glob: str | None, field: str | None, separator: str,
-                max_bytes: int | None) -> contextlib.AbstractContextManager[Corpus]:
+                max_bytes: int | None, plain: bool = False) -> contextlib.AbstractContextManager[Corpus]:
     """Open inputs the way every command does (a context: a spooled stdin is removed at its end)."""
+    check_plain(plain, field)
     return open_corpus(list(inputs), glob=glob, field=field, separator=separator_bytes(separator),
-                       max_bytes=max_bytes)
+                       max_bytes=max_bytes, plain=plain)
 
 
 def cache_options(fn: Callable[..., Any]) -> Callable[..., Any]:

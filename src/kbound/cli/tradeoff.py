@@ -43,7 +43,7 @@ from kbound.run.outcome import FAILED
 @output_options
 def tradeoff_command(
     inputs: tuple[str, ...], choices: tuple[str, ...], repeat: int, jobs: int, plot_path: str | None,
-    cache_dir: str | None, no_cache: bool, glob: str | None, field: str | None, separator: str,
+    cache_dir: str | None, no_cache: bool, glob: str | None, field: str | None, plain: bool, separator: str,
     max_bytes: int | None, fmt: str | None, no_timings: bool, no_progress: bool,
 ) -> None:
     """Run each backend across its levels on CORPUS and mark the space–time Pareto frontier.
@@ -61,7 +61,7 @@ def tradeoff_command(
 
             check_plot_path(plot_path)
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
-        with read_corpus(inputs, glob, field, separator, max_bytes) as corpus, progress:
+        with read_corpus(inputs, glob, field, separator, max_bytes, plain) as corpus, progress:
             report = tradeoff(corpus, list(choices) or None, repeat=repeat, jobs=jobs, cache_dir=cache_dir,
                               use_cache=not no_cache, on_start=progress.start, on_done=progress.done)
         for p in report.points:

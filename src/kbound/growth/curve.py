@@ -20,6 +20,7 @@ from kbound.bounds.estimate import resolve_backends
 from kbound.bounds.results import CorpusSummary
 from kbound.errors import KboundError
 from kbound.growth.fit import MIN_POINTS, PowerLawFit, fit_power_law
+from kbound.models.compare import ModelComparison
 from kbound.models.info import ModelInfo
 from kbound.run.batch import Job, RunOptions, identify, run_jobs
 from kbound.run.engine import default_jobs
@@ -132,8 +133,8 @@ class CurveReport:
     assumption: str | None
     settings: dict[str, Any]
     kbound_version: str
-    #: A `kbound.models.ModelComparison` of `--model` with the extrapolated bound.
-    model: Any = None
+    #: `--model` compared with the extrapolated bound.
+    model: ModelComparison | None = None
     interrupted: bool = False
     schema: str = field(default=SCHEMA)
     #: The signal that stopped an interrupted run (2 for Ctrl-C, 15 for SIGTERM, 1 for SIGHUP), as `Report.signal`.

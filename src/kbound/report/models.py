@@ -137,23 +137,24 @@ def model_sentences(report: Report) -> list[str]:
                 f" {tp.code_length_bits / 8:,.0f} bytes = {tp.bits_per_byte:.4f} bits/byte, {beats} than the best"
                 f" bound; it beats the best compressor {even}."
             )
-            m = tp.measured
-            if m is not None:
-                sample = "the whole corpus" if m.sample_seed is None else (
-                    f"a sample of {m.bytes:,} bytes (whole documents of {m.documents:,}, seed {m.sample_seed})")
-                docs = f"{m.texts:,} document{'' if m.texts == 1 else 's'}"
-                scheme = (f"sliding window {m.window} tokens, stride {m.stride}" if m.windows == "sliding" else
-                          f"disjoint windows of {m.window} tokens over {docs} (lm-eval's)")
+            loss = tp.measured
+            if loss is not None:
+                sample = "the whole corpus" if loss.sample_seed is None else (
+                    f"a sample of {loss.bytes:,} bytes (whole documents of {loss.documents:,},"
+                    f" seed {loss.sample_seed})")
+                docs = f"{loss.texts:,} document{'' if loss.texts == 1 else 's'}"
+                scheme = (f"sliding window {loss.window} tokens, stride {loss.stride}" if loss.windows == "sliding" else
+                          f"disjoint windows of {loss.window} tokens over {docs} (lm-eval's)")
                 out.append(
-                    f"  Measured loss: {m.bits_per_token:.4f} bits/token, {m.bits_per_byte:.4f} bits/byte,"
-                    f" {m.bits_per_character:.4f} bits/char, byte perplexity {m.byte_perplexity:.4f},"
-                    f" word perplexity {m.word_perplexity:.4g} over {sample}; {scheme}, {m.threads} threads,"
-                    f" {m.tokens_per_second:,.0f} tokens/s; spread {m.spread}."
+                    f"  Measured loss: {loss.bits_per_token:.4f} bits/token, {loss.bits_per_byte:.4f} bits/byte,"
+                    f" {loss.bits_per_character:.4f} bits/char, byte perplexity {loss.byte_perplexity:.4f},"
+                    f" word perplexity {loss.word_perplexity:.4g} over {sample}; {scheme}, {loss.threads} threads,"
+                    f" {loss.tokens_per_second:,.0f} tokens/s; spread {loss.spread}."
                 )
-                if m.escaped_bytes:
-                    out.append(f"  {m.escaped_bytes:,} bytes the tokenizer did not reproduce were scored"
+                if loss.escaped_bytes:
+                    out.append(f"  {loss.escaped_bytes:,} bytes the tokenizer did not reproduce were scored"
                                " as byte tokens.")
-                out.extend(f"  Note: {n}." for n in m.notes)
+                out.extend(f"  Note: {n}." for n in loss.notes)
         out.extend(f"  Assumption: {a}." for a in c.assumptions)
     if report.tokens is not None:
         t = report.tokens

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.backends.base import Backend
+from kbound.backends.decoder import measure
 from kbound.dedup.figures import Duplicates
 from kbound.errors import CorpusError, KboundError
 from kbound.run.cache import ResultCache, SelectionMemo
@@ -261,8 +262,8 @@ def _combine(job: Job, j: int, roles: Sequence[tuple[int, str, int]], found: dic
     decoder = None
     if all(o is not None and not o.error for o in shards):
         first = shards[0]
-        decoder = first.decoder if first is not None and first.decoder is not None else job.backend.decoder(
-            options.cache_dir, write_cache=options.use_cache)
+        decoder = first.decoder if first is not None and first.decoder is not None else measure(
+            job.backend, options.cache_dir, write_cache=options.use_cache)
     return combine(job.backend, job.plan, shards, parts, decoder)
 
 

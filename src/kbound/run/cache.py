@@ -13,17 +13,18 @@ overwritten, never trusted. Only verified results are stored.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import importlib.util
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 from kbound.backends.base import Backend
-from kbound.backends.decoder import Decoder
+from kbound.backends.decoder import Decoder, decode_modules
 from kbound.cache import cache_dir, read_json, write_json_atomic
+from kbound.dedup import recipe
 from kbound.run.outcome import Outcome
 from kbound.sources.stream import StreamStats
 
@@ -35,15 +36,36 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
+def identity_modules(cls: type[Backend]) -> tuple[str, ...]:
+    """The Python modules whose source is part of a stored row's identity.
+
+    The kbound code its decoder counts (with the recipe a +dedup row adds) decides the decoder's
+    size, and decoder.py how it is measured: a stored row's decoder_bytes holds only while they
+    are unchanged; the worker decides what a row is.
+    """
+    counted = decode_modules(cls.__module__, recipe.__name__)
+    return tuple(sorted({*counted, *cls.decoder_python, "kbound.backends.decoder", "kbound.run.worker"}))
+
+
 @functools.cache
 def _source_digest(cls: type[Backend]) -> str:
     h = hashlib.sha256()
-    # decoder.py decides how decoder sizes are measured, so it belongs to every entry's identity too.
-    for module in sorted({cls.__module__, *cls.decoder_python, "kbound.backends.decoder", "kbound.run.worker"}):
+    for module in identity_modules(cls):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin and spec.origin.endswith(".py"):
             h.update(Path(spec.origin).read_bytes())
     return h.hexdigest()
+
+
+class CacheWarning(UserWarning):
+    """The result cache cannot be written, so a later run recomputes; the CLI prints one line, once.
+
+    Here rather than in kbound.errors, which every decoder counts (base.py raises its BackendError).
+    """
+
+
+#: Cache directories found unwritable in this process (each is reported once).
+_UNWRITABLE: set[Path] = set()
 
 
 class _Store:
@@ -68,8 +90,13 @@ class _Store:
         if not self.enabled:
             return
         body = {**body, "key": key}
-        with contextlib.suppress(OSError):  # an unwritable cache costs time, not correctness
+        try:
             write_json_atomic(self._path(key), {"body": body, "checksum": _digest(body)})
+        except OSError as e:  # an unwritable cache costs time, not correctness: said once a cache directory
+            if self.root.parent not in _UNWRITABLE:
+                _UNWRITABLE.add(self.root.parent)
+                warnings.warn(f"the cache directory {self.root.parent} cannot be written ({e.strerror or e}): "
+                              "results are not kept for the next run", CacheWarning, stacklevel=2)
 
 
 class ResultCache:

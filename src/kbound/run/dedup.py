@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from kbound.backends.base import write_varint
-from kbound.backends.decoder import Decoder, with_modules
+from kbound.backends.decoder import Decoder, measure
+from kbound.dedup import recipe as recipe_module
 from kbound.dedup.chunking import Chunking
 from kbound.dedup.delta import cut_spans, gather, plan_windows, window_key
 from kbound.dedup.encode import merged
@@ -53,8 +54,8 @@ from kbound.run.shards import Plan, combine
 from kbound.run.worker import DedupInput, IndexRequest, Task
 from kbound.sources.stream import CorpusStream, StreamStats
 
-#: What the decoder of a deduplicated row runs besides the codec's own decoder.
-RECIPE_MODULES = ("kbound.dedup.recipe", "kbound.backends.base")
+#: Where the decoder of a deduplicated row enters besides the codec's own (what it imports is counted too).
+RECIPE_ENTRY = recipe_module.__name__
 #: A shard is coded again with references only when its repeated bytes are at least this share of it. Below,
 #: references would save less than that share of its payload, and coding it again costs a whole codec pass;
 #: its repeats stay literal, which is always valid (a reference only ever names a first occurrence).
@@ -294,10 +295,7 @@ def _combine(backend: Any, j: int, plan: Plan, plain: dict[tuple[int, int], Outc
             continue
         recipe = write_varint(2 * sizes[s]) if sizes[s] else b""
         shards.append(dataclasses.replace(o, payload_bytes=shard_payload(recipe, o.payload_bytes)))
-    base = next((o.decoder for o in plain.values() if o.backend is backend and o.decoder is not None), None)
-    if base is None:
-        base = backend.decoder(cache_root, write_cache=write_cache)
-    decoder: Decoder = with_modules(base, RECIPE_MODULES, cache_root, write_cache)
+    decoder: Decoder = measure(backend, cache_root, write_cache=write_cache, entries=(RECIPE_ENTRY,))
     bare = dataclasses.replace(plan, cost_parts=())
     outcome, _ = combine(backend, bare, shards, [], decoder)
     return dataclasses.replace(outcome, dedup=True)

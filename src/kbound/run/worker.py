@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
 from kbound.backends.base import Backend
+from kbound.backends.decoder import measure
 from kbound.backends.registry import verifies_inline
 from kbound.backends.stream import FEED
 from kbound.dedup.chunking import Chunking
@@ -243,7 +244,7 @@ def run_task(
             recipe = splitter.recipe() if splitter is not None else None
             result["payload_bytes"] = payload.size if recipe is None else shard_payload(recipe, payload.size)
             if task.measure_decoder:
-                result["decoder"] = backend.decoder(cache_root, write_cache=write_cache)
+                result["decoder"] = measure(backend, cache_root, write_cache=write_cache)
             if isinstance(payload, _Inline):
                 result["decompress_seconds"] = payload.decode_seconds
                 result["verified"] = True
@@ -389,7 +390,7 @@ class _Echo:
         fields: dict[str, Any] = {"stats": stats, "payload_bytes": self.size, "compress_seconds": self.compress_seconds,
                                   "cpu_seconds": self.cpu_seconds}
         if measure_decoder:
-            fields["decoder"] = self.backend.decoder(cache_root, write_cache=write_cache)
+            fields["decoder"] = measure(self.backend, cache_root, write_cache=write_cache)
         if self.verify:
             fields["decompress_seconds"], fields["verified"] = self.decompress_seconds, True
         return fields

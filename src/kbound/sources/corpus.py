@@ -67,6 +67,10 @@ class Corpus:
         return read_selection(self.selection(), self.max_bytes)
 
 
+#: Why `plain` (--plain) and `field` (--field) do not go together.
+PLAIN_WITH_FIELD = "--plain reads every input as text as it is; --field reads JSON lines or Parquet"
+
+
 @contextlib.contextmanager
 def open_corpus(
     inputs: Sequence[str] | str,
@@ -76,12 +80,14 @@ def open_corpus(
     separator: bytes = DEFAULT_SEPARATOR,
     max_bytes: int | None = None,
     stdin: BinaryIO | None = None,
+    plain: bool = False,
 ) -> Iterator[Corpus]:
     """Describe every input as a source and yield the `Corpus`; spooled streams are removed on exit.
 
     Files, directories (walked recursively, sorted), fsspec URLs and `-` (standard input). Each is
     opened once here to learn its format, so a missing or unreadable input fails at once with one
-    `CorpusError` line, before anything is compressed.
+    `CorpusError` line, before anything is compressed. With `plain`, every input is text as it is:
+    no decompression and no Parquet by its first bytes (a text that begins with `BZh` or `PAR1`).
     """
     if isinstance(inputs, str):
         inputs = [inputs]
@@ -89,6 +95,8 @@ def open_corpus(
         raise CorpusError("no input given (name a file, a directory, or - for standard input)")
     if max_bytes is not None and max_bytes < 1:
         raise CorpusError(f"--max-bytes must be at least 1 byte, not {max_bytes}")
+    if plain and field is not None:
+        raise CorpusError(PLAIN_WITH_FIELD)
     names = expand(inputs, glob)
     with contextlib.ExitStack() as stack:
         sources: list[Source] = []
@@ -97,14 +105,14 @@ def open_corpus(
             if is_stream(name):
                 stream = (stdin or sys.stdin.buffer) if name == STDIN else stack.enter_context(_open_stream(name))
                 label = "<stdin>" if name == STDIN else name
-                sources.append(_spool(label, stream, stack, field, max_bytes))
+                sources.append(_spool(label, stream, stack, field, max_bytes, plain))
                 spooled.append(label)
             else:
-                sources.append(describe(name, field))
+                sources.append(describe(name, field, plain=plain))
         if field is None:
             _hint_json_lines(sources)
-        plain = sum(s.size_on_disk or 0 for s in sources if s.fmt == "text" and not s.compression)
-        check_limit(max_bytes, plain, "the input")
+        as_is = sum(s.size_on_disk or 0 for s in sources if s.fmt == "text" and not s.compression)
+        check_limit(max_bytes, as_is, "the input")
         yield Corpus(tuple(sources), separator, max_bytes, tuple(spooled), groups_of(list(inputs), names))
 
 
@@ -132,14 +140,15 @@ def _open_stream(name: str) -> Iterator[BinaryIO]:
 
 
 def _spool(name: str, stream: BinaryIO, stack: contextlib.ExitStack, field: str | None,
-           max_bytes: int | None) -> Source:
+           max_bytes: int | None, as_text: bool = False) -> Source:
     """Read a stream once into an anonymous temporary file that workers can open; return it as a source."""
     import zstandard
 
     spool = stack.enter_context(tempfile.TemporaryFile(prefix="kbound-spool-"))  # noqa: SIM115 - the stack closes it
     try:
         head = stream.read(8)
-        plain = compression_of(head) is None and not head.startswith(PARQUET_MAGIC)
+        # `as_text` (--plain): spooled as text whatever its first bytes, so the spool's own zstd is all that is undone.
+        plain = as_text or (compression_of(head) is None and not head.startswith(PARQUET_MAGIC))
         total = len(head)
         if plain:
             # Text compresses about 3:1 at level 1, at several hundred MB/s: the spool costs a third of the disk.

@@ -364,6 +364,8 @@ class _Lines:
             if line and not line.isspace():
                 try:
                     record = loads(line)
+                except json.JSONDecodeError as e:  # column in characters, as an editor counts them
+                    raise CorpusError(f"{self._where(offset)}: not a JSON line ({e.msg}: column {e.colno})") from None
                 except ValueError as e:
                     why = str(e.args[0]).split(":")[0] if e.args else "invalid"
                     raise CorpusError(f"{self._where(offset)}: not a JSON line ({why})") from None

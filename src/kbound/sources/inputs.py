@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from kbound.errors import CorpusError, InputWarning
-from kbound.sources.readers import PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw
+from kbound.sources.readers import AS_IS, PARQUET_MAGIC, cannot_read, compression_of, is_url, open_raw, url_filesystem
 
 STDIN = "-"
 
@@ -231,10 +231,8 @@ def local_tree(inputs: Sequence[str], glob: str | None,
 
 
 def _walk_url(url: str, glob: str | None) -> list[str]:
+    fs, path = url_filesystem(url)
     try:
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(url)
         if not fs.isdir(path):
             return [url]
         protocol = url.split("://", 1)[0]
@@ -243,8 +241,6 @@ def _walk_url(url: str, glob: str | None) -> list[str]:
             if not any(part.startswith(".") for part in p[len(path):].split("/"))
             and not (glob and not fnmatch.fnmatch(p.rsplit("/", 1)[-1], glob))
         ]
-    except ImportError:
-        raise CorpusError(f"{url}: reading URLs needs fsspec (pip install 'kbound[dask]')") from None
     except OSError as e:
         raise cannot_read(url, e) from None
     if not names:
@@ -265,8 +261,11 @@ def is_stream(name: str) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISBLK(mode))
 
 
-def describe(name: str, field: str | None, url: str | None = None) -> Source:
-    """Open a file once to learn its format (from its first bytes) and its stamp; `CorpusError` if unreadable."""
+def describe(name: str, field: str | None, url: str | None = None, *, plain: bool = False) -> Source:
+    """Open a file once to learn its format (from its first bytes) and its stamp; `CorpusError` if unreadable.
+
+    With `plain` (`--plain`) the first bytes decide nothing: the file is text, as it is.
+    """
     target = url or (name if is_url(name) else os.path.abspath(name))
     try:
         with open_raw(target) as f:
@@ -276,9 +275,11 @@ def describe(name: str, field: str | None, url: str | None = None) -> Source:
     except OSError as e:
         raise cannot_read(name, e) from None
     size, stamp = _stamp(target)
+    if plain:
+        return Source(name, target, "text", None, None, size, stamp)
     if head.startswith(PARQUET_MAGIC):
         if field is None:
-            raise CorpusError(f"{name}: is a Parquet file: name its text column with --field")
+            raise CorpusError(f"{name}: is a Parquet file: name its text column with --field ({AS_IS})")
         return Source(name, target, "parquet", None, field, size, stamp)
     return Source(name, target, "jsonl" if field else "text", compression_of(head), field, size, stamp)
 
@@ -286,11 +287,9 @@ def describe(name: str, field: str | None, url: str | None = None) -> Source:
 def _stamp(url: str) -> tuple[int | None, str]:
     if is_url(url):
         try:
-            import fsspec
-
-            fs, path = fsspec.core.url_to_fs(url)
+            fs, path = url_filesystem(url)
             info = fs.info(path)
-        except (ImportError, OSError, ValueError):
+        except (CorpusError, OSError, ValueError):
             return None, ""
         keys = ("size", "ETag", "etag", "mtime", "LastModified", "last_modified", "md5Hash", "generation")
         picked = {k: str(info[k]) for k in keys if info.get(k) is not None}

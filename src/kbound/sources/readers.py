@@ -25,6 +25,8 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
 PARQUET_MAGIC = b"PAR1"
+#: The way out when a text merely begins with a container's magic bytes.
+AS_IS = "if it is text, --plain reads it as it is"
 
 
 def compression_of(head: bytes) -> str | None:
@@ -40,14 +42,31 @@ def is_url(name: str) -> bool:
     return "://" in name
 
 
+def url_filesystem(url: str) -> tuple[Any, str]:
+    """fsspec's filesystem for a URL and the path within it; a `CorpusError` naming what is missing.
+
+    fsspec itself may be missing, or only the package its protocol needs (s3fs, gcsfs, aiohttp):
+    each says so, so that nobody is told to install fsspec when it is there.
+    """
+    try:
+        import fsspec
+    except ImportError:
+        raise CorpusError(f"{url}: reading URLs needs fsspec (pip install 'kbound[dask]')") from None
+    protocol = url.split("://", 1)[0]
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+    except ImportError as e:
+        raise CorpusError(f"{url}: fsspec needs another package for {protocol}:// URLs ({e})") from None
+    except ValueError as e:
+        raise CorpusError(f"{url}: not a URL fsspec can read ({e})") from None
+    return fs, path
+
+
 def open_raw(url: str) -> BinaryIO:
-    """Open an input's bytes: a local path, or an fsspec URL when fsspec is installed. Raises OSError."""
+    """Open an input's bytes: a local path, or an fsspec URL (`url_filesystem`: a CorpusError). Raises OSError."""
     if is_url(url):
-        try:
-            import fsspec
-        except ImportError:
-            raise OSError("reading URLs needs fsspec (pip install 'kbound[dask]')") from None
-        return fsspec.open(url, "rb").open()  # type: ignore[no-any-return]
+        fs, path = url_filesystem(url)
+        return fs.open(path, "rb")  # type: ignore[no-any-return]
     return open(url, "rb")
 
 
@@ -197,13 +216,15 @@ class Reader:
         except CorpusError:
             raise
         except OSError as e:
+            if self.compression is not None and e.errno is None:  # the library's word on the data, not the system's
+                raise CorpusError(f"{self.name}: corrupt {self.compression} data ({e}); {AS_IS}") from None
             raise cannot_read(self.name, e) from None
         except EOFError:
             raise CorpusError(
                 f"{self.name}: truncated {self.compression} data (ended before the end-of-stream marker)"
             ) from None
         except Exception as e:  # each library has its own error type for corrupt data
-            raise CorpusError(f"{self.name}: corrupt {self.compression} data ({e})") from None
+            raise CorpusError(f"{self.name}: corrupt {self.compression} data ({e}); {AS_IS}") from None
 
     def _decompressed(self, raw: Any) -> Iterator[bytes]:
         assert self.compression is not None
