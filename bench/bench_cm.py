@@ -167,6 +167,10 @@ def paq8px_binary(given: str | None) -> str | None:
     return shutil.which("paq8px")
 
 
+def _cached(cache: Path | None, data: bytes) -> bool:
+    return bool(cache and cache.is_file() and hashlib.sha256(data).hexdigest() in json.loads(cache.read_text()))
+
+
 def run_paq8px(binary: str, path: Path, work: Path, decompress: bool, cache: Path | None) -> dict:
     """paq8px -8 on one text: archive size, compress time and peak memory; decompression when asked.
 
@@ -243,7 +247,7 @@ def bench_file(
             rows.append({"name": "xz -9e -T1 (CLI)", "decoder": native_decoder_bytes("xz"), **r})
         elif reference:
             print("skipping xz: not installed", file=sys.stderr)
-        if paq8px and (paq8px_below is None or n <= paq8px_below):
+        if paq8px and (paq8px_below is None or n <= paq8px_below or _cached(paq8px_cache, data)):
             r = run_paq8px(paq8px, path, work, paq8px_decompress, paq8px_cache)
             name = "paq8px -8 (CLI" + (", cached)" if r.pop("cached", False) else ")")
             rows.append({"name": name, "decoder": native_decoder_bytes(paq8px), **r})
@@ -264,7 +268,8 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         n, dec = r["n"], r["decoder"]
         mb = n / 1e6
-        speeds = f"{mb / r['c']:.3f} / {mb / r['cc']:.3f} | " + (
+        cpu = "?" if r["cc"] is None else f"{mb / r['cc']:.3f}"  # a cached paq8px row may lack its CPU time
+        speeds = f"{mb / r['c']:.3f} / {cpu} | " + (
             "not run" if r["d"] is None else f"{mb / r['d']:.3f} / {mb / r['dc']:.3f}")
         if dec is None:
             decoder = "? | ? | ?"
@@ -291,7 +296,8 @@ def main() -> None:
     parser.add_argument("--paq8px-decompress", action="store_true", help="also time and check paq8px's decompression")
     parser.add_argument("--paq8px-cache", type=Path, metavar="FILE",
                         help="a JSON file of paq8px results by the text's SHA-256: reused, and added to")
-    parser.add_argument("--paq8px-below", type=int, metavar="BYTES", help="run paq8px only on texts up to BYTES")
+    parser.add_argument("--paq8px-below", type=int, metavar="BYTES",
+                        help="run paq8px only on texts up to BYTES (a cached result shows at any size)")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
