@@ -324,6 +324,9 @@ def main() -> None:
         print(table(rows), file=sys.stderr, flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end", file=sys.stderr)
     print(table(rows))
+    peaks = [f"{r['file']} {r['peak'] / 2**20:,.0f} MiB" for r in rows if r.get("peak")]
+    if peaks:
+        print("\npaq8px -8 peak resident memory: " + ", ".join(peaks))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import numpy as np
 
 from kbound.backends import cmx2, cmx2_model
 from kbound.backends.base import read_varint
-from kbound.backends.registry import parse_spec
+from kbound.backends.registry import effort_specs, parse_spec
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 ALICE = (CORPORA / "alice29.txt").read_bytes()
@@ -50,6 +50,10 @@ def test_pinned_payload_on_alice() -> None:
     assert hashlib.sha256(payload).hexdigest() == "722f2848f694f8d291fdd6c7a99c80ebd2bbfb1eaa9115b518ef0b749c5d0aa4"
 
 
+def test_max_effort_has_the_strongest_tier() -> None:
+    assert {"cm", "cmx", "cmx2"} <= set(effort_specs("max"))
+
+
 def test_cjk_characters_are_words() -> None:
     # Chinese has no spaces: taking each CJK character as a word must pay on Chinese text and
     # change nothing on ASCII text (no character of three bytes there).
@@ -72,7 +76,7 @@ def test_cjk_characters_are_words() -> None:
 _NO_NUMBA = r"""
 import sys; sys.modules['numba'] = None; sys.modules['llvmlite'] = None
 import hashlib
-from kbound.backends.registry import parse_spec
+from kbound.backends.registry import effort_specs, parse_spec
 data = open(sys.argv[1], 'rb').read()
 backend = parse_spec('cmx2:mem=64m')
 payload = backend.compress(data)
