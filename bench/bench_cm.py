@@ -137,7 +137,8 @@ def ablate(path: Path, size: int, model: str = "cmx") -> str:
     data = np.frombuffer(path.read_bytes()[:size], np.uint8)
     if model == "cmx2":
         parts = {"CONFIDENCE": cmx_model.CONFIDENCE, "CERTAIN": cmx_model.CERTAIN, "TEXT": cmx_model.TEXT,
-                 "CJK_WORDS": cmx_model.CJK_WORDS, "FOURTH_MIXER": cmx_model.FOURTH_MIXER}
+                 "CJK_WORDS": cmx_model.CJK_WORDS, "LOW_ORDERS": cmx_model.LOW_ORDERS,
+                 "FOURTH_MIXER": cmx_model.FOURTH_MIXER}
     else:
         parts = {"ORDER0": cmx_model.ORDER0, "HIGH_ORDERS (5, 8)": cmx_model.HIGH_ORDERS, "SPARSE": cmx_model.SPARSE,
              "WORDS": cmx_model.WORDS, "SECOND_MIXER (with the third and final)": cmx_model.SECOND_MIXER,
