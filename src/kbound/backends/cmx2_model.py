@@ -254,6 +254,13 @@ def code(
     if not opts & LINES:
         off[10] = 1
         off[12] = 1
+    if not opts & TEXT:
+        off[15] = 1
+        off[16] = 1
+        off[17] = 1
+    if not opts & LOW_ORDERS:
+        off[18] = 1
+        off[19] = 1
 
     st = arith.new_decoder(src) if decode else arith.new_encoder()
     out = np.zeros(64 if decode else data.size // 3 + 64, np.uint8)
