@@ -314,8 +314,9 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", file=sys.stderr)
     paq8px = paq8px_binary(args.paq8px) if not args.no_reference else None
     if not args.no_reference and paq8px is None:
-        print(f"skipping paq8px: {args.paq8px or 'no paq8px on PATH'} is not an executable "
-              "(build it from github.com/hxim/paq8px and give it with --paq8px)", file=sys.stderr)
+        why = f"{args.paq8px} is not an executable" if args.paq8px else "no paq8px on PATH"
+        print(f"skipping paq8px: {why} (build it from github.com/hxim/paq8px and give it with --paq8px)",
+              file=sys.stderr)
     rows = []
     for path in paths:
         print(f"{path.name}: load average {os.getloadavg()[0]:.2f} before", file=sys.stderr, flush=True)
