@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_cm.py [--spec cm --spec cmx ...] [FILE ...]
     .venv/bin/python bench/bench_cm.py --ablate 1000000 [FILE ...]   # what each cmx component gives
+    .venv/bin/python bench/bench_cm.py --ablate 1000000 --ablate-model cmx2 [FILE ...]   # each of cmx2's own
 
 Without files it runs enwik8-head.txt and gcide.txt from --corpora (default: shared/corpora
 beside the repository, ../shared/corpora), skipping any that are absent. For `cm` the payload is the real coded
@@ -12,11 +13,19 @@ machines the same run varies by a third from one minute to the next).
 The total adds the decoder as kbound counts it. zpaq, 7-Zip and xz run as the command-line tools
 (skipped, with a note, when missing); their totals use the size of their installed binary
 and libraries under xz -9e, the way kbound counts native decoders.
+
+paq8px (`-8`; its source is github.com/hxim/paq8px, build/build-linux-with-gcc.sh) runs when
+`paq8px` is on PATH or given by --paq8px, and is skipped with a note otherwise. It codes about
+3-6 kB/s, so by default it only compresses (its decompression takes as long; --paq8px-decompress
+checks it), and --paq8px-cache FILE keeps each text's result (by the text's SHA-256) to reuse
+in later runs; a cached row says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import platform
 import resource
@@ -116,21 +125,29 @@ def bench_spec(data: bytes, spec: str, path: Path, repeat: int = 1) -> dict:
     return {"name": backend.spec, "decoder": decoder.decoder_bytes, **best}
 
 
-def ablate(path: Path, size: int) -> str:
-    """cmx's payload on the first `size` bytes of a text with each component switched off in turn."""
+def ablate(path: Path, size: int, model: str = "cmx") -> str:
+    """cmx's (or cmx2's) payload on the first `size` bytes of a text with each component switched off in turn."""
+    import importlib
+
     import numpy as np
 
-    from kbound.backends import arith, cmx_model
+    from kbound.backends import arith
 
+    cmx_model = importlib.import_module(f"kbound.backends.{model}_model")
     data = np.frombuffer(path.read_bytes()[:size], np.uint8)
-    parts = {"ORDER0": cmx_model.ORDER0, "HIGH_ORDERS (5, 8)": cmx_model.HIGH_ORDERS, "SPARSE": cmx_model.SPARSE,
+    if model == "cmx2":
+        parts = {"CONFIDENCE": cmx_model.CONFIDENCE, "CERTAIN": cmx_model.CERTAIN, "TEXT": cmx_model.TEXT,
+                 "CJK_WORDS": cmx_model.CJK_WORDS, "LOW_ORDERS": cmx_model.LOW_ORDERS,
+                 "FOURTH_MIXER": cmx_model.FOURTH_MIXER}
+    else:
+        parts = {"ORDER0": cmx_model.ORDER0, "HIGH_ORDERS (5, 8)": cmx_model.HIGH_ORDERS, "SPARSE": cmx_model.SPARSE,
              "WORDS": cmx_model.WORDS, "SECOND_MIXER (with the third and final)": cmx_model.SECOND_MIXER,
              "SECOND_APM (with the third and fourth)": cmx_model.SECOND_APM, "MATCH_VOTE": cmx_model.MATCH_VOTE,
              "THIRD_MIXER": cmx_model.THIRD_MIXER, "INDIRECT": cmx_model.INDIRECT,
-             "RUNS": cmx_model.RUNS, "LINES (speaker and line start)": cmx_model.LINES}
-    lines = [f"{path.name}, first {len(data):,} bytes, cmx:256m", "",
+                 "RUNS": cmx_model.RUNS, "LINES (speaker and line start)": cmx_model.LINES}
+    lines = [f"{path.name}, first {len(data):,} bytes, {model}:256m", "",
              "| switched off | payload bytes | vs all | compress MB/s CPU |", "|---|---:|---:|---:|"]
-    cmx_model.code(data[:1000].copy(), *cmx_model.new_tables(16 << 20), False, np.zeros(0, np.uint8), cmx_model.ALL)
+    cmx_model.code(data[:1000].copy(), *cmx_model.new_tables(64 << 20), False, np.zeros(0, np.uint8), cmx_model.ALL)
     full = 0
     for name, bit in [("nothing", 0), *parts.items()]:
         u0 = time.process_time()
@@ -144,7 +161,56 @@ def ablate(path: Path, size: int) -> str:
     return "\n".join(lines)
 
 
-def bench_file(path: Path, specs: list[str], reference: bool = True, repeat: int = 1) -> list[dict]:
+def paq8px_binary(given: str | None) -> str | None:
+    """The paq8px to run: the one given, else the one on PATH, else None (the bench skips it)."""
+    if given:
+        return given if os.access(given, os.X_OK) else None
+    return shutil.which("paq8px")
+
+
+def _cached(cache: Path | None, data: bytes) -> bool:
+    return bool(cache and cache.is_file() and hashlib.sha256(data).hexdigest() in json.loads(cache.read_text()))
+
+
+def run_paq8px(binary: str, path: Path, work: Path, decompress: bool, cache: Path | None) -> dict:
+    """paq8px -8 on one text: archive size, compress time and peak memory; decompression when asked.
+
+    With `cache`, a JSON file of earlier results by the text's SHA-256, a result found there is
+    reused (marked "cached") and a new one is added to it.
+    """
+    key = hashlib.sha256(path.read_bytes()).hexdigest()
+    known = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+    if key in known and (known[key].get("d") is not None or not decompress):
+        return {**known[key], "cached": True}
+    archive, restored = work / "x.paq8px", work / "restored"
+    u0, t0 = _child_cpu(), time.perf_counter()
+    child = subprocess.Popen([binary, "-8", str(path), str(archive)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"paq8px failed on {path} (exit {child.returncode})")
+    u1, t1 = _child_cpu(), time.perf_counter()
+    peak = usage.ru_maxrss * 1024  # this child's peak resident memory (Linux reports KiB)
+    result: dict = {"payload": archive.stat().st_size, "c": t1 - t0, "cc": u1 - u0, "d": None, "dc": None,
+                    "peak": peak}
+    if decompress:
+        subprocess.run([binary, "-d", str(archive), str(restored)], check=True, capture_output=True)
+        u2, t2 = _child_cpu(), time.perf_counter()
+        if restored.read_bytes() != path.read_bytes():
+            raise SystemExit(f"paq8px round trip failed on {path}")
+        result.update(d=t2 - t1, dc=u2 - u1)
+    if cache:
+        known = json.loads(cache.read_text()) if cache.is_file() else {}
+        known[key] = {**result, "file": path.name, "binary": Path(binary).name}
+        cache.write_text(json.dumps(known, indent=1))
+    return result
+
+
+def bench_file(
+    path: Path, specs: list[str], reference: bool = True, repeat: int = 1, paq8px: str | None = None,
+    paq8px_decompress: bool = False, paq8px_cache: Path | None = None, paq8px_below: int | None = None,
+) -> list[dict]:
     data = path.read_bytes()
     n = len(data)
     rows = [bench_spec(data, spec, path, repeat) for spec in specs]
@@ -182,6 +248,12 @@ def bench_file(path: Path, specs: list[str], reference: bool = True, repeat: int
             rows.append({"name": "xz -9e -T1 (CLI)", "decoder": native_decoder_bytes("xz"), **r})
         elif reference:
             print("skipping xz: not installed", file=sys.stderr)
+        if paq8px and (paq8px_below is None or n <= paq8px_below or _cached(paq8px_cache, data)):
+            r = run_paq8px(paq8px, path, work, paq8px_decompress, paq8px_cache)
+            name = "paq8px -8 (CLI" + (", cached)" if r.pop("cached", False) else ")")
+            rows.append({"name": name, "decoder": native_decoder_bytes(paq8px), **r})
+        elif paq8px:
+            print(f"skipping paq8px on {path.name}: {n:,} bytes, over --paq8px-below", file=sys.stderr)
     for row in rows:
         row["file"], row["n"] = path.name, n
     return rows
@@ -197,7 +269,9 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         n, dec = r["n"], r["decoder"]
         mb = n / 1e6
-        speeds = f"{mb / r['c']:.3f} / {mb / r['cc']:.3f} | {mb / r['d']:.3f} / {mb / r['dc']:.3f}"
+        cpu = "?" if r["cc"] is None else f"{mb / r['cc']:.3f}"  # a cached paq8px row may lack its CPU time
+        speeds = f"{mb / r['c']:.3f} / {cpu} | " + (
+            "not run" if r["d"] is None else f"{mb / r['d']:.3f} / {mb / r['dc']:.3f}")
         if dec is None:
             decoder = "? | ? | ?"
         else:
@@ -215,9 +289,16 @@ def main() -> None:
     parser.add_argument("--spec", action="append", help="a kbound backend spec to measure, repeatable (default: cm)")
     parser.add_argument("--ablate", type=int, metavar="BYTES",
                         help="instead: cmx on each file's first BYTES with each component off in turn")
+    parser.add_argument("--ablate-model", choices=("cmx", "cmx2"), default="cmx", help="the model --ablate measures")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="time each coder N times each way and keep the fastest (sizes must agree; default 1)")
     parser.add_argument("--no-reference", action="store_true", help="skip zpaq, 7-Zip and xz (measure the spec alone)")
+    parser.add_argument("--paq8px", metavar="BINARY", help="the paq8px to run (default: paq8px on PATH, if any)")
+    parser.add_argument("--paq8px-decompress", action="store_true", help="also time and check paq8px's decompression")
+    parser.add_argument("--paq8px-cache", type=Path, metavar="FILE",
+                        help="a JSON file of paq8px results by the text's SHA-256: reused, and added to")
+    parser.add_argument("--paq8px-below", type=int, metavar="BYTES",
+                        help="run paq8px only on texts up to BYTES (a cached result shows at any size)")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -228,16 +309,26 @@ def main() -> None:
     if not paths:
         raise SystemExit("nothing to measure")
     if args.ablate:
-        print("\n\n".join(ablate(path, args.ablate) for path in paths))
+        print("\n\n".join(ablate(path, args.ablate, args.ablate_model) for path in paths))
         return
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}", file=sys.stderr)
+    paq8px = paq8px_binary(args.paq8px) if not args.no_reference else None
+    if not args.no_reference and paq8px is None:
+        why = f"{args.paq8px} is not an executable" if args.paq8px else "no paq8px on PATH"
+        print(f"skipping paq8px: {why} (build it from github.com/hxim/paq8px and give it with --paq8px)",
+              file=sys.stderr)
     rows = []
     for path in paths:
         print(f"{path.name}: load average {os.getloadavg()[0]:.2f} before", file=sys.stderr, flush=True)
-        rows += bench_file(path, args.spec or ["cm"], reference=not args.no_reference, repeat=args.repeat)
+        rows += bench_file(path, args.spec or ["cm"], reference=not args.no_reference, repeat=args.repeat,
+                           paq8px=paq8px, paq8px_decompress=args.paq8px_decompress, paq8px_cache=args.paq8px_cache,
+                           paq8px_below=args.paq8px_below)
         print(table(rows), file=sys.stderr, flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} at the end", file=sys.stderr)
     print(table(rows))
+    peaks = [f"{r['file']} {r['peak'] / 2**20:,.0f} MiB" for r in rows if r.get("peak")]
+    if peaks:
+        print("\npaq8px -8 peak resident memory: " + ", ".join(peaks))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ EDGE_CASES = {
     "all byte values": bytes(range(256)) * 3,
     "long run": b"a" * 100_000,
     "random": os.urandom(20_000),
+    # Broken UTF-8: stray continuation bytes, a truncated three-byte and four-byte character, overlong forms.
+    "invalid UTF-8": "日本語テキスト".encode()[:7] + b"\x80\xbf abc \xe6\x97 \xf0\x9f\x98 \xc0\xaf\xff\xfe" * 50,
 }
 
 

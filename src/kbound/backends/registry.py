@@ -37,6 +37,7 @@ EFFORTS: dict[str, tuple[str, ...]] = {
         "ppmd:8,mem=1g",
         "cm",
         "cmx",
+        "cmx2",
         "zpaq:5",
     ),
 }
