@@ -51,11 +51,6 @@ class Cmx2(Backend):
     params = (
         Param("mem", _mem, 2 << 30, "most model memory (tables) besides the text: 1 KiB an input byte, 256m at least"),
     )
-    decoder_python = (
-        "kbound.backends.cmx2_model", "kbound.backends.cmx_model",
-        "kbound.backends.cm_model", "kbound.backends.arith", "kbound.backends.jit", "kbound.backends.base",
-    )
-
     @classmethod
     def library_version(cls) -> str:
         return f"kbound-cmx2 {FORMAT}, {version_note()}"
