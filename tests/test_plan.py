@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from cli_helpers import run
 from conftest import CORPORA, ROOT
-
 from kbound.growth.forecast import SamplePoint, forecast, keep
 from kbound.growth.plan import plan_sizes
 from kbound.sources import open_corpus
