@@ -190,3 +190,13 @@ def test_the_plan_command_on_one_document_samples_prefixes(tmp_path: Path) -> No
     assert code == 0, err
     doc = json.loads(out)
     assert doc["sample"]["sampling"] == "prefix" and doc["sample"]["sample_bytes"] == [2_500, 10_000, 40_000]
+
+
+def test_progress_carries_the_plans_time_left() -> None:
+    from kbound.cli.progress import Progress
+
+    progress = Progress(enabled=False)
+    progress.expect({"cmx": 1_000.0, "zstd:3": None})
+    assert progress.plan_left("cmx", 250, 1_000) == "plan 12.5 min left"
+    assert progress.plan_left("cmx", 990, 1_000) == "plan 10 s left"
+    assert progress.plan_left("zstd:3", 1, 2) == ""  # no prediction for it

@@ -25,7 +25,7 @@ from kbound.run.engine import WORKER_BYTES
 from kbound.run.outcome import FAILED, Outcome
 from kbound.run.shards import one
 from kbound.sources.corpus import Corpus
-from kbound.sources.sampling import strata_lengths, stratified_selections
+from kbound.sources.sampling import EXACT_DOCUMENTS, sample_selections, strata_lengths, stratified_selections
 from kbound.sources.stream import Selection
 
 #: The nested samples are SIZE divided by each of these: three sizes, two factors of 4 apart.
@@ -87,7 +87,10 @@ def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: i
     sizes = plan_sizes(stats.bytes, size)
     names, index = corpus.group_index()
     strata: tuple[str, ...] = names if len(names) > 1 else ()
-    if stats.documents >= 2:
+    if stats.documents > EXACT_DOCUMENTS:  # too many to list: a hash cut, each source at its share on average
+        selections = sample_selections(whole, stats, sizes, "documents", seed)
+        sampling, strata = "documents", ()
+    elif stats.documents >= 2:
         selections = stratified_selections(whole, strata_lengths(whole, list(index)), stats.bytes, sizes, seed)
         sampling = "documents"
     else:

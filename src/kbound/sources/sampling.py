@@ -99,9 +99,8 @@ def stratified_selections(whole: Selection, lengths: list[list[int]], total_byte
     documents = sum(len(x) for x in lengths)
     if documents < 2:
         raise CorpusError("a document sample needs a corpus of several documents (files, or --field JSON lines)")
-    if len(lengths) == 1 or documents > EXACT_DOCUMENTS:
-        one = thresholds(lengths[0], seed, sizes) if len(lengths) == 1 else [
-            min(_TOP, int(n / max(total_bytes, 1) * 2.0**64)) for n in sizes]
+    if len(lengths) == 1:
+        one = thresholds(lengths[0], seed, sizes)
         return [whole if n >= total_bytes else Selection(whole.pieces, whole.separator, sample=Sampling(seed, cut))
                 for n, cut in zip(sizes, one, strict=True)]
     firsts, start = [], 0
