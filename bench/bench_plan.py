@@ -12,7 +12,8 @@ Then, each run with --no-cache and --dedup off, measured for wall time and the C
 whole process tree (getrusage of the finished child and its workers), with the load average:
   1. `kbound plan C --sample PLAN` on each corpus: each effort's predicted core-hours;
   2. `kbound C --effort E` for each effort on each corpus: the measured core-hours (the rows'
-     compress and verify seconds, the figure the prediction predicts) and the process tree's;
+     compress and verify seconds, the workers' wall time) and the process tree's CPU, which the
+     prediction (the sample workers' CPU seconds per byte) predicts;
   3. `kbound mixed --effort max --plan PLAN`: its process tree's CPU seconds against the unplanned
      max run's, and its bound against the unplanned bound.
 Writes a Markdown part (for bench/SCALE.md) to --out and prints it.
@@ -143,8 +144,8 @@ def main() -> int:
             "(prose/: the shared texts but gcide.txt, in documents of about 20 kB; code/: Python modules of the "
             f"venv's site-packages, whole files), and **dictionary**, {sizes['dictionary'] / MB:.1f} MB of "
             "gcide.txt in documents of about 20 kB. Every run `--no-cache --dedup off`; CPU is the whole "
-            "process tree's (user + system, getrusage of the finished children); core-hours of a row are its "
-            "compress + verify seconds (what the plan predicts). The machine is shared: the load is the "
+            "process tree's (user + system, getrusage of the finished children), which the plan predicts from its "
+            "sample workers' CPU seconds. The machine is shared: the load is the "
             "one-minute average when each run started.", "",
             "### `--effort max --plan` against `--effort max`", "",
             "| run | wall s | process-tree CPU s | best bound B | best | load |",
@@ -163,9 +164,11 @@ def main() -> int:
             f"- kept: {', '.join(f'`{s}`' for s in plan['kept'])}; dropped: "
             f"{', '.join(f'`{s}`' for s in plan['dropped'])}",
             f"- the sample: {', '.join(f'{n:,}' for n in plan['sample']['sample_bytes'])} bytes, "
-            f"{plan['sample']['core_seconds']:,.0f} core-seconds; the kept rows predicted "
-            f"{plan['predicted_core_hours'] * 3600:,.0f} core-seconds, measured "
-            f"{plan['measured_core_hours'] * 3600:,.0f}",
+            f"{plan['sample']['core_seconds']:,.0f} core-seconds (its workers' CPU), "
+            f"{plan['sample']['wall_seconds']:,.0f} s wall; the kept backends over the corpus: predicted "
+            f"{plan['predicted_core_hours'] * 3600:,.0f} core-seconds [{plan['predicted_core_hours_low'] * 3600:,.0f}, "
+            f"{plan['predicted_core_hours_high'] * 3600:,.0f}], measured {plan['measured_core_hours'] * 3600:,.0f} "
+            f"({plan['measured_by']}, `raw` included), {plan['measured_wall_seconds']:,.0f} s wall",
             "",
             "| candidate | predicted bpb [band] | predicted core s | kept | why |",
             "|---|---:|---:|---|---|",
@@ -178,15 +181,17 @@ def main() -> int:
                          f"{'yes' if c['kept'] else 'no'} | {c['reason']} |")
         lines += ["", "### Predicted against measured core-hours, every backend of each effort", "",
                   f"`kbound plan C --sample {args.plan} --workers 2` against `kbound C --effort E`:", "",
-                  "| corpus | effort | predicted core-h [band] | measured core-h (rows) | measured / predicted | "
-                  "process-tree CPU h | predicted best bpb | measured best bpb | wall s | load |",
+                  "| corpus | effort | predicted core-h [band] | measured core-h (process tree) | "
+                  "measured / predicted | rows' compress + verify h (wall in the workers) | predicted best bpb | "
+                  "measured best bpb | wall s | load |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for (name, effort), (run, cpu, doc) in measured.items():
             p = predicted[name, effort]
             rows = rows_seconds(doc) / 3600
             lines.append(
                 f"| {name} | {effort} | {p['core_hours']:.5f} [{p['core_hours_low']:.5f}, {p['core_hours_high']:.5f}]"
-                f" | {rows:.5f} | {rows / p['core_hours']:.2f} | {cpu / 3600:.5f} | {p['best_bits_per_byte']:.4f} "
+                f" | {cpu / 3600:.5f} | {cpu / 3600 / p['core_hours']:.2f} | {rows:.5f} | "
+                f"{p['best_bits_per_byte']:.4f} "
                 f"(`{p['best']}`) | {doc['best']['bits_per_byte']:.4f} (`{doc['best']['backend']}`) | "
                 f"{run.wall_seconds:,.0f} | {run.load_before:.2f} |")
         lines += ["", f"Part 8 took {(time.perf_counter() - t0) / 60:.0f} minutes (load at the end {load():.2f}).", ""]

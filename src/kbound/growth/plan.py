@@ -73,8 +73,14 @@ class Sample:
 
 def _point(o: Outcome, size: int, verify: bool) -> SamplePoint:
     status = o.status(verify)
-    seconds = None if o.compress_seconds is None else o.compress_seconds + (o.decompress_seconds or 0.0)
-    return SamplePoint(size, None if status == FAILED else o.payload_bytes, seconds, o.why_failed(verify))
+    return SamplePoint(size, None if status == FAILED else o.payload_bytes, core_seconds(o), o.why_failed(verify))
+
+
+def core_seconds(o: Outcome) -> float | None:
+    """What a task cost: its worker's CPU seconds where measured, else its compress and verify seconds."""
+    if o.cpu_seconds is not None:
+        return o.cpu_seconds
+    return None if o.compress_seconds is None else o.compress_seconds + (o.decompress_seconds or 0.0)
 
 
 def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: int, options: RunOptions, *,
@@ -118,7 +124,7 @@ def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: i
             if o.peak_rss_bytes:
                 peaks[o.backend.spec] = max(peaks.get(o.backend.spec, 0), o.peak_rss_bytes)
             if not o.cached:
-                spent += (o.compress_seconds or 0.0) + (o.decompress_seconds or 0.0)
+                spent += core_seconds(o) or 0.0
     forecasts = tuple(
         forecast(b.spec, points[b.spec], stats.bytes, decoders.get(b.spec),
                  WORKER_BYTES + memory_bytes(b, stats.bytes), peaks.get(b.spec), window_bytes(b))
@@ -136,13 +142,15 @@ class RunPlan:
     forecasts: tuple[Forecast, ...]
     workers: int
     rule: str = RULE
-    #: Filled in after the run: the kept rows' compress and verify seconds over the corpus, recalled rows
-    #: excluded; the same for the rows with references (`--dedup`), which the plan does not predict.
+    #: Filled in after the run over the corpus: the CPU seconds of this process and its local workers during
+    #: it (the `raw` row, the duplicate stage and its rows, which the plan does not predict, included); on
+    #: Dask, whose workers are elsewhere, the rows' compress and verify seconds instead (recalled rows: 0).
     measured_core_seconds: float | None = None
-    measured_dedup_core_seconds: float | None = None
+    #: How `measured_core_seconds` was measured: "process tree" or "rows".
+    measured_by: str | None = None
     #: Wall seconds of the run over the whole corpus (the sample's are `sample.wall_seconds`).
     measured_wall_seconds: float | None = None
-    #: This process and its local workers, the sample included (None on Dask, whose workers are elsewhere).
+    #: This process and its local workers, the sample included (None on Dask).
     measured_process_cpu_seconds: float | None = None
     #: Every kept row's result was recalled from the cache.
     recalled: bool = False
@@ -176,17 +184,16 @@ def make_plan(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: in
     return RunPlan(size, sample, forecasts, workers)
 
 
-def with_measured(plan: RunPlan, results: Sequence[Any], wall_seconds: float, cpu_seconds: float | None) -> RunPlan:
-    """The plan with what the run over the corpus measured (`results`: the report's `BackendResult`s)."""
+def with_measured(plan: RunPlan, results: Sequence[Any], wall_seconds: float, run_cpu_seconds: float | None,
+                  total_cpu_seconds: float | None) -> RunPlan:
+    """The plan with what the run over the corpus measured (`results`: the report's `BackendResult`s;
+    `run_cpu_seconds`: the process tree's CPU during that run, None on Dask; `total_cpu_seconds`: with the sample)."""
     kept = set(plan.kept)
-
-    def seconds(rows: list[Any]) -> float:
-        return sum((r.compress_seconds or 0.0) + (r.decompress_seconds or 0.0) for r in rows if not r.cached)
-
     plain = [r for r in results if not r.dedup and r.spec in kept]
-    return replace(plan, measured_core_seconds=seconds(plain),
-                   measured_dedup_core_seconds=seconds([r for r in results if r.dedup]),
-                   measured_wall_seconds=wall_seconds, measured_process_cpu_seconds=cpu_seconds,
+    rows = sum((r.compress_seconds or 0.0) + (r.decompress_seconds or 0.0) for r in results if not r.cached)
+    return replace(plan, measured_core_seconds=rows if run_cpu_seconds is None else run_cpu_seconds,
+                   measured_by="rows" if run_cpu_seconds is None else "process tree",
+                   measured_wall_seconds=wall_seconds, measured_process_cpu_seconds=total_cpu_seconds,
                    recalled=bool(plain) and all(r.cached for r in plain))
 
 
@@ -217,13 +224,14 @@ def planned_estimate(inputs: Any, backends: Sequence[str] | None, *, effort: str
                          on_start=on_sample_start, on_done=on_sample_done)
         if on_plan is not None:
             on_plan(plan)
-        t0 = time.perf_counter()
+        t0, cpu_mid = time.perf_counter(), process_cpu_seconds()
         report = estimate(corpus, list(plan.kept) or ["raw"], **kwargs)
         wall = time.perf_counter() - t0
         cpu1 = process_cpu_seconds()
-    local = kwargs.get("scheduler") is None and cpu0 is not None and cpu1 is not None
-    plan = with_measured(plan, report.results, wall, cpu1 - cpu0 if local and cpu1 is not None and cpu0 is not None
-                         else None)
+    run_cpu = total_cpu = None
+    if kwargs.get("scheduler") is None and cpu0 is not None and cpu_mid is not None and cpu1 is not None:
+        run_cpu, total_cpu = cpu1 - cpu_mid, cpu1 - cpu0
+    plan = with_measured(plan, report.results, wall, run_cpu, total_cpu)
     settings = dict(report.settings, effort=None if backends else effort, plan_bytes=size, plan_seed=seed,
                     candidates=[b.spec for b in candidates])
     return replace(report, plan=plan, settings=settings)

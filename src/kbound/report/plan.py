@@ -87,7 +87,7 @@ def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
         "predicted_core_hours_without_plan": _hours(every[0]),
         "predicted_wall_seconds": rounded(plan.predicted_wall_seconds(), 4),
         "measured_core_hours": _hours(plan.measured_core_seconds),
-        "measured_dedup_core_hours": _hours(plan.measured_dedup_core_seconds),
+        "measured_by": plan.measured_by,
         "measured_wall_seconds": rounded(plan.measured_wall_seconds, 4),
         "measured_process_cpu_hours": _hours(plan.measured_process_cpu_seconds),
         "sample_core_hours": _hours(plan.sample.core_seconds),
@@ -141,12 +141,12 @@ def plan_sentences(plan: RunPlan) -> list[Sentence]:
                     f"{plan.workers} worker{'s' if plan.workers != 1 else ''} (every candidate: "
                     f"{every / HOUR:.4f} core-hours).")]
     if plan.measured_core_seconds is not None:
-        note = " (recalled from the cache)" if plan.recalled else ""
-        dedup = (f"; rows with references {plan.measured_dedup_core_seconds / HOUR:.4f}"
-                 if plan.measured_dedup_core_seconds else "")
-        out.append(Sentence(f"Measured: {plan.measured_core_seconds / HOUR:.4f} core-hours{note}{dedup}, "
-                            f"{_duration(plan.measured_wall_seconds)} wall, plus the sample's "
-                            f"{plan.sample.core_seconds / HOUR:.4f}."))
+        note = " (the kept rows recalled from the cache)" if plan.recalled else ""
+        how = "this process and its workers" if plan.measured_by == "process tree" else "the rows' own seconds"
+        out.append(Sentence(f"Measured over the corpus: {plan.measured_core_seconds / HOUR:.4f} core-hours ({how})"
+                            f"{note}, {_duration(plan.measured_wall_seconds)} wall; the sample: "
+                            f"{plan.sample.core_seconds / HOUR:.4f} core-hours, "
+                            f"{_duration(plan.sample.wall_seconds)} wall."))
     out.append(Sentence(f"Rule: {plan.rule}. The bound above is the whole corpus, verified; the sample only "
                         "chose the backends.", style="dim"))
     return out

@@ -113,6 +113,7 @@ class ResultCache:
                 decoder=decoder,
                 compress_seconds=float(body["compress_seconds"]),
                 decompress_seconds=float(body["decompress_seconds"]),
+                cpu_seconds=None if body.get("cpu_seconds") is None else float(body["cpu_seconds"]),
                 verified=True,
                 cached=True,
                 stats=stats,
@@ -140,6 +141,7 @@ class ResultCache:
             "decoder_method": None if d is None else d.method,
             "compress_seconds": outcome.compress_seconds,
             "decompress_seconds": outcome.decompress_seconds,
+            "cpu_seconds": outcome.cpu_seconds,
         })
 
 

@@ -132,7 +132,9 @@ def _task(task: Task, dups: list[Any], targets: list[Any], options: dict[str, An
     result = run_task(joined_task(task, dups, targets), report=report, **options)
     if resource is not None:  # ru_maxrss is in KiB on Linux
         fields = result["fields"] if task.index is not None else result
-        fields["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        fields["peak_rss_bytes"] = usage.ru_maxrss * 1024
+        fields["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     return result
 
 

@@ -25,6 +25,9 @@ class Outcome:
     decompress_seconds: float | None = None
     #: The worker process's peak resident set (pages shared with the parent included); None when not measured.
     peak_rss_bytes: int | None = None
+    #: User + system CPU seconds of the worker process that ran the task (start-up included); None when not
+    #: measured (on Dask, or recalled from a cache written before it was kept).
+    cpu_seconds: float | None = None
     verified: bool = False
     error: str | None = None
     #: True when the outcome came from the result cache instead of a worker.

@@ -198,6 +198,7 @@ def combine(backend: Backend, plan: Plan, shards: Sequence[Outcome | None], part
         decompress_seconds=None if None in decompress else sum(d or 0.0 for d in decompress),
         verified=all(o.verified for o in done),
         peak_rss_bytes=max((o.peak_rss_bytes or 0 for o in done), default=0) or None,
+        cpu_seconds=None if any(o.cpu_seconds is None for o in done) else sum(o.cpu_seconds or 0.0 for o in done),
         cached=all(o.cached for o in done),
         stats=manifest_stats([o.stats for o in done if o.stats is not None]),
         shards=k,
