@@ -200,3 +200,12 @@ def test_progress_carries_the_plans_time_left() -> None:
     assert progress.plan_left("cmx", 250, 1_000) == "plan 12.5 min left"
     assert progress.plan_left("cmx", 990, 1_000) == "plan 10 s left"
     assert progress.plan_left("zstd:3", 1, 2) == ""  # no prediction for it
+
+
+def test_a_corpus_at_most_twice_the_sample_is_not_sampled_and_runs_every_candidate() -> None:
+    code, out, err = run(str(CORPORA / "alice29.txt"), "-b", "zlib:6", "-b", "bz2:9", "--plan", "100kB", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["plan"]["sample"]["sampling"] == "none" and doc["plan"]["sample"]["sample_bytes"] == []
+    assert doc["plan"]["kept"] == ["zlib:6", "bz2:9"]
+    assert [r["spec"] for r in doc["results"]] == ["raw", "zlib:6", "bz2:9"]

@@ -175,13 +175,15 @@ def make_plan(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: in
               workers: int, **callbacks: Any) -> RunPlan:
     """Sample, forecast and apply the rule. A corpus no larger than twice SIZE is not sampled: every candidate
     runs (a sample that large would cost about what it saves)."""
+    stats = identify(corpus.selection(), options)
+    if stats.bytes <= 2 * size:
+        why = "the corpus is at most twice SIZE: not sampled, every candidate runs"
+        forecasts = tuple(Forecast(b.spec, (), stats.bytes, None, WORKER_BYTES + memory_bytes(b, stats.bytes),
+                                   reason=why) for b in candidates)
+        return RunPlan(size, Sample(stats.bytes, stats.documents, seed, (), (), (), "none", forecasts, 0.0, 0.0),
+                       forecasts, workers)
     sample = run_sample(corpus, candidates, size, seed, options, **callbacks)
-    if sample.corpus_bytes <= 2 * size:
-        forecasts = tuple(replace(f, kept=True, reason="the corpus is at most twice the sample: every candidate "
-                                                       "runs") for f in sample.forecasts)
-    else:
-        forecasts = tuple(keep(sample.forecasts))
-    return RunPlan(size, sample, forecasts, workers)
+    return RunPlan(size, sample, tuple(keep(sample.forecasts)), workers)
 
 
 def with_measured(plan: RunPlan, results: Sequence[Any], wall_seconds: float, run_cpu_seconds: float | None,

@@ -119,6 +119,9 @@ def _forecast_table(forecasts: tuple[Forecast, ...]) -> Table:
 
 def sample_sentence(s: Sample, size: int) -> str:
     """How the sample was drawn, in one line."""
+    if s.sampling == "none":
+        return (f"Plan ({human_bytes(size)}): the corpus ({s.corpus_bytes:,} bytes) is at most twice SIZE, so it was "
+                "not sampled: every candidate runs.")
     how = (f"seeded ({s.seed}) whole documents, stratified by source over {len(s.strata)} sources"
            if s.strata else f"seeded ({s.seed}) whole documents" if s.sampling == "documents"
            else "prefixes (the corpus is one document)")
@@ -139,7 +142,7 @@ def plan_sentences(plan: RunPlan) -> list[Sentence]:
            Sentence(f"Predicted for the kept backends over the corpus: {centre / HOUR:.4f} core-hours "
                     f"[{low / HOUR:.4f}, {high / HOUR:.4f}], {_duration(plan.predicted_wall_seconds())} wall on "
                     f"{plan.workers} worker{'s' if plan.workers != 1 else ''} (every candidate: "
-                    f"{every / HOUR:.4f} core-hours).")]
+                    f"{every / HOUR:.4f} core-hours)." if plan.sample.sample_bytes else "Nothing was predicted.")]
     if plan.measured_core_seconds is not None:
         note = " (the kept rows recalled from the cache)" if plan.recalled else ""
         how = "this process and its workers" if plan.measured_by == "process tree" else "the rows' own seconds"
