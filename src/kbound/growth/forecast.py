@@ -7,8 +7,9 @@ own: the line through the two smaller samples predicts the largest, and what it 
 stretched by how much farther the corpus lies (in log size) than the largest sample from the
 middle one, is the half-width `h` of the band exp(∓h) around the prediction (at least 1 %: the
 sampling of documents alone moves a rate by that much). The cost: core-seconds (compress and
-verify) at the largest sample's rate per byte (every built-in codec runs in linear time), the
-band reaching the middle sample's rate.
+verify, the workers' CPU seconds) as a fixed part plus a rate per byte from the two largest
+samples (every built-in codec runs in linear time), the band spanning the rates of the consecutive
+pairs of samples up to the largest sample's seconds per byte with nothing fixed.
 
 The rule: keep every backend whose bound's low edge is at or below the smallest high edge among
 the candidates; drop the rest (no edge of theirs reaches the best's). The best predicted always
@@ -111,14 +112,24 @@ def predict_bound(points: Sequence[SamplePoint], target_bytes: int, decoder_byte
 
 
 def predict_seconds(points: Sequence[SamplePoint], target_bytes: int) -> tuple[float, float, float] | None:
-    """(core-seconds, low, high) at `target_bytes`: the largest sample's rate per byte times the corpus's bytes,
-    the band reaching the next smaller sample's rate (small samples carry more of a worker's fixed costs)."""
+    """(core-seconds, low, high) at `target_bytes`: a fixed part (a worker's start, a model's tables) plus a
+    rate per byte, the rate from the two largest samples; the band spans the rates of the consecutive pairs
+    and, as its high end, the largest sample's seconds per byte with nothing fixed."""
     good = sorted((p for p in points if p.core_seconds is not None and p.sample_bytes > 0),
                   key=lambda p: p.sample_bytes)
     if not good:
         return None
-    rates = [(p.core_seconds or 0.0) / p.sample_bytes for p in good[-2:]]
-    return rates[-1] * target_bytes, min(rates) * target_bytes, max(rates) * target_bytes
+    xs = [p.sample_bytes for p in good]
+    ts = [p.core_seconds or 0.0 for p in good]
+    whole = ts[-1] / xs[-1]
+    pairs = [(ts[i + 1] - ts[i]) / (xs[i + 1] - xs[i]) for i in range(len(xs) - 1) if xs[i + 1] > xs[i]]
+    if not pairs or pairs[-1] <= 0:
+        return whole * target_bytes, whole * target_bytes, whole * target_bytes
+    rate = pairs[-1]
+    fixed = max(0.0, ts[-1] - rate * xs[-1])
+    rates = [r for r in pairs if r > 0]
+    return fixed + rate * target_bytes, fixed + min(rates) * target_bytes, max(fixed + max(rates) * target_bytes,
+                                                                              whole * target_bytes)
 
 
 def forecast(spec: str, points: Sequence[SamplePoint], target_bytes: int, decoder_bytes: int | None,
