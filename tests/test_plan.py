@@ -209,3 +209,19 @@ def test_a_corpus_at_most_twice_the_sample_is_not_sampled_and_runs_every_candida
     assert doc["plan"]["sample"]["sampling"] == "none" and doc["plan"]["sample"]["sample_bytes"] == []
     assert doc["plan"]["kept"] == ["zlib:6", "bz2:9"]
     assert [r["spec"] for r in doc["results"]] == ["raw", "zlib:6", "bz2:9"]
+
+
+def test_plan_runs_on_a_dask_cluster_and_keeps_what_the_local_plan_keeps(two_kinds: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    from kbound.growth.plan import planned_estimate
+
+    specs = ["zlib:6", "bz2:9", "ppmd:4,mem=16m"]
+    local = planned_estimate([str(two_kinds)], specs, effort="fast", size=100_000, seed=0, use_cache=False,
+                             dedup="off")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        remote = planned_estimate([str(two_kinds)], specs, effort="fast", size=100_000, seed=0, use_cache=False,
+                                  dedup="off", scheduler=c.scheduler_address)
+    assert remote.plan.kept == local.plan.kept
+    assert [f.bound_bytes for f in remote.plan.forecasts] == [f.bound_bytes for f in local.plan.forecasts]
+    assert remote.plan.measured_by == "rows" and local.plan.measured_by == "process tree"
+    assert [r.total_bytes for r in remote.results] == [r.total_bytes for r in local.results]
