@@ -24,6 +24,9 @@ the named temporary bytes under a TMPDIR of its own, and the load average:
   8. overhead and scratch: `-b zstd:3` on the plain file, the JSON-lines shards and the Parquet files
      against the zstd CLI round trip over the same data (CPU seconds of each process tree, and wall),
      with the peak scratch disk of each kbound run (named and unlinked temporary files).
+  9. planning on a sample: bench/bench_plan.py (`--effort max --plan` against `--effort max` on a
+     corpus of prose and code in two sources, and `kbound plan`'s predicted core-hours against the
+     measured ones for each effort on two corpora).
 """
 
 from __future__ import annotations
@@ -314,9 +317,11 @@ def main() -> int:
     parser.add_argument("--shards", type=int, default=16)
     parser.add_argument("--shard-size", default="1GB", help="--shard-size for the sharded runs")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "SCALE.md")
-    parser.add_argument("--only", default="1,2,3,6,7,8", help="which parts to run (1: throughput, 2: parsing, "
+    parser.add_argument("--only", default="1,2,3,6,7,8,9", help="which parts to run (1: throughput, 2: parsing, "
                         "3: the shard runs, 4 and 5 included, 6: presets, 7: repeated content, bench_dedup.py, "
-                        "8: overhead against the zstd CLI and peak scratch)")
+                        "8: overhead against the zstd CLI and peak scratch, 9: planning on a sample, bench_plan.py)")
+    parser.add_argument("--plan-mb", default="20", help="part 9: the mixed corpus's size in MB")
+    parser.add_argument("--plan-size", default="2MB", help="part 9: --plan SIZE")
     parser.add_argument("--dedup-gb", default="2", help="part 7: the size of the corpus with exact copies")
     args = parser.parse_args()
     if not args.corpora.is_dir():
@@ -362,6 +367,11 @@ def main() -> int:
             part = tmp / "dedup.md"
             subprocess.run([sys.executable, str(Path(__file__).with_name("bench_dedup.py")), "--gb", args.dedup_gb,
                             "--corpora", str(args.corpora), "--out", str(part)], check=True)
+            lines += [part.read_text()]
+        if "9" in parts:
+            part = tmp / "plan.md"
+            subprocess.run([sys.executable, str(Path(__file__).with_name("bench_plan.py")), "--mb", args.plan_mb,
+                            "--plan", args.plan_size, "--corpora", str(args.corpora), "--out", str(part)], check=True)
             lines += [part.read_text()]
         lines.append(f"Whole benchmark: {(time.perf_counter() - t0) / 60:.0f} minutes.")
         args.out.write_text("\n".join(lines) + "\n")

@@ -21,7 +21,7 @@ from kbound.cli import cli
 README = Path(__file__).resolve().parent.parent / "README.md"
 CLI_DOC = README.parent / "docs" / "cli.md"
 #: Commands with their own usage block, `<!-- usage:NAME -->`, beside estimate's `<!-- usage -->`.
-COMMAND_BLOCKS = ("curve", "compare", "tradeoff", "backends")
+COMMAND_BLOCKS = ("curve", "compare", "tradeoff", "plan", "backends")
 
 
 def _help(command: str) -> str:

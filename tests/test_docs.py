@@ -21,7 +21,7 @@ def help_of(command: str) -> str:
 
 @pytest.mark.parametrize(("command", "tag"), [("estimate", "usage"), ("curve", "usage:curve"),
                                               ("compare", "usage:compare"), ("tradeoff", "usage:tradeoff"),
-                                              ("backends", "usage:backends")])
+                                              ("plan", "usage:plan"), ("backends", "usage:backends")])
 def test_the_cli_reference_is_the_real_help(command: str, tag: str) -> None:
     """docs/cli.md's usage blocks are each command's --help (regenerate with `make readme`)."""
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")

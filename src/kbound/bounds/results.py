@@ -155,6 +155,8 @@ class Report:
     dedup_error: str | None = None
     #: Per-source accounting (`--by-source`): each source's repeats and what it adds to those before it.
     sources: tuple[SourceBound, ...] = ()
+    #: A `kbound.growth.plan.RunPlan` when `--plan` chose the backends from a sample.
+    plan: Any = None
 
 
 def _rate(bits: float, units: int | None) -> float | None:

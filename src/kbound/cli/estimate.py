@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import signal
 import sys
+from typing import Any
 
 import click
 
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
 from kbound.bounds.estimate import DEDUP_MODES, estimate
+from kbound.bounds.results import Report
 from kbound.cli.common import EXIT_OK, EXIT_THRESHOLD, describe_models, interrupted_exit, run_cli
 from kbound.cli.options import (
     ModelLoss,
@@ -42,6 +44,33 @@ Exit codes:
   130  interrupted (Ctrl-C, SIGINT); results finished so far are printed
   141  standard output was closed early (e.g. piped into head); nothing is printed
   143  terminated (SIGTERM, as kill and timeout send); results finished so far are printed"""
+
+
+def run_planned(inputs: tuple[str, ...], specs: list[str] | None, effort: str, size: int, seed: int,
+                progress: Progress, common: dict[str, Any]) -> Report:
+    """`--plan`: the sample's bars are named as such, and the run's bars carry the plan's prediction."""
+    from kbound.growth.plan import RunPlan, planned_estimate
+    from kbound.run.outcome import Interrupted
+
+    def planned(plan: RunPlan) -> None:
+        progress.sampling(False)
+        progress.expect({f.spec: f.core_seconds for f in plan.forecasts if f.kept})
+
+    progress.sampling(True)
+    try:
+        report: Report = planned_estimate(inputs, specs, effort=effort, size=size, seed=seed, on_plan=planned,
+                                          on_sample_start=progress.start, on_sample_done=progress.done, **common)
+    except Interrupted as stop:
+        raise SampleInterrupted(stop.signum) from None
+    return report
+
+
+class SampleInterrupted(Exception):
+    """A signal stopped `--plan`'s sample: nothing ran over the corpus, so there is nothing to print."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__("interrupted while sampling for --plan")
+        self.signum = signum
 
 
 def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -85,6 +114,12 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
               help="Per-source accounting: shards never span two sources (the top-level subdirectories of an "
                    "input directory; a file named alone is its own); each source's documents, repeats within it "
                    "and against the sources before it, and the payload bytes it adds.")
+@click.option("--plan", "plan_size", type=Size(min=1), default=None, metavar="SIZE",
+              help="Run the candidates (the effort's, or -b) on a seeded sample of whole documents of about SIZE "
+                   "(stratified by source), predict each one's bound and cost on the whole corpus, and run over "
+                   "it only those whose bound could still be the smallest (docs/engine.md); the report shows "
+                   "the plan.")
+@click.option("--plan-seed", type=int, default=0, show_default=True, help="Seed of --plan's sample.")
 @corpus_options
 @click.option("-f", "--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
               help="Output format [default: table on a terminal, else lines].")
@@ -139,7 +174,7 @@ def estimate_command(
     max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | str | None,
     loss_windows: str | None, loss_window: int | None, loss_stride: int | None, loss_sample: int | None, loss_seed: int,
     tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
-    dedup: str, chunk_size: int | None, by_source: bool,
+    dedup: str, chunk_size: int | None, by_source: bool, plan_size: int | None, plan_seed: int,
 ) -> None:
     """Bound K(corpus) from above with many verified compressors.
 
@@ -183,15 +218,19 @@ def estimate_command(
         if measure and infos[0].kind != "gguf":
             raise click.UsageError(f"--model-loss measure runs a GGUF model; {models[0]} is {infos[0].kind}")
         progress = Progress(enabled=show_progress)
+        common: dict[str, Any] = dict(
+            verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
+            use_cache=not no_cache, tokenizer=tokenizer, on_start=progress.start, on_done=progress.done,
+            on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, max_memory=max_memory,
+            glob=glob, field=field, plain=plain,
+            separator=separator_bytes(separator), max_bytes=max_bytes,
+            dedup=dedup, by_source=by_source, chunking=chunking,
+        )
         with progress:
-            report = estimate(
-                inputs, list(specs) or None, effort=effort, verify=not no_verify, jobs=jobs, cache_dir=cache_dir,
-                use_cache=not no_cache, tokenizer=tokenizer, on_start=progress.start, on_done=progress.done,
-                on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, max_memory=max_memory,
-                glob=glob, field=field, plain=plain,
-                separator=separator_bytes(separator), max_bytes=max_bytes,
-                dedup=dedup, by_source=by_source, chunking=chunking,
-            )
+            if plan_size is None:
+                report = estimate(inputs, list(specs) or None, effort=effort, **common)
+            else:
+                report = run_planned(inputs, list(specs) or None, effort, plan_size, plan_seed, progress, common)
         measured = None
         # A run a signal stopped goes straight to printing what finished: scoring takes minutes.
         if measure and report.best is not None and not report.interrupted:
@@ -242,4 +281,11 @@ def estimate_command(
             click.echo(f"kbound: threshold breached: {line}", err=True)
         return EXIT_THRESHOLD if breaches else EXIT_OK
 
-    sys.exit(run_cli(run))
+    def run_or_stop() -> int:
+        try:
+            return run()
+        except SampleInterrupted as stop:
+            click.echo(f"kbound: {stop}", err=True)
+            return interrupted_exit(stop.signum)
+
+    sys.exit(run_cli(run_or_stop))

@@ -12,6 +12,7 @@ from kbound.cli.common import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EX
 from kbound.cli.compare import compare_command
 from kbound.cli.curve import curve_command
 from kbound.cli.estimate import estimate_command
+from kbound.cli.plan import plan_command
 from kbound.cli.tradeoff import tradeoff_command
 from kbound.version import kbound_version
 
@@ -52,6 +53,7 @@ cli.add_command(backends_command)
 cli.add_command(curve_command)
 cli.add_command(compare_command)
 cli.add_command(tradeoff_command)
+cli.add_command(plan_command)
 
 
 def main() -> None:

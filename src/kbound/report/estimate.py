@@ -20,6 +20,7 @@ from kbound.report.models import (
     models_to_dicts,
     tokens_to_dict,
 )
+from kbound.report.plan import plan_blocks, plan_csv, plan_to_dict
 from kbound.report.view import Block, Cell, Column, CsvTable, Heading, Paragraph, Row, Sentence, Table, View, rounded
 from kbound.report.words import (
     MEANING,
@@ -110,6 +111,8 @@ def report_to_dict(report: Report, timings: bool = True) -> dict[str, Any]:
         doc["duplicates"] = dups
     if report.sources:
         doc["sources"] = sources_to_dicts(report)
+    if report.plan is not None:
+        doc["plan"] = plan_to_dict(report.plan)
     return doc
 
 
@@ -158,6 +161,7 @@ def _blocks(report: Report, timings: bool) -> list[Block]:
         Paragraph((corpus_sentence(report),)), _results_table(report, timings), Paragraph(tuple(outcome)),
         Paragraph((Sentence(MEANING, style="dim"),)),
         *duplicates_blocks(report),
+        *plan_blocks(report),
     ]
     if report.models or report.tokens is not None:
         blocks.append(Heading("Models"))
@@ -182,6 +186,8 @@ def _csv(report: Report, timings: bool) -> tuple[CsvTable, ...]:
         tables.append(CsvTable(tuple(models[0]), tuple(models)))
     if (sources := sources_csv(report)) is not None:
         tables.append(sources)
+    if (plan := plan_csv(report)) is not None:
+        tables.append(plan)
     return tuple(tables)
 
 

@@ -23,7 +23,8 @@ class Outcome:
     decoder: Decoder | None = None
     compress_seconds: float | None = None
     decompress_seconds: float | None = None
-    #: User + system CPU seconds of the worker process while it ran the task (its helper threads included).
+    #: User + system CPU seconds of the worker process while it ran the task (its helper threads included);
+    #: None when not measured (recalled from a cache written before it was kept).
     cpu_seconds: float | None = None
     #: The worker process's peak resident set (pages shared with the parent included); None when not measured.
     peak_rss_bytes: int | None = None

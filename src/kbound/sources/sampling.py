@@ -71,3 +71,57 @@ def sample_selections(whole: Selection, stats: StreamStats, sizes: list[int], sa
         else:
             out.append(Selection(whole.pieces, whole.separator, sample=Sampling(seed, cuts[i])))
     return out
+
+
+def strata_lengths(whole: Selection, strata: list[int]) -> list[list[int]]:
+    """Each stratum's document lengths in corpus order; `strata` gives each piece's stratum (pieces in order,
+    a stratum's pieces contiguous, as sources are). One pass over the corpus."""
+    out: list[list[int]] = []
+    last = None
+    for piece, stratum in zip(whole.pieces, strata, strict=True):
+        if stratum != last:
+            out.append([])
+            last = stratum
+        out[-1].extend(document_lengths(Selection((piece,), whole.separator)))
+    return out
+
+
+def stratified_selections(whole: Selection, lengths: list[list[int]], total_bytes: int, sizes: list[int],
+                          seed: int) -> list[Selection]:
+    """Nested seeded document samples of about each size, every stratum sampled at the same fraction of its bytes.
+
+    `lengths` holds each stratum's document lengths (`strata_lengths`). Within a stratum documents
+    are taken in the order of `document_hash(seed, i)` until the stratum's share (size / corpus
+    bytes of its own bytes) is reached; every stratum gives at least one document, so a small
+    source is never left out. A size at or above the corpus is the whole corpus. One stratum is
+    `sample_selections`' document sample (the same selections, so the same cached results).
+    """
+    documents = sum(len(x) for x in lengths)
+    if documents < 2:
+        raise CorpusError("a document sample needs a corpus of several documents (files, or --field JSON lines)")
+    if len(lengths) == 1:
+        one = thresholds(lengths[0], seed, sizes)
+        return [whole if n >= total_bytes else Selection(whole.pieces, whole.separator, sample=Sampling(seed, cut))
+                for n, cut in zip(sizes, one, strict=True)]
+    firsts, start = [], 0
+    for stratum in lengths:
+        firsts.append(start)
+        start += len(stratum)
+    out = []
+    for size in sizes:
+        if size >= total_bytes:
+            out.append(whole)
+            continue
+        fraction = size / max(total_bytes, 1)
+        cuts = []
+        for first, stratum in zip(firsts, lengths, strict=True):
+            ordered = sorted((document_hash(seed, first + i), n) for i, n in enumerate(stratum))
+            want, running, cut = fraction * sum(stratum), 0, ordered[0][0]
+            for h, n in ordered:
+                cut = h
+                running += n + 1
+                if running >= want:
+                    break
+            cuts.append((first, cut))
+        out.append(Selection(whole.pieces, whole.separator, sample=Sampling(seed, 0, tuple(cuts))))
+    return out

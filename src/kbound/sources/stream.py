@@ -9,6 +9,7 @@ to know what was measured.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import hashlib
 import json
@@ -53,14 +54,21 @@ class Sampling:
     """A seeded random subset of the documents: document i is in when `document_hash(seed, i) <= threshold`.
 
     Samples with the same seed are nested: a larger threshold keeps every document a smaller one kept.
+    A stratified sample has a threshold per stratum instead: `strata` lists (first document index,
+    threshold) in order, and a document takes the threshold of the stratum it falls in.
     """
 
     seed: int
     threshold: int
+    strata: tuple[tuple[int, int], ...] = ()
 
     def keeps(self, index: int) -> bool:
         """Whether document `index` (counted from the start of the selection) is in the sample."""
-        return document_hash(self.seed, index) <= self.threshold
+        threshold = self.threshold
+        if self.strata:
+            k = bisect.bisect_right(self.strata, index, key=lambda s: s[0]) - 1
+            threshold = self.strata[max(k, 0)][1]
+        return document_hash(self.seed, index) <= threshold
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,9 @@ class Selection:
             "separator": self.separator.hex(),
             "end_separator": self.end_separator,
             "window": self.window,
-            "sample": None if self.sample is None else [self.sample.seed, self.sample.threshold],
+            "sample": None if self.sample is None else [self.sample.seed, self.sample.threshold,
+                                                         *([list(map(list, self.sample.strata))]
+                                                           if self.sample.strata else [])],
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 

@@ -1,0 +1,210 @@
+"""The plan benchmark: `--plan` against the unplanned run, and `kbound plan`'s predicted cost against the measured one.
+
+    python bench/bench_plan.py [--mb 20] [--plan 2MB] [--corpora DIR] [--out FILE] [--keep DIR]
+
+It builds two corpora from texts that differ in kind, in a temporary directory removed at the
+end (or --keep DIR):
+  - mixed: --mb MB in two source directories, prose/ (the shared texts but gcide.txt, cut into
+    documents of about 20 kB at paragraph ends) and code/ (the Python modules of this
+    interpreter's site-packages, whole files), half each;
+  - dictionary: --mb/2 MB of gcide.txt cut into documents of about 20 kB, one source.
+Then, each run with --no-cache and --dedup off, measured for wall time and the CPU seconds of the
+whole process tree (getrusage of the finished child and its workers), with the load average:
+  1. `kbound plan C --sample PLAN` on each corpus: each effort's predicted core-hours;
+  2. `kbound C --effort E` for each effort on each corpus: the measured core-hours (the rows'
+     compress and verify seconds, the workers' wall time) and the process tree's CPU, which the
+     prediction (the sample workers' CPU seconds per byte) predicts;
+  3. `kbound mixed --effort max --plan PLAN`: its process tree's CPU seconds against the unplanned
+     max run's, and its bound against the unplanned bound.
+Writes a Markdown part (for bench/SCALE.md) to --out and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import site
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import Run, load, measure
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "corpora"
+KBOUND = [sys.executable, "-c", "from kbound.cli import main; main()"]
+MB = 10**6
+EFFORTS = ("fast", "default", "max")
+
+
+def _documents(text: bytes, size: int = 20_000) -> list[bytes]:
+    """Text cut at paragraph ends into documents of at least `size` bytes."""
+    docs, current = [], bytearray()
+    for para in text.replace(b"\r\n", b"\n").split(b"\n\n"):
+        current += para + b"\n\n"
+        if len(current) >= size:
+            docs.append(bytes(current))
+            current = bytearray()
+    if current:
+        docs.append(bytes(current))
+    return docs
+
+
+def _write_docs(docs: list[bytes], folder: Path, budget: int, prefix: str) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for i, doc in enumerate(docs):
+        if written >= budget:
+            break
+        (folder / f"{prefix}{i:05d}.txt").write_bytes(doc)
+        written += len(doc)
+    return written
+
+
+def build(root: Path, corpora: Path, mb: float) -> dict[str, Path]:
+    """The two corpora (see the module's docstring)."""
+    half = int(mb * MB / 2)
+    prose = [d for p in sorted(corpora.rglob("*.txt")) if p.name != "gcide.txt" for d in _documents(p.read_bytes())]
+    _write_docs(prose, root / "mixed" / "prose", half, "p")
+    code_dir = root / "mixed" / "code"
+    code_dir.mkdir(parents=True)
+    written = 0
+    for path in sorted(Path(site.getsitepackages()[0]).rglob("*.py")):
+        if written >= half:
+            break
+        data = path.read_bytes()
+        if 200 <= len(data) <= 200_000:
+            (code_dir / f"c{written:09d}.py").write_bytes(data)
+            written += len(data)
+    _write_docs(_documents((corpora / "gcide.txt").read_bytes()), root / "dictionary" / "text", half, "g")
+    return {"mixed": root / "mixed", "dictionary": root / "dictionary"}
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def kbound(args: list[str], tmp: Path) -> tuple[Run, float, dict[str, Any]]:
+    """kbound with JSON output: the measured run, its process tree's CPU seconds, the document."""
+    before = children_cpu()
+    run = measure([*KBOUND, *args, "--no-progress", "--no-cache", "-f", "json"], tmpdir=tmp)
+    return run, children_cpu() - before, json.loads(run.stdout)
+
+
+def rows_seconds(doc: dict[str, Any]) -> float:
+    """The rows' compress and verify seconds: what the plan's prediction predicts."""
+    return sum((r["compress_seconds"] or 0) + (r["decompress_seconds"] or 0) for r in doc["results"]
+               if r["spec"] != "raw")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpora", type=Path, default=SHARED)
+    parser.add_argument("--mb", type=float, default=20.0, help="the mixed corpus's size (the dictionary's: half)")
+    parser.add_argument("--plan", default="2MB", help="--plan and `kbound plan --sample` size")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="build the corpora here and keep them")
+    args = parser.parse_args()
+    if not (args.corpora / "gcide.txt").is_file():
+        print(f"bench_plan: no gcide.txt under {args.corpora}; skipping (give --corpora DIR)")
+        return 0
+    root = args.keep or Path(tempfile.mkdtemp(prefix="kbound-plan-data-"))
+    tmp = Path(tempfile.mkdtemp(prefix="kbound-plan-tmp-"))
+    t0 = time.perf_counter()
+    try:
+        if not (root / "mixed").is_dir():
+            build(root, args.corpora, args.mb)
+        corpora = {"mixed": root / "mixed", "dictionary": root / "dictionary"}
+        lines = [f"## 9. Planning on a sample (`bench/bench_plan.py --mb {args.mb:g} --plan {args.plan}`)", ""]
+        sizes = {}
+        predicted: dict[tuple[str, str], dict[str, Any]] = {}
+        measured: dict[tuple[str, str], tuple[Run, float, dict[str, Any]]] = {}
+        for name, path in corpora.items():
+            run, cpu, doc = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"], tmp / f"plan-{name}")
+            sizes[name] = doc["sample"]["corpus_bytes"]
+            for e in doc["efforts"]:
+                predicted[name, e["effort"]] = e
+            print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
+            for effort in EFFORTS:
+                measured[name, effort] = kbound([str(path), "--effort", effort, "--dedup", "off"],
+                                                tmp / f"{name}-{effort}")
+                print(name, effort, f"{measured[name, effort][0].wall_seconds:.0f} s", flush=True)
+        planned = kbound([str(corpora["mixed"]), "--effort", "max", "--plan", args.plan, "--dedup", "off"],
+                         tmp / "planned")
+        print("planned", f"{planned[0].wall_seconds:.0f} s", flush=True)
+
+        lines += [
+            f"Two corpora built from the shared texts: **mixed**, {sizes['mixed'] / MB:.1f} MB in two sources "
+            "(prose/: the shared texts but gcide.txt, in documents of about 20 kB; code/: Python modules of the "
+            f"venv's site-packages, whole files), and **dictionary**, {sizes['dictionary'] / MB:.1f} MB of "
+            "gcide.txt in documents of about 20 kB. Every run `--no-cache --dedup off`; CPU is the whole "
+            "process tree's (user + system, getrusage of the finished children), which the plan predicts from its "
+            "sample workers' CPU seconds. The machine is shared: the load is the "
+            "one-minute average when each run started.", "",
+            "### `--effort max --plan` against `--effort max`", "",
+            "| run | wall s | process-tree CPU s | best bound B | best | load |",
+            "|---|---:|---:|---:|---|---:|",
+        ]
+        unplanned = measured["mixed", "max"]
+        for label, (run, cpu, doc) in (("`--effort max`", unplanned), (f"`--effort max --plan {args.plan}`", planned)):
+            lines.append(f"| {label} | {run.wall_seconds:,.0f} | {cpu:,.0f} | {doc['best']['total_bytes']:,} | "
+                         f"`{doc['best']['backend']}` | {run.load_before:.2f} |")
+        plan = planned[2]["plan"]
+        cost = planned[1] / unplanned[1]
+        bound = planned[2]["best"]["total_bytes"] / unplanned[2]["best"]["total_bytes"]
+        lines += [
+            "",
+            f"- CPU **{cost:.3f} ×** the unplanned run's (target ≤ 0.5); bound **{bound:.4f} ×** (target ≤ 1.01)",
+            f"- kept: {', '.join(f'`{s}`' for s in plan['kept'])}; dropped: "
+            f"{', '.join(f'`{s}`' for s in plan['dropped'])}",
+            f"- the sample: {', '.join(f'{n:,}' for n in plan['sample']['sample_bytes'])} bytes, "
+            f"{plan['sample']['core_seconds']:,.0f} core-seconds (its workers' CPU), "
+            f"{plan['sample']['wall_seconds']:,.0f} s wall; the kept backends over the corpus: predicted "
+            f"{plan['predicted_core_hours'] * 3600:,.0f} core-seconds [{plan['predicted_core_hours_low'] * 3600:,.0f}, "
+            f"{plan['predicted_core_hours_high'] * 3600:,.0f}], measured {plan['measured_core_hours'] * 3600:,.0f} "
+            f"({plan['measured_by']}, `raw` included), {plan['measured_wall_seconds']:,.0f} s wall",
+            "",
+            "| candidate | predicted bpb [band] | predicted core s | kept | why |",
+            "|---|---:|---:|---|---|",
+        ]
+        for c in plan["candidates"]:
+            band = (f"{c['predicted_bits_per_byte']:.4f} [{8 * c['predicted_bound_low_bytes'] / sizes['mixed']:.4f}, "
+                    f"{8 * c['predicted_bound_high_bytes'] / sizes['mixed']:.4f}]"
+                    if c["predicted_bits_per_byte"] is not None else "-")
+            lines.append(f"| `{c['spec']}` | {band} | {c['predicted_core_seconds'] or 0:,.0f} | "
+                         f"{'yes' if c['kept'] else 'no'} | {c['reason']} |")
+        lines += ["", "### Predicted against measured core-hours, every backend of each effort", "",
+                  f"`kbound plan C --sample {args.plan} --workers 2` against `kbound C --effort E`:", "",
+                  "| corpus | effort | predicted core-h [band] | measured core-h (process tree) | "
+                  "measured / predicted | rows' compress + verify h (wall in the workers) | predicted best bpb | "
+                  "measured best bpb | wall s | load |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for (name, effort), (run, cpu, doc) in measured.items():
+            p = predicted[name, effort]
+            rows = rows_seconds(doc) / 3600
+            lines.append(
+                f"| {name} | {effort} | {p['core_hours']:.5f} [{p['core_hours_low']:.5f}, {p['core_hours_high']:.5f}]"
+                f" | {cpu / 3600:.5f} | {cpu / 3600 / p['core_hours']:.2f} | {rows:.5f} | "
+                f"{p['best_bits_per_byte']:.4f} "
+                f"(`{p['best']}`) | {doc['best']['bits_per_byte']:.4f} (`{doc['best']['backend']}`) | "
+                f"{run.wall_seconds:,.0f} | {run.load_before:.2f} |")
+        lines += ["", f"Part 9 took {(time.perf_counter() - t0) / 60:.0f} minutes (load at the end {load():.2f}).", ""]
+        text = "\n".join(lines)
+        if args.out:
+            args.out.write_text(text)
+        print(text)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""--plan and `kbound plan`: seeded stratified samples, the keep rule, the plan in the report, and composition."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import run
+from conftest import CORPORA, ROOT
+from kbound.growth.forecast import SamplePoint, forecast, keep
+from kbound.growth.plan import plan_sizes
+from kbound.sources import open_corpus
+from kbound.sources.sampling import strata_lengths, stratified_selections
+from kbound.sources.stream import read_selection
+
+SPECS = ("-b", "zlib:6", "-b", "bz2:9", "-b", "ppmd:4,mem=16m")
+
+
+@pytest.fixture(scope="module")
+def two_kinds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two sources: prose (the bundled texts cut into 8 kB documents) and code (kbound's own modules)."""
+    root = tmp_path_factory.mktemp("two-kinds")
+    prose, code = root / "prose", root / "code"
+    prose.mkdir()
+    code.mkdir()
+    for name in ("alice29.txt", "asyoulik.txt"):
+        text = (CORPORA / name).read_bytes()
+        for i in range(0, len(text), 8000):
+            (prose / f"{name}.{i // 8000:03d}.txt").write_bytes(text[i:i + 8000])
+    for path in sorted((ROOT / "src" / "kbound" / "sources").glob("*.py")):
+        (code / path.name).write_bytes(path.read_bytes())
+    return root
+
+
+def _samples(root: Path, seed: int, sizes: list[int]) -> list[tuple[bytes, int]]:
+    with open_corpus([str(root)]) as corpus:
+        whole = corpus.selection()
+        _, index = corpus.group_index()
+        lengths = strata_lengths(whole, list(index))
+        total = sum(map(sum, lengths)) + sum(map(len, lengths)) - 1
+        out = []
+        for sel in stratified_selections(whole, lengths, total, sizes, seed):
+            data, stats = read_selection(sel, None)
+            out.append((data, stats.documents))
+        return out
+
+
+def test_a_seeded_sample_is_the_same_every_time_and_another_seed_differs(two_kinds: Path) -> None:
+    first = _samples(two_kinds, 7, [20_000, 80_000])
+    assert first == _samples(two_kinds, 7, [20_000, 80_000])
+    assert first != _samples(two_kinds, 8, [20_000, 80_000])
+    small, large = first
+    assert len(small[0]) < len(large[0])
+    # Nested: every document of the smaller sample is in the larger one.
+    for doc in small[0].split(b"\x1e"):
+        assert doc in large[0]
+
+
+def test_every_source_is_sampled_at_about_the_same_fraction(two_kinds: Path) -> None:
+    code_bytes = sum(p.stat().st_size for p in (two_kinds / "code").iterdir())
+    prose_bytes = sum(p.stat().st_size for p in (two_kinds / "prose").iterdir())
+    fraction = 0.2
+    data, _ = _samples(two_kinds, 0, [round(fraction * (code_bytes + prose_bytes))])[0]
+    docs = data.split(b"\x1e")
+    code = sum(len(d) for d in docs if b"from __future__" in d or b'"""' in d[:4])
+    prose = len(data) - code
+    assert code > 0 and prose > 0  # both sources are in the sample
+    # Each source gives its share of its own bytes: within one document of it (code files are up to ~15 kB).
+    assert abs(code - fraction * code_bytes) < 16_000
+    assert abs(prose - fraction * prose_bytes) < 8_100
+
+
+def test_plan_sizes_are_three_nested_sizes_below_the_corpus() -> None:
+    assert plan_sizes(10_000_000, 1_600_000) == [100_000, 400_000, 1_600_000]
+    assert plan_sizes(300_000, 1_600_000) == [100_000, 300_000]
+
+
+def _f(spec: str, payloads: tuple[int, int, int], seconds: float = 1.0, error: str | None = None) -> object:
+    sizes = (100_000, 400_000, 1_600_000)
+    points = [SamplePoint(n, None if error else p, seconds * n / 1e6, error)
+              for n, p in zip(sizes, payloads, strict=True)]
+    return forecast(spec, points, 16_000_000, 30_000, 1 << 20)
+
+
+def test_the_rule_keeps_what_could_win_and_says_why_the_rest_went() -> None:
+    best = _f("best", (30_000, 110_000, 400_000))
+    close = _f("close", (30_500, 112_000, 404_000))
+    far = _f("far", (40_000, 150_000, 560_000))
+    bent = _f("bent", (30_000, 100_000, 420_000))  # curved in log-log: a wide band
+    broken = _f("broken", (1, 1, 1), error="MemoryError")
+    out = {f.spec: f for f in keep([best, close, far, bent, broken])}  # type: ignore[list-item]
+    assert out["best"].kept and out["best"].reason == "the smallest predicted bound"
+    assert out["close"].kept and out["close"].reason.startswith("low edge -")
+    assert not out["far"].kept and "above the smallest high edge (" in out["far"].reason
+    assert out["bent"].spread_log is not None and out["best"].spread_log is not None
+    assert out["bent"].spread_log > out["best"].spread_log
+    assert not out["broken"].kept and out["broken"].reason == "failed on the sample: MemoryError"
+    # The edges the rule compares, in bytes at 16 MB.
+    b, f = out["best"], out["far"]
+    assert b.bound_low_bytes is not None and b.bound_high_bytes is not None and f.bound_low_bytes is not None
+    assert b.bound_low_bytes < b.bound_bytes < b.bound_high_bytes  # type: ignore[operator]
+    assert f.bound_low_bytes > b.bound_high_bytes
+
+
+def test_a_window_stops_the_gain_with_size() -> None:
+    points = [SamplePoint(n, p, 0.1) for n, p in ((100_000, 40_000), (400_000, 140_000), (1_600_000, 480_000))]
+    unbounded = forecast("x", points, 64_000_000, 0, 0)
+    windowed = forecast("x", points, 64_000_000, 0, 0, window_bytes=1_600_000)
+    assert windowed.bound_bytes == pytest.approx(480_000 * 40, rel=1e-9)  # the largest sample's rate
+    assert unbounded.bound_bytes is not None and unbounded.bound_bytes < windowed.bound_bytes  # type: ignore[operator]
+
+
+def test_the_plan_is_a_section_of_the_json_and_only_kept_backends_run(two_kinds: Path) -> None:
+    code, out, err = run(str(two_kinds), *SPECS, "--plan", "100kB", "--dedup", "off", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    plan = doc["plan"]
+    assert [c["spec"] for c in plan["candidates"]] == ["zlib:6", "bz2:9", "ppmd:4,mem=16m,v=H"]
+    assert plan["sample"]["sampling"] == "documents"
+    assert plan["sample"]["strata"] == [f"{two_kinds}/code", f"{two_kinds}/prose"]
+    assert plan["sample"]["sample_bytes"][-1] >= 100_000 > plan["sample"]["sample_bytes"][0]
+    assert set(plan["kept"]) | set(plan["dropped"]) == {"zlib:6", "bz2:9", "ppmd:4,mem=16m,v=H"}
+    assert "zlib:6" in plan["dropped"]  # 2.9 bpb against ppmd's 2.3 on this text
+    assert [r["spec"] for r in doc["results"]] == ["raw", *plan["kept"]]
+    for c in plan["candidates"]:
+        assert c["kept"] == (c["spec"] in plan["kept"]) and c["reason"]
+        assert c["predicted_bound_low_bytes"] <= c["predicted_bound_bytes"] <= c["predicted_bound_high_bytes"]
+    assert plan["predicted_core_hours"] > 0 and plan["measured_core_hours"] > 0
+    assert plan["measured_wall_seconds"] > 0 and plan["rule"].startswith("keep a backend when")
+    assert doc["settings"]["plan_bytes"] == 100_000 and doc["settings"]["plan_seed"] == 0
+    # The best predicted backend is the best measured one on this corpus.
+    best = min(plan["candidates"], key=lambda c: c["predicted_bound_bytes"])
+    assert doc["best"]["backend"] == best["spec"]
+
+
+def test_the_plan_shows_in_the_table_and_csv(two_kinds: Path) -> None:
+    code, out, _ = run(str(two_kinds), *SPECS, "--plan", "100kB", "--dedup", "off", "-f", "table")
+    assert code == 0
+    assert "Plan (100.00 kB): nested samples of" in out and "stratified by source over 2 sources" in out
+    assert "dropped: low edge +" in out and "Rule: keep a backend" in out
+    code, out, _ = run(str(two_kinds), *SPECS, "--plan", "100kB", "--dedup", "off", "-f", "csv")
+    assert code == 0
+    assert "\nplan,spec,kept,reason," in out
+
+
+def test_plan_composes_with_the_duplicate_stage_and_two_workers(two_kinds: Path) -> None:
+    code, out, err = run(str(two_kinds), *SPECS, "--plan", "100kB", "--dedup", "on", "-j", "2",
+                         "--by-source", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["settings"]["dedup"] == "on" and doc["settings"]["jobs"] == 2
+    assert doc["sharding"]["shards"] > 1
+    plain = [r["spec"] for r in doc["results"] if not r["spec"].endswith("+dedup")]
+    assert plain == ["raw", *doc["plan"]["kept"]]
+    assert doc["duplicates"] is not None
+    assert all(r["status"] == "verified" for r in doc["results"])
+
+
+def test_a_planned_run_again_recalls_its_sample_and_rows(two_kinds: Path, tmp_path: Path) -> None:
+    args = (str(two_kinds), *SPECS, "--plan", "100kB", "--dedup", "off", "-f", "json", "--cache-dir", str(tmp_path))
+    first = json.loads(run(*args)[1])
+    again = json.loads(run(*args)[1])
+    assert again["plan"]["kept"] == first["plan"]["kept"]
+    assert again["plan"]["sample"]["core_seconds"] == 0  # every sample task recalled
+    assert again["plan"]["recalled"] is True and again["best"] == first["best"]
+
+
+def test_the_plan_command_prices_each_effort_without_running_it(two_kinds: Path) -> None:
+    code, out, err = run("plan", str(two_kinds), "-e", "fast", "--sample", "100kB", "--workers", "4", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["schema"] == "kbound-plan/1" and doc["settings"]["workers"] == 4
+    (fast,) = doc["efforts"]
+    assert fast["effort"] == "fast" and fast["workers"] == 4
+    assert 0 < fast["core_hours_low"] <= fast["core_hours"] <= fast["core_hours_high"]
+    assert fast["memory_per_worker_bytes"] > 0 and fast["wall_seconds"] > 0
+    assert fast["dominant"] and abs(sum(d["share"] for d in fast["dominant"])) <= 1.0001
+    assert fast["best"] in fast["planned_kept"]
+    assert [c["spec"] for c in fast["candidates"]] == ["zlib:6", "bz2:9", "zstd:3", "brotli:5,w=22",
+                                                       "ppmd:4,mem=16m,v=H"]
+    code, out, _ = run("plan", str(two_kinds), "-e", "fast", "--sample", "100kB", "-f", "table")
+    assert code == 0
+    assert "dominated by" in out and "--plan keeps" in out and "Nothing was run over the whole corpus" in out
+
+
+def test_the_plan_command_on_one_document_samples_prefixes(tmp_path: Path) -> None:
+    code, out, err = run("plan", str(CORPORA / "alice29.txt"), "-e", "fast", "--sample", "40kB", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["sample"]["sampling"] == "prefix" and doc["sample"]["sample_bytes"] == [2_500, 10_000, 40_000]
+
+
+def test_progress_carries_the_plans_time_left() -> None:
+    from kbound.cli.progress import Progress
+
+    progress = Progress(enabled=False)
+    progress.expect({"cmx": 1_000.0, "zstd:3": None})
+    assert progress.plan_left("cmx", 250, 1_000) == "plan 12.5 min left"
+    assert progress.plan_left("cmx", 990, 1_000) == "plan 10 s left"
+    assert progress.plan_left("zstd:3", 1, 2) == ""  # no prediction for it
+
+
+def test_a_corpus_at_most_twice_the_sample_is_not_sampled_and_runs_every_candidate() -> None:
+    code, out, err = run(str(CORPORA / "alice29.txt"), "-b", "zlib:6", "-b", "bz2:9", "--plan", "100kB", "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["plan"]["sample"]["sampling"] == "none" and doc["plan"]["sample"]["sample_bytes"] == []
+    assert doc["plan"]["kept"] == ["zlib:6", "bz2:9"]
+    assert [r["spec"] for r in doc["results"]] == ["raw", "zlib:6", "bz2:9"]
+
+
+def test_plan_runs_on_a_dask_cluster_and_keeps_what_the_local_plan_keeps(two_kinds: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    from kbound.growth.plan import planned_estimate
+
+    specs = ["zlib:6", "bz2:9", "ppmd:4,mem=16m"]
+    local = planned_estimate([str(two_kinds)], specs, effort="fast", size=100_000, seed=0, use_cache=False,
+                             dedup="off")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+        remote = planned_estimate([str(two_kinds)], specs, effort="fast", size=100_000, seed=0, use_cache=False,
+                                  dedup="off", scheduler=c.scheduler_address)
+    assert remote.plan.kept == local.plan.kept
+    assert [f.bound_bytes for f in remote.plan.forecasts] == [f.bound_bytes for f in local.plan.forecasts]
+    assert remote.plan.measured_by == "rows" and local.plan.measured_by == "process tree"
+    assert [r.total_bytes for r in remote.results] == [r.total_bytes for r in local.results]
