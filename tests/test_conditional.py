@@ -11,7 +11,7 @@ import pytest
 from cli_helpers import run
 from corpus_helpers import corpus_of
 from kbound.backends.registry import parse_spec, window_bytes
-from kbound.growth.conditional import ConditionalReport, conditional, default_specs
+from kbound.growth.compare import ConditionalReport, conditional, default_specs
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 SPECS = ["zstd:19,long=27", "xz:9e", "zlib:9"]

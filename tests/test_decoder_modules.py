@@ -123,7 +123,7 @@ def test_no_backend_lists_kbound_modules_by_hand() -> None:
 def test_what_only_measures_or_schedules_is_not_counted() -> None:
     counted = set(decode_modules(*(e.cls.__module__ for e in entries().values() if e.cls is not None), RECIPE_ENTRY))
     assert not counted & {"kbound.backends.decoder", "kbound.backends.catalog", "kbound.backends.registry",
-                          "kbound.cache", "kbound.run.dedup"}
+                          "kbound.cache_dir", "kbound.run.dedup"}
     assert {"kbound.backends.base", "kbound.backends.stream", "kbound.dedup.recipe"} <= counted
 
 

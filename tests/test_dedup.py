@@ -365,7 +365,7 @@ def test_a_corpus_above_the_piece_limit_is_sharded_for_the_index(
     from kbound.bounds import estimate as est
 
     data = _shards_with_far_copies(tmp_path, shakespeare.read_bytes(), copies=0.4)
-    monkeypatch.setattr(est, "DEDUP_PIECE_BYTES", 1_000_000)
+    monkeypatch.setattr(est, "DEDUP_SHARD_BYTES", 1_000_000)
     report = kbound.estimate([str(data)], ["zlib:6"], field="text", use_cache=False)
     assert report.sharding is not None and report.sharding["reason"] == "duplicate index"
     assert report.settings["shard_bytes"] == 1_000_000 and report.sharding["shards"] >= 2

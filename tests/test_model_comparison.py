@@ -9,7 +9,7 @@ import pytest
 
 from kbound.bounds.tokens import count_tokens
 from kbound.models import ModelInfo, compare, describe_model
-from kbound.models.compare import NO_ROOM
+from kbound.models.verdict import NO_ROOM
 from model_files import minilm_dir
 
 

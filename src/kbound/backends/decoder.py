@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from kbound.backends.base import Backend
-from kbound.cache import cache_dir, read_json, write_json_atomic
+from kbound.cache_dir import cache_dir, read_json, write_json_atomic
 
 #: Changes whenever the way a decoder is measured changes, so old cached sizes are not reused.
 _METHOD = "xz9e-loadable-v2"

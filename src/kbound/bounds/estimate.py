@@ -23,7 +23,7 @@ from kbound.run.batch import Batch, Job, RunOptions, run_jobs
 from kbound.run.dedup import DedupSetup
 from kbound.run.engine import WORKER_BYTES, available_memory, default_jobs
 from kbound.run.outcome import Interrupted, Outcome
-from kbound.run.shards import Plan, largest_fitting, plan_shards, whole
+from kbound.run.shards import ShardLayout, largest_fitting, plan_shards, whole
 from kbound.sources.corpus import Corpus, open_corpus
 from kbound.sources.sizes import text_bytes
 from kbound.sources.stream import DEFAULT_SEPARATOR, StreamStats
@@ -33,7 +33,7 @@ from kbound.version import kbound_version
 DEDUP_MODES = ("auto", "on", "off")
 #: With the stage and no --shard-size, a corpus larger than this is cut into shards of this size for every
 #: backend: pass 1 holds 56 bytes a chunk of its shard (about 450 MB at 8 GiB), not of the whole corpus.
-DEDUP_PIECE_BYTES = 8 << 30
+DEDUP_SHARD_BYTES = 8 << 30
 
 
 def resolve_backends(specs: Sequence[str] | str | None = None, effort: str = DEFAULT_EFFORT) -> list[Backend]:
@@ -62,7 +62,7 @@ def corpus_of(
 
 
 def plans_for(backends: Sequence[Backend], corpus: Corpus, sizes: Sequence[int], shard_size: int | None,
-              max_memory: int | None, by_source: bool = False) -> list[Plan]:
+              max_memory: int | None, by_source: bool = False) -> list[ShardLayout]:
     """Each backend's plan: `shard_size` for all when given; otherwise one piece, unless the backend holds
     its input and the corpus would not fit in memory (then shards that fit). With `by_source`, every
     backend shares shards that never span two sources (one per source without `shard_size`)."""
@@ -71,8 +71,8 @@ def plans_for(backends: Sequence[Backend], corpus: Corpus, sizes: Sequence[int],
         shared = plan_shards(corpus, shard_size or max(total, 1), sizes, by_group=by_source)
         return [shared for _ in backends]
     budget = max_memory if max_memory is not None else available_memory()
-    plans: list[Plan] = []
-    by_size: dict[int, Plan] = {}
+    plans: list[ShardLayout] = []
+    by_size: dict[int, ShardLayout] = {}
     for backend in backends:
         fit = None if budget is None else largest_fitting(backend, max(budget - WORKER_BYTES, 1 << 20))
         if fit is None or total <= fit:
@@ -133,10 +133,10 @@ def estimate(
     with corpus_of(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin,
                    plain=plain) as corpus:
         sizes = text_bytes(corpus.sources)
-        piece = shard_size
-        if piece is None and dedup_runs(corpus, dedup) and sum(sizes) > DEDUP_PIECE_BYTES:
-            piece = DEDUP_PIECE_BYTES  # pass 1 holds its shard's chunk names: bound them, whatever the corpus
-        plans = plans_for(chosen, corpus, sizes, piece, max_memory, by_source)
+        shard_target = shard_size
+        if shard_target is None and dedup_runs(corpus, dedup) and sum(sizes) > DEDUP_SHARD_BYTES:
+            shard_target = DEDUP_SHARD_BYTES  # pass 1 holds its shard's chunk names: bound them, whatever the corpus
+        plans = plans_for(chosen, corpus, sizes, shard_target, max_memory, by_source)
         setup = dedup_setup(corpus, sizes, plans, dedup, chunking)
         options = RunOptions(verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
                              limit=corpus.max_bytes, max_memory=max_memory, scheduler=scheduler,
@@ -149,8 +149,8 @@ def estimate(
             "max_memory": max_memory,  # None: the memory available when the run started
             "max_bytes": corpus.max_bytes,
         }
-        if piece is not None or scheduler is not None:
-            settings.update(shard_bytes=piece, distributed=scheduler is not None)
+        if shard_target is not None or scheduler is not None:
+            settings.update(shard_bytes=shard_target, distributed=scheduler is not None)
         settings.update(dedup=dedup if setup is not None else "off", by_source=by_source)
         if setup is not None:
             settings["chunking"] = dataclasses.asdict(setup.chunking)
@@ -175,7 +175,7 @@ def estimate(
         kbound_version=kbound_version(),
         tokens=tokens,
         interrupted=interrupted,
-        sharding=_sharding(plans, chosen, batch, piece, by_source, automatic=shard_size is None),
+        sharding=_sharding(plans, chosen, batch, shard_target, by_source, automatic=shard_size is None),
         signal=signum,
         duplicates=None if batch is None else batch.duplicates,
         dedup_error=None if batch is None else batch.dedup_error,
@@ -192,7 +192,7 @@ def dedup_runs(corpus: Corpus, dedup: str) -> bool:
     return dedup == "on" or (dedup == "auto" and not one_document)
 
 
-def dedup_setup(corpus: Corpus, sizes: Sequence[int], plans: Sequence[Plan], dedup: str,
+def dedup_setup(corpus: Corpus, sizes: Sequence[int], plans: Sequence[ShardLayout], dedup: str,
                 chunking: Chunking | None) -> DedupSetup | None:
     """How the duplicate stage runs, or None when it does not (`dedup_runs`)."""
     if not dedup_runs(corpus, dedup):
@@ -203,7 +203,7 @@ def dedup_setup(corpus: Corpus, sizes: Sequence[int], plans: Sequence[Plan], ded
     return DedupSetup(chunking, partitions_for(sum(sizes), chunking), sum(sizes), plan.shard_groups, names)
 
 
-def _summary(corpus: Corpus, outcomes: Sequence[Outcome], plans: Sequence[Plan], chosen: Sequence[Backend],
+def _summary(corpus: Corpus, outcomes: Sequence[Outcome], plans: Sequence[ShardLayout], chosen: Sequence[Backend],
              expected: int) -> CorpusSummary:
     """The corpus as read: the stream's identity if a backend read it whole, else the shard manifest's."""
     plan_of = {b.spec: p for b, p in zip(chosen, plans, strict=True)}
@@ -221,7 +221,7 @@ def _summary(corpus: Corpus, outcomes: Sequence[Outcome], plans: Sequence[Plan],
     return CorpusSummary.of(corpus, manifest, sharded=manifest is not None, expected_bytes=expected)
 
 
-def _sharding(plans: Sequence[Plan], chosen: Sequence[Backend], batch: Batch | None,
+def _sharding(plans: Sequence[ShardLayout], chosen: Sequence[Backend], batch: Batch | None,
               shard_size: int | None, by_source: bool = False, automatic: bool = True) -> dict[str, Any] | None:
     """For a run with shards: how the corpus was cut for each backend, the cost of cutting, what was recalled."""
     if not any(p.sharded for p in plans):
@@ -242,7 +242,7 @@ def _sharding(plans: Sequence[Plan], chosen: Sequence[Backend], batch: Batch | N
         "automatic": automatic,
         "by_source": by_source,
         # Chosen for the duplicate stage: its index per worker follows the shard, not the corpus.
-        "reason": "duplicate index" if automatic and shard_size == DEDUP_PIECE_BYTES else None,
+        "reason": "duplicate index" if automatic and shard_size == DEDUP_SHARD_BYTES else None,
     }
 
 

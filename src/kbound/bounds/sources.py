@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from kbound.backends.base import write_varint
 from kbound.dedup.figures import Duplicates
 from kbound.run.outcome import Outcome
-from kbound.run.shards import Plan, framing_bytes
+from kbound.run.shards import ShardLayout, framing_bytes
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def _payloads(o: Outcome) -> tuple[int, ...] | None:
     return o.shard_payloads or (o.payload_bytes,)
 
 
-def source_bounds(outcomes: Sequence[Outcome], best_spec: str | None, plan: Plan, duplicates: Duplicates | None,
+def source_bounds(outcomes: Sequence[Outcome], best_spec: str | None, plan: ShardLayout, duplicates: Duplicates | None,
                   names: Sequence[str]) -> tuple[SourceBound, ...]:
     """The per-source rows, from each row's shard payloads and the duplicate figures."""
     groups = plan.shard_groups or tuple(0 for _ in plan.shards)

@@ -18,8 +18,8 @@ from kbound.cli.options import (
     use_color,
 )
 from kbound.cli.progress import Progress
-from kbound.growth.conditional import conditional
-from kbound.report.conditional import render_conditional
+from kbound.growth.compare import conditional
+from kbound.report.compare import render_conditional
 from kbound.run.outcome import FAILED
 
 

@@ -71,7 +71,7 @@ def check_outputs(inputs: Sequence[str], glob: str | None, outputs: dict[str, st
     reads; writing it would replace the user's data with a report. The cache directory is
     refused when the walk of an input directory would enter it (its files would become corpus).
     """
-    from kbound.cache import cache_dir
+    from kbound.cache_dir import cache_dir
     from kbound.sources.inputs import local_tree
 
     existing: dict[tuple[str, str], os.stat_result] = {}

@@ -20,8 +20,8 @@ from kbound.bounds.estimate import resolve_backends
 from kbound.bounds.results import CorpusSummary
 from kbound.errors import KboundError
 from kbound.growth.fit import MIN_POINTS, PowerLawFit, fit_power_law
-from kbound.models.compare import ModelComparison
 from kbound.models.info import ModelInfo
+from kbound.models.verdict import ModelComparison
 from kbound.run.batch import Job, RunOptions, identify, run_jobs
 from kbound.run.engine import default_jobs
 from kbound.run.outcome import FAILED, Interrupted, Outcome

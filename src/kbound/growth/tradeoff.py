@@ -57,7 +57,7 @@ class TradeoffReport:
     signal: int | None = None
 
 
-def expand(choices: Sequence[str] | None) -> list[str]:
+def expand_choices(choices: Sequence[str] | None) -> list[str]:
     """Backend names become their levels (`zstd` → zstd:-5 … zstd:22,long=27), specs stay as given.
 
     By default: the levels of every installed backend but the model-based ones, well under 1 MB/s
@@ -113,7 +113,7 @@ def tradeoff(
     """Run every chosen level on `corpus`, verified, `repeat` times keeping the fastest times; mark the frontiers."""
     if repeat < 1:
         raise KboundError("--repeat must be at least 1")
-    chosen = parse_specs(expand(backends))
+    chosen = parse_specs(expand_choices(backends))
     # Timings are what a trade-off measures: never recalled from the cache.
     options = RunOptions(verify=True, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache, recall=False,
                          limit=corpus.max_bytes, kbound_version=kbound_version())

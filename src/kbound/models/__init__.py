@@ -12,7 +12,6 @@ import struct
 from pathlib import Path
 
 from kbound.errors import fail
-from kbound.models.compare import DEFAULT_BITS_PER_PARAM, ModelComparison, TwoPartCode, compare, compare_report
 from kbound.models.directory import read_directory
 from kbound.models.dtypes import BITS_PER_PARAMETER, bits_per_parameter
 from kbound.models.gguf_ import read_gguf
@@ -20,6 +19,7 @@ from kbound.models.info import DtypeShare, ModelInfo
 from kbound.models.pytorch import read_pytorch
 from kbound.models.safetensors_ import read_index, read_safetensors
 from kbound.models.typed import parse_typed
+from kbound.models.verdict import DEFAULT_BITS_PER_PARAM, ModelComparison, TwoPartCode, compare, compare_report
 
 __all__ = [
     "BITS_PER_PARAMETER",

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kbound.bounds.results import Report
-from kbound.models.compare import DEFAULT_BITS_PER_PARAM, ModelComparison, compare_report
 from kbound.models.info import ModelInfo
 from kbound.models.loss import MeasuredLoss
+from kbound.models.verdict import DEFAULT_BITS_PER_PARAM, ModelComparison, compare_report
 
 
 @dataclass(frozen=True)

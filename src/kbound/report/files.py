@@ -15,7 +15,7 @@ import os
 import stat
 from typing import Any
 
-from kbound.cache import write_bytes_atomic
+from kbound.cache_dir import write_bytes_atomic
 from kbound.errors import KboundError
 
 

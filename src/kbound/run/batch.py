@@ -1,7 +1,7 @@
 """Running backends on plans: the tasks they make, what the caches already know, the rest run, combined.
 
 This is the one run loop every command uses (`estimate`, `curve`, `compare`, `tradeoff`).
-Each backend has a `Plan` (the corpus in one piece, or shards). Every task is first looked up:
+Each backend has a `ShardLayout` (the corpus in one piece, or shards). Every task is first looked up:
 its selection's fingerprint names the identity of its bytes (`SelectionMemo`), and that
 identity with the backend names a verified result (`ResultCache`). Only the rest run, locally
 or on Dask; each verified task is stored as it finishes, so a run stopped at 90 % and started
@@ -25,7 +25,7 @@ from kbound.run.distributed import check_shareable
 from kbound.run.engine import run_tasks
 from kbound.run.executor import Executor, executor_for
 from kbound.run.outcome import Interrupted, Outcome
-from kbound.run.shards import Plan, combine
+from kbound.run.shards import ShardLayout, combine
 from kbound.run.worker import Task
 from kbound.sources.stream import Selection, StreamStats, scan
 
@@ -35,7 +35,7 @@ class Job:
     """One backend over one plan (one piece, or shards)."""
 
     backend: Backend
-    plan: Plan
+    plan: ShardLayout
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from kbound.backends.base import Backend
 from kbound.backends.decoder import Decoder, decode_modules
-from kbound.cache import cache_dir, read_json, write_json_atomic
+from kbound.cache_dir import cache_dir, read_json, write_json_atomic
 from kbound.dedup import recipe
 from kbound.run.outcome import Outcome
 from kbound.sources.stream import StreamStats

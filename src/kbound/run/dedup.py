@@ -50,7 +50,7 @@ from kbound.run.cache import ResultCache
 from kbound.run.engine import run_tasks
 from kbound.run.executor import WORKER_BYTES, Call, Executor, Failure, Stopped
 from kbound.run.outcome import Interrupted, Outcome
-from kbound.run.shards import Plan, combine
+from kbound.run.shards import ShardLayout, combine
 from kbound.run.worker import DedupInput, IndexRequest, Task
 from kbound.sources.stream import CorpusStream, StreamStats
 
@@ -90,7 +90,7 @@ class DedupStage:
 def run_stage(
     executor: Executor,
     setup: DedupSetup,
-    plan: Plan,
+    plan: ShardLayout,
     backends: Sequence[tuple[int, Any]],
     kept: dict[int, Any],
     plain: dict[tuple[int, int], Outcome],
@@ -200,7 +200,7 @@ def _variant(setup: DedupSetup, starts: np.ndarray, digests: Sequence[str], befo
                                       starts.tolist(), list(digests), before]).encode()).hexdigest()
 
 
-def _windows(executor: Executor, setup: DedupSetup, plan: Plan, reduced: list[Any], needed: Sequence[int],
+def _windows(executor: Executor, setup: DedupSetup, plan: ShardLayout, reduced: list[Any], needed: Sequence[int],
              sizes: Sequence[int], shard_stats: Sequence[StreamStats]) -> dict[int, list[Any]]:
     """The near-copy windows of each shard to code: planned where its references are, read once per shard."""
     calls = [Call(_plan, ([executor.part(r, dups_key(s)) for r in reduced], s, sizes[s], list(sizes), setup.chunking),
@@ -261,7 +261,7 @@ def _reduce(executor: Executor, setup: DedupSetup, shards: int, kept: dict[int, 
     return _run(executor, calls, "reducing the index")
 
 
-def _previews(executor: Executor, plan: Plan, counts: Sequence[PartitionCounts]) -> dict[str, bytes]:
+def _previews(executor: Executor, plan: ShardLayout, counts: Sequence[PartitionCounts]) -> dict[str, bytes]:
     """The first bytes of the most repeated chunks, read from their first occurrences (by name)."""
     top = sorted((t for c in counts for t in c.top), key=lambda t: (-t.count, -t.length, t.name))[:10]
     wanted: dict[int, list[tuple[int, int, str]]] = {}
@@ -280,7 +280,7 @@ def _read_spans(selection: Any, spans: list[tuple[int, int, str]]) -> dict[str, 
     return cut_spans(CorpusStream(selection), spans)
 
 
-def _combine(backend: Any, j: int, plan: Plan, plain: dict[tuple[int, int], Outcome],
+def _combine(backend: Any, j: int, plan: ShardLayout, plain: dict[tuple[int, int], Outcome],
              coded: dict[tuple[int, int], Outcome], sizes: Sequence[int], cache_root: str | None,
              write_cache: bool) -> Outcome:
     """A deduplicated row: coded shards, plain shards behind a one-operation recipe, the decoder once."""

@@ -35,7 +35,7 @@ MIN_SHARD_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
-class Plan:
+class ShardLayout:
     """How a backend covers the corpus: its shards (one: the corpus in one piece) and their expected sizes."""
 
     shards: tuple[Selection, ...]
@@ -52,18 +52,18 @@ class Plan:
         return len(self.shards) > 1
 
 
-def whole(corpus: Corpus, size: int) -> Plan:
+def whole(corpus: Corpus, size: int) -> ShardLayout:
     """The corpus as one piece."""
     return one(corpus.selection(), size)
 
 
-def one(selection: Selection, size: int) -> Plan:
+def one(selection: Selection, size: int) -> ShardLayout:
     """A selection (a sample, a prefix, two corpora joined) as one piece."""
-    return Plan((selection,), (size,))
+    return ShardLayout((selection,), (size,))
 
 
 def plan_shards(corpus: Corpus, shard_bytes: int, sizes: Sequence[int] | None = None, *,
-                by_group: bool = False) -> Plan:
+                by_group: bool = False) -> ShardLayout:
     """Cut `corpus` into shards of about `shard_bytes` of text (see the module's docstring).
 
     With `by_group`, a shard never holds files of two sources (`Corpus.groups`), so that what
@@ -114,7 +114,7 @@ def plan_shards(corpus: Corpus, shard_bytes: int, sizes: Sequence[int] | None = 
         first = shards[0]
         parts = (Selection(first.pieces, first.separator, first.end_separator, window=(0, half)),
                  Selection(first.pieces, first.separator, first.end_separator, window=(half, None)))
-    return Plan(tuple(shards), out_sizes, parts, shard_bytes, shard_groups if by_group else ())
+    return ShardLayout(tuple(shards), out_sizes, parts, shard_bytes, shard_groups if by_group else ())
 
 
 def _split(source: Source, size: int, shard_bytes: int) -> list[tuple[Piece, int]]:
@@ -172,7 +172,7 @@ def manifest_stats(parts: Sequence[StreamStats]) -> StreamStats:
     )
 
 
-def combine(backend: Backend, plan: Plan, shards: Sequence[Outcome | None], parts: Sequence[Outcome | None],
+def combine(backend: Backend, plan: ShardLayout, shards: Sequence[Outcome | None], parts: Sequence[Outcome | None],
             decoder: object) -> tuple[Outcome, float | None]:
     """One outcome from a backend's shard outcomes (a missing or failed shard fails it), and the sharding cost."""
     k = len(plan.shards)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kbound.growth.conditional import MEANING, ConditionalReport, ConditionalRow
+from kbound.growth.compare import MEANING, ConditionalReport, ConditionalRow
 from kbound.report.view import CsvTable, Paragraph, Row, Table, View, emit, rounded, text_and_numbers
 
 _FIELDS = (
