@@ -192,6 +192,16 @@ def test_the_plan_command_on_one_document_samples_prefixes(tmp_path: Path) -> No
     assert doc["sample"]["sampling"] == "prefix" and doc["sample"]["sample_bytes"] == [2_500, 10_000, 40_000]
 
 
+def test_the_plan_command_takes_every_corpus_option(tmp_path: Path) -> None:
+    text = tmp_path / "par.txt"  # a text that begins like a Parquet file: --plain reads it as text
+    text.write_bytes(b"PAR1" + (CORPORA / "alice29.txt").read_bytes()[:30_000])
+    code, out, err = run("plan", str(text), "--plain", "-e", "fast", "--sample", "10kB", "-f", "json")
+    assert code == 0, err
+    assert json.loads(out)["sample"]["corpus_bytes"] == 30_004
+    code, _, err = run("plan", str(text), "--plain", "--field", "text")
+    assert code == 2 and "--plain" in err
+
+
 def test_progress_carries_the_plans_time_left() -> None:
     from kbound.cli.progress import Progress
 

@@ -44,7 +44,8 @@ DEFAULT_SAMPLE = "4MB"
 def plan_command(
     inputs: tuple[str, ...], efforts: tuple[str, ...], workers: int | None, sample_bytes: int, seed: int,
     no_verify: bool, jobs: int | None, cache_dir: str | None, no_cache: bool, glob: str | None,
-    field: str | None, separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool, no_progress: bool,
+    field: str | None, plain: bool, separator: str, max_bytes: int | None, fmt: str | None, no_timings: bool,
+    no_progress: bool,
 ) -> None:
     """Predict what each effort would cost on the whole of CORPUS, from a sample, without running it.
 
@@ -65,7 +66,7 @@ def plan_command(
         check_outputs(inputs, glob, {}, cache_dir)
         progress = Progress(enabled=not no_progress and sys.stderr.isatty())
         progress.sampling(True)
-        with read_corpus(inputs, glob, field, separator, max_bytes) as corpus, progress:
+        with read_corpus(inputs, glob, field, separator, max_bytes, plain) as corpus, progress:
             options = RunOptions(verify=not no_verify, jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache,
                                  limit=corpus.max_bytes, kbound_version=kbound_version())
             try:
