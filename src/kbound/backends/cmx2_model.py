@@ -29,8 +29,8 @@ from __future__ import annotations
 import numpy as np
 
 from kbound.backends import arith
+from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
 from kbound.backends.cm_model import (
-    _DT,
     SQUASH,
     STRETCH,
     _between,
@@ -39,11 +39,10 @@ from kbound.backends.cm_model import (
     _kind,
     _mix32,
     _next,
-    _sm_next,
     _touch,
     _train,
 )
-from kbound.backends.cm_model import _INIT as _INIT_MATCH  # the match model keeps cm's 5-bit counters
+from kbound.backends.cmx_model import _apm3_rows, _apm_init, _cnext, _dot3, _hm_next, _run_rows
 from kbound.backends.jit import njit
 from kbound.backends.jit import prefetch as _prefetch
 
@@ -82,21 +81,6 @@ CONFIDENCE, CJK_WORDS, CERTAIN, TEXT, FOURTH_MIXER, LOW_ORDERS = 2048, 4096, 819
 ALL = 131071
 
 
-@njit(cache=True)
-def _apm3_rows(match_entries: int) -> int:
-    """The rows of the order-2 and order-3 APMs: one per KiB of mem, at most _APM3_ROWS (match_entries is mem / 32)."""
-    return min(_APM3_ROWS, match_entries >> 5)
-
-
-@njit(cache=True)
-def _run_rows(match_entries: int) -> int:
-    """The run table's entries: a power of two, one per 128 bytes of mem, at most _RUN_ROWS."""
-    n = 1 << 10
-    while n < _RUN_ROWS and 2 * n <= match_entries >> 2:
-        n <<= 1
-    return n
-
-
 def table_bytes(mem: int) -> tuple[int, int]:
     """How `mem` is split: the number of 64-byte buckets and of match-table entries."""
     weights = (_SETS_A + _SETS_B + _SETS_C + _SETS_D) * N_INPUTS + 5 * _SETS_F
@@ -127,71 +111,6 @@ def _same_table() -> np.ndarray:
 
 
 _SAME = _same_table()
-_SURPRISE = 8192
-_DISCOUNT = 20
-
-
-@njit(cache=True)
-def _cnext(v: int, y: int) -> int:
-    """A counter after bit y (`cm_model._next` with a 7-bit count); a bit it gave less than
-    _SURPRISE / 65536 cuts its count to _DISCOUNT first. The cut is a product, not an `if` on
-    the data, and the update repeats `_next`'s instead of calling it: cutting and then calling
-    `_next` (branch-free or not) gave the same bytes in 6-7 % more time (paired in-process runs).
-    """
-    p = v >> 15
-    n = (v >> 8) & 127
-    other = p ^ (-y & 65535)  # p for y = 0, 65535 - p for y = 1: its confidence in the bit that did not come
-    cut = (n > _DISCOUNT) & (other > 65536 - _SURPRISE - y)
-    n -= cut * (n - _DISCOUNT)
-    h = ((v & 255) << 1) | y
-    h = h if h < 256 else (h & 127) | 128
-    d = int(_DT[n])
-    p = p + ((((y << 16) - p) * d) >> 16) if y else p - ((p * d) >> 16)
-    return (p << 15) | (min(n + 1, _LIMIT) << 8) | h
-
-
-@njit(cache=True, fastmath=True)
-def _dot3(
-    x: np.ndarray, wa: np.ndarray, sa: int, wb: np.ndarray, sb: int, wc: np.ndarray, sc: int, n: int
-) -> tuple[int, int, int]:
-    """The three mixers' outputs in one pass over the inputs: `cm_model._dot` on three weight sets.
-
-    One loop loads each input once and the three weight rows side by side, and sums in
-    doubles, which LLVM vectorises where it will not for 64-bit integer products. Exact: an
-    input is below 2^12 and a weight at most 2^24 in size (`cm_model._train` clamps it), so a
-    product is an integer below 2^36 and any sum of up to 2^16 of them one below 2^52, the
-    same in any order, under numba and as plain Python. (`cm`, with 18 inputs in int64, ran no
-    faster with this.)
-    """
-    ra = wa[sa : sa + n]
-    rb = wb[sb : sb + n]
-    rc = wc[sc : sc + n]
-    da = 0.0
-    db = 0.0
-    dc = 0.0
-    for k in range(n):
-        xk = float(x[k])
-        da += xk * float(ra[k])
-        db += xk * float(rb[k])
-        dc += xk * float(rc[k])
-    return (
-        min(max(int(da) >> 16, -2047), 2047),
-        min(max(int(db) >> 16, -2047), 2047),
-        min(max(int(dc) >> 16, -2047), 2047),
-    )
-
-
-@njit(cache=True)
-def _hm_next(e: int, y: int) -> int:
-    """A packed history-map entry (22-bit probability << 10 | count) after bit y, as `_sm_next` moves it."""
-    p, n = _sm_next(e >> 10, e & 1023, y)
-    return (p << 10) | n
-
-
-@njit(cache=True)
-def _apm_init(apm: np.ndarray) -> None:
-    for j in range(33):
-        apm[j::33] = int(SQUASH[min(max((j - 16) * 128, -2047), 2047) + 2047]) * 16
 
 
 @njit(cache=True)
