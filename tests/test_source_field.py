@@ -202,3 +202,16 @@ def test_dask_gives_the_local_sources(mixed: tuple[Path, list]) -> None:
         remote = kbound.estimate([str(data)], ["zlib:6"], scheduler=cluster.scheduler_address, **kw)
     assert remote.sources == local.sources
     assert remote.duplicates == local.duplicates
+
+
+def test_names_from_the_data_are_shown_as_they_are_never_as_styles_or_escapes(tmp_path: Path) -> None:
+    # A source name is whatever the field holds: rich markup, a newline and an escape sequence must not style,
+    # break or colour the table; the empty name is shown as "".
+    f = tmp_path / "odd.jsonl"
+    names = ["[red]x[/red]", "a\nb\x1b[31mc", ""]
+    f.write_text("".join(json.dumps({"text": f"some text {i} " * 30, "s": names[i % 3]}) + "\n" for i in range(30)))
+    code, out, err = run(str(f), "--field", "text", "--source-field", "s", "-b", "zlib:6", "--no-cache", "-f", "table")
+    assert code == 0, err
+    table = out[out.index("source ") :]
+    assert "[red]x[/red]" in table and "a\\nb\\x1b[31mc" in table and '""' in table
+    assert "\x1b" not in out

@@ -59,8 +59,16 @@ def _top_table(report: Report) -> Table | None:
         return None
     columns = (Column("most repeated chunks", fold=True), Column("count", "right", no_wrap=True),
                Column("bytes", "right", no_wrap=True), Column("first in", fold=True))
-    rows = tuple(Row((t.preview, f"{t.count:,}", f"{t.length_bytes:,}", t.source)) for t in d.top)
+    rows = tuple(Row((t.preview, f"{t.count:,}", f"{t.length_bytes:,}", shown_name(t.source))) for t in d.top)
     return Table(columns, rows, blank_before=True)
+
+
+def shown_name(name: str) -> str:
+    """A source's name as a table shows it: control characters escaped (a field's value can hold any), `""` for
+    the empty name."""
+    if not name:
+        return '""'
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 SOURCE_COLUMNS = ("source", "documents", "bytes", "rep. within B", "rep. earlier B", "rep. docs",
@@ -70,7 +78,7 @@ SOURCE_COLUMNS = ("source", "documents", "bytes", "rep. within B", "rep. earlier
 def _sources_table(report: Report) -> Table:
     rows = []
     for s in report.sources:
-        rows.append(Row((s.name, f"{s.documents:,}", f"{s.bytes:,}", f"{s.repeated_bytes_within:,}",
+        rows.append(Row((shown_name(s.name), f"{s.documents:,}", f"{s.bytes:,}", f"{s.repeated_bytes_within:,}",
                          f"{s.repeated_bytes_against_earlier:,}", f"{s.repeated_documents:,}",
                          "-" if s.adds_bytes is None else f"{s.adds_bytes:,}",
                          "-" if s.adds_bits_per_byte is None else f"{s.adds_bits_per_byte:.3f}",
