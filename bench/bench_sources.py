@@ -65,37 +65,26 @@ def run(args: list[str], tmp: Path) -> tuple[Run, dict[str, Any]]:
     return r, json.loads(r.stdout)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("data", type=Path)
-    parser.add_argument("--spec", default="zstd:3")
-    parser.add_argument("--work", type=Path, default=None, help="where the flat copy goes [default: a temporary dir]")
-    parser.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
-    a = parser.parse_args()
-    if not a.data.is_dir():
-        print(f"bench_sources: {a.data}: not a directory (build one with bench/bench_dedup.py --data D)",
-              file=sys.stderr)
-        return 1
-    work = Path(tempfile.mkdtemp(prefix="kbound-sources-", dir=a.work))
+def sources_lines(data: Path, spec: str = "zstd:3", work: Path | None = None) -> tuple[list[str], bool]:
+    """Run the three commands on `data` and its flat copy; the Markdown lines, and whether the counts agree."""
+    root = Path(tempfile.mkdtemp(prefix="kbound-sources-", dir=work))
     try:
-        flat = work / "flat"
-        flatten(a.data, flat)
-        tmp = work / "tmp"
-        common = ["--field", "text", "-b", a.spec]
+        flat = root / "flat"
+        flatten(data, flat)
+        tmp = root / "tmp"
+        common = ["--field", "text", "-b", spec]
         runs = {
-            "by directory (`--by-source`)": run([str(a.data), *common, "--by-source"], tmp),
+            "by directory (`--by-source`)": run([str(data), *common, "--by-source"], tmp),
             "by field (`--source-field meta.source`)": run([str(flat), *common, "--source-field", "meta.source"], tmp),
             "no per-source accounting": run([str(flat), *common], tmp),
         }
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
     (_, by_dir), (_, by_field), _ = runs.values()
     keys = ("documents", "bytes", "repeated_bytes_within", "repeated_bytes_against_earlier", "repeated_documents")
-    left = [[s[k] for k in keys] for s in by_dir["sources"]]
-    right = [[s[k] for k in keys] for s in by_field["sources"]]
-    same = left == right
-    lines = [f"Corpus: {a.data.name}, {by_field['corpus']['bytes']:,} bytes of text, "
-             f"{by_field['corpus']['documents']:,} documents; `-b {a.spec} --no-cache`.", "",
+    same = [[s[k] for k in keys] for s in by_dir["sources"]] == [[s[k] for k in keys] for s in by_field["sources"]]
+    lines = [f"Corpus: {data.name}, {by_field['corpus']['bytes']:,} bytes of text, "
+             f"{by_field['corpus']['documents']:,} documents; `-b {spec} --no-cache`.", "",
              "| run | wall s | process-tree CPU s | peak PSS MiB | best bound B | load |",
              "|---|---:|---:|---:|---:|---:|"]
     for name, (r, doc) in runs.items():
@@ -108,6 +97,21 @@ def main() -> int:
         lines.append(f"| {s['source']} | {s['documents']:,} | {s['bytes']:,} | {s['repeated_bytes_within']:,} | "
                      f"{s['repeated_bytes_against_earlier']:,} | {s['repeated_documents']:,} | "
                      f"{s['adds_bytes'] or 0:,} | {s['own_bytes'] or 0:,} |")
+    return lines, same
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--spec", default="zstd:3")
+    parser.add_argument("--work", type=Path, default=None, help="where the flat copy goes [default: a temporary dir]")
+    parser.add_argument("--out", type=Path, default=None, help="also write the Markdown here")
+    a = parser.parse_args()
+    if not a.data.is_dir():
+        print(f"bench_sources: {a.data}: not a directory (build one with bench/bench_dedup.py --data D)",
+              file=sys.stderr)
+        return 1
+    lines, same = sources_lines(a.data, a.spec, a.work)
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out is not None:
