@@ -1,8 +1,8 @@
 """Duplicate figures a data engineer can reconcile: overall and per source, from the reduced index's counts.
 
 Definitions (the report states them): a chunk or document *repeats* when an identical one (the
-same 16-byte BLAKE2b name) occurs earlier in corpus order; its first occurrence does not
-repeat. The *repeated fraction* is the bytes of repeating chunks over the corpus's bytes:
+same name: 16-byte BLAKE2b for chunks, XXH3-128 for documents) occurs earlier in corpus order;
+its first occurrence does not repeat. The *repeated fraction* is the bytes of repeating chunks over the corpus's bytes:
 what a reference replaces. A repeat is *within* its source when its first occurrence is in the
 same source, else *against* the sources before it.
 """

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import xxhash
 
-from kbound.dedup.chunking import HASH_BYTES, Chunker, Chunking, chunk_name
+from kbound.dedup.chunking import Chunker, Chunking, chunk_name
 from kbound.errors import CorpusError
 from kbound.sources.stream import DOCUMENT, SEPARATOR
 
@@ -28,7 +29,7 @@ from kbound.sources.stream import DOCUMENT, SEPARATOR
 #: index in the corpus, or with `--source-field` its index among the names its shard met, `Indexer.labels`).
 CHUNK = np.dtype([("h0", "<u8"), ("h1", "<u8"), ("shard", "<u4"), ("ordinal", "<u4"), ("offset", "<u8"),
                   ("length", "<u4"), ("source", "<u2")])
-#: One record per document: its name (BLAKE2b of its bytes, separator excluded), shard, length and source.
+#: One record per document: its name (XXH3-128 of its bytes, separator excluded), shard, length and source.
 DOC = np.dtype([("h0", "<u8"), ("h1", "<u8"), ("shard", "<u4"), ("length", "<u8"), ("source", "<u2")])
 #: A chunk the shard codes as a reference: which one, and the first occurrence it repeats.
 DUP = np.dtype([("ordinal", "<u4"), ("offset", "<u8"), ("target_shard", "<u4"), ("target_offset", "<u8"),
@@ -107,7 +108,9 @@ class Indexer:
         """Take the next piece of the shard's stream (`label`: the source name of a document it begins)."""
         if kind == DOCUMENT:
             self._end_document()
-            self._doc, self._doc_length = hashlib.blake2b(digest_size=HASH_BYTES), 0
+            # Not cryptographic: a document's name only counts repeated documents (a collision, at odds of about
+            # n^2 / 2^129, could miscount one), never a reference; BLAKE2b here took a third of pass 1.
+            self._doc, self._doc_length = xxhash.xxh3_128(), 0
             self._starts.append(self._pos)
             self._sources.append(self._number(label) if self.labelled else self.source)
         self._pos += len(data)

@@ -130,8 +130,9 @@ def duplicates_to_dict(report: Report) -> dict[str, Any] | None:
         return None if report.dedup_error is None else {"error": report.dedup_error}
     return {
         "chunking": d.chunking,
-        "definition": "a chunk or document repeats when an identical one (same 16-byte BLAKE2b name) occurs "
-                      "earlier in corpus order; repeated_fraction = repeated_bytes / bytes",
+        "definition": "a chunk or document repeats when an identical one (the same name: 16-byte BLAKE2b for "
+                      "chunks, XXH3-128 for documents) occurs earlier in corpus order; "
+                      "repeated_fraction = repeated_bytes / bytes",
         "bytes": d.bytes, "documents": d.documents, "chunks": d.chunks, "distinct_chunks": d.distinct_chunks,
         "repeated_bytes": d.repeated_bytes, "repeated_fraction": rounded(d.repeated_fraction),
         "repeated_chunks": d.repeated_chunks, "repeated_documents": d.repeated_documents,
