@@ -136,7 +136,7 @@ def ablate(path: Path, size: int, model: str = "cmx") -> str:
     cmx_model = importlib.import_module(f"kbound.backends.{model}_model")
     data = np.frombuffer(path.read_bytes()[:size], np.uint8)
     if model == "cmx2":
-        names = ("CONFIDENCE", "TEXT", "CJK_WORDS", "LOW_ORDERS", "FOURTH_MIXER", "MATCH_CTX", "HIST_COUNT",
+        names = ("CONFIDENCE", "TEXT", "CJK_WORDS", "LOW_ORDERS", "FOURTH_MIXER", "MATCH_CTX",
                  "CLASSES", "GAP_WORD", "BLOCK", "WORD_DISTANCE", "KEYWORD", "COLUMNS", "LONG_MATCH", "WORD_MIXER",
                  "CLASS_MIXER", "LENGTH_MIXER", "SECOND_FINAL", "MORE_APMS")
         parts = {name: getattr(cmx_model, name) for name in names}

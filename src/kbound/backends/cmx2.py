@@ -18,7 +18,7 @@ FORMAT = 2
 
 
 def _mem(text: str) -> int:
-    return size_in(128 << 20, 8 << 30)(text)  # the fixed tables take about 75 MiB
+    return size_in(128 << 20, 8 << 30)(text)  # the fixed tables take 64-72 MiB (at 128m-256m)
 
 
 #: As `cmx.tables_mem`, with four times the bytes per input byte and the floor: 18 hashed contexts

@@ -22,8 +22,6 @@ Format 2 added, after paq8px's word and match models (bench/CM_RESULTS.md measur
 
 * MATCH_CTX: a hashed context of the match model's expected byte and length (the previous
   byte when there is no match), so what usually follows a predicted byte is learnt.
-* HIST_COUNT: the history maps are chosen by the counter's count too (four buckets), so a
-  bit history seen after 40 visits is not mapped as one seen after 3.
 * CLASSES: contexts of byte classes (lower case, upper case, digit, non-ASCII, any other byte
   itself) of the last 8 bytes, and of the last 4 with the last 2 bytes (paq8px's `groups`).
 * GAP_WORD: the current word, the bytes before it (since the word before ended) and the last byte.
@@ -44,10 +42,12 @@ Format 2 added, after paq8px's word and match models (bench/CM_RESULTS.md measur
   last 8 bits the coder mispredicted with the previous byte.
 
 Format 1's CERTAIN input (the history's st(p) where the bit history was all zeros or all
-ones) was dropped: it cost a quarter of the mixers' work for nothing (alice29.txt 3 bytes smaller without).
+ones) was dropped: it cost a quarter of the mixers' work for nothing (alice29.txt 3 bytes smaller
+without). History maps chosen by the counter's count as well (four buckets) gave 2-12 bytes on
+alice29 and 1 MB of enwik8-head for a 4 MiB map that missed the cache: not kept.
 
 The tables grow to 1 KiB an input byte (cmx: 256 B), 2 GiB at most by default (`cmx2.tables_mem`);
-the fixed tables (mixer weights, APMs) take about 75 MiB, so `mem` is at least 256 MiB.
+the fixed tables (mixer weights, APMs, match tables) take 64-72 MiB, so `mem` is at least 128 MiB.
 Integer arithmetic below 2^63 only, as in `cmx_model`: the same bytes under numba and as plain Python.
 """
 
@@ -95,7 +95,7 @@ _LR16 = 28  # the mixers' rate in 1/16ths (cmx: 32): 0.03-0.12 % smaller than 24
 _LR_BOOST = 4  # the mixers' rate starts at 5 x _LR16 and is (1 + 4 D / (i + D)) x _LR16 at byte i
 _LR_DECAY = 4096
 _APM3_ROWS = 1 << 16  # rows of the hashed APMs (hashed context and partial byte), mem allowing
-_HISTORY_ROWS = 256 * 8 * 4 * 4  # a history map per context: bit history x bit position x count x kind of previous byte
+_HISTORY_ROWS = 256 * 8 * 4  # a history map per context: bit history x bit position x kind of previous byte
 _TRAIN_ABOVE = 16
 _SETS_A = 4 * 4 * 3 * 256  # kinds of the previous two bytes x match state x partial byte
 _SETS_B = 256 * 8 * 4  # previous byte x bit position x kind of the byte before it
@@ -112,10 +112,10 @@ _N_MIXERS = 8  # the final mixers' inputs: mixers A, B, bias, C, D, E, G, H
 ORDER0, HIGH_ORDERS, SPARSE, WORDS, SECOND_MIXER, SECOND_APM, MATCH_VOTE, THIRD_MIXER = 1, 2, 4, 8, 16, 32, 64, 128
 INDIRECT, RUNS, LINES = 256, 512, 1024
 CONFIDENCE, CJK_WORDS, TEXT, FOURTH_MIXER, LOW_ORDERS = 2048, 4096, 16384, 32768, 65536
-MATCH_CTX, HIST_COUNT, WORD_MIXER, MORE_APMS = 1 << 17, 1 << 18, 1 << 19, 1 << 20
+MATCH_CTX, WORD_MIXER, MORE_APMS = 1 << 17, 1 << 19, 1 << 20
 CLASSES, GAP_WORD, BLOCK, CLASS_MIXER, LENGTH_MIXER = 1 << 21, 1 << 22, 1 << 23, 1 << 24, 1 << 25
 LONG_MATCH, WORD_DISTANCE, KEYWORD, COLUMNS, SECOND_FINAL = 1 << 26, 1 << 27, 1 << 28, 1 << 29, 1 << 30
-ALL = (1 << 31) - 1 - 8192  # 8192 was CERTAIN (format 1), an input dropped in format 2
+ALL = (1 << 31) - 1 - 8192 - (1 << 18)  # 8192: format 1's CERTAIN input; 1 << 18: a history-map choice tried
 
 
 def table_bytes(mem: int) -> tuple[int, int]:
@@ -136,6 +136,13 @@ def new_tables(mem: int) -> tuple[np.ndarray, np.ndarray]:
     raw = np.zeros(buckets * 16 + 16, np.int32)
     start = (-raw.ctypes.data // 4) % 16
     return raw[start : start + buckets * 16], np.zeros(match_entries, np.int32)
+
+
+@njit(cache=True)
+def _prefetch_row(w: np.ndarray, start: int) -> None:
+    """Prefetch a mixer's weight row (N_INPUTS int32 from w[start]: 8 or 9 cache lines)."""
+    for k in range(0, N_INPUTS + 16, 16):
+        _prefetch(w, start + k)
 
 
 @njit(cache=True, fastmath=True)
@@ -349,9 +356,7 @@ def code(
                 if 2 <= q < 8 and ((v >> 8) & 127) > 1:
                     seen += 1
                 x[q] = stretch[v >> 19]
-                nv = (v >> 8) & 127
-                nb = (0 if nv < 8 else 1 if nv < 16 else 2 if nv < 40 else 3) if opts & HIST_COUNT else 0
-                slot[q] = (((q * 4 + kind) * 4 + nb) * 8 + j) * 256 + (v & 255)
+                slot[q] = ((q * 4 + kind) * 8 + j) * 256 + (v & 255)
                 x[N_CTX + q] = stretch[int(smp[slot[q]]) >> 20]
                 x[2 * N_CTX + 3 + N_RUN + q] = ((v >> 19) - 2048) >> 1 if opts & CONFIDENCE else 0
             if not opts & ORDER0:
@@ -524,6 +529,21 @@ def code(
                 _prefetch(apm3, r3 + 32)
                 _prefetch(apm2, ((c1 << 8) | c0) * 33)
                 _prefetch(apm2, ((c1 << 8) | c0) * 33 + 32)
+                _prefetch(apm5, r5)
+                _prefetch(apm5, r5 + 32)
+                _prefetch(apm6, r6)
+                _prefetch(apm6, r6 + 32)
+                # The next bit's weight rows (their likely ones: a hint only), loaded while this bit's counters move.
+                live = mlen > 0 and (expected >> (7 - j)) == c0
+                jn = j + 1
+                _prefetch_row(wa, (c0 + (0 if not live else (256 if mlen < 16 else 512)) + (kind * 4 + kind2) * 768)
+                              * N_INPUTS)
+                _prefetch_row(wb, ((((c1 << 3) | jn) << 2) + kind2) * N_INPUTS)
+                _prefetch_row(wc, ((seen * 4 + kind) * 256 + c0) * N_INPUTS)
+                _prefetch_row(wd, ((h2sel << 3) | jn) * N_INPUTS)
+                _prefetch_row(we, (wsel * 3 + (0 if not live else 1 + ((expected >> (7 - jn)) & 1))) * N_INPUTS)
+                _prefetch_row(wg, ((gsel << 3) | jn) * N_INPUTS)
+                _prefetch_row(wh, ((min(wlen, 15) << 8) | c0) * N_INPUTS)
         c = c0 & 0xFF
         if decode:
             data[i] = c
