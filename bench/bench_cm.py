@@ -136,9 +136,10 @@ def ablate(path: Path, size: int, model: str = "cmx") -> str:
     cmx_model = importlib.import_module(f"kbound.backends.{model}_model")
     data = np.frombuffer(path.read_bytes()[:size], np.uint8)
     if model == "cmx2":
-        parts = {"CONFIDENCE": cmx_model.CONFIDENCE, "CERTAIN": cmx_model.CERTAIN, "TEXT": cmx_model.TEXT,
-                 "CJK_WORDS": cmx_model.CJK_WORDS, "LOW_ORDERS": cmx_model.LOW_ORDERS,
-                 "FOURTH_MIXER": cmx_model.FOURTH_MIXER}
+        names = ("CONFIDENCE", "TEXT", "CJK_WORDS", "LOW_ORDERS", "FOURTH_MIXER", "MATCH_CTX",
+                 "CLASSES", "GAP_WORD", "BLOCK", "WORD_DISTANCE", "KEYWORD", "COLUMNS", "LONG_MATCH", "WORD_MIXER",
+                 "CLASS_MIXER", "LENGTH_MIXER", "SECOND_FINAL", "MORE_APMS")
+        parts = {name: getattr(cmx_model, name) for name in names}
     else:
         parts = {"ORDER0": cmx_model.ORDER0, "HIGH_ORDERS (5, 8)": cmx_model.HIGH_ORDERS, "SPARSE": cmx_model.SPARSE,
              "WORDS": cmx_model.WORDS, "SECOND_MIXER (with the third and final)": cmx_model.SECOND_MIXER,
@@ -147,7 +148,7 @@ def ablate(path: Path, size: int, model: str = "cmx") -> str:
                  "RUNS": cmx_model.RUNS, "LINES (speaker and line start)": cmx_model.LINES}
     lines = [f"{path.name}, first {len(data):,} bytes, {model}:256m", "",
              "| switched off | payload bytes | vs all | compress MB/s CPU |", "|---|---:|---:|---:|"]
-    cmx_model.code(data[:1000].copy(), *cmx_model.new_tables(64 << 20), False, np.zeros(0, np.uint8), cmx_model.ALL)
+    cmx_model.code(data[:1000].copy(), *cmx_model.new_tables(128 << 20), False, np.zeros(0, np.uint8), cmx_model.ALL)
     full = 0
     for name, bit in [("nothing", 0), *parts.items()]:
         u0 = time.process_time()

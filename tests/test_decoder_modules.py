@@ -26,7 +26,7 @@ from kbound.run.dedup import RECIPE_ENTRY
 
 ALICE = Path(__file__).resolve().parent.parent / "corpora" / "alice29.txt"
 #: Small settings for the model coders: the subprocess decodes them as plain Python (NUMBA_DISABLE_JIT).
-SPECS = {"order": "order", "cm": "cm:mem=16m", "cmx": "cmx:mem=64m"}
+SPECS = {"order": "order", "cm": "cm:mem=16m", "cmx": "cmx:mem=64m", "cmx2": "cmx2:mem=128m"}
 #: The model coders decode this much as plain Python; the library codecs a larger piece.
 SMALL, LARGE = 400, 20_000
 

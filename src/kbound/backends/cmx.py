@@ -6,6 +6,9 @@ varint mem in KiB, then the coded bytes; the decoder reads its settings from the
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import ClassVar
+
 import numpy as np
 
 from kbound.backends import arith, cmx_model
@@ -29,10 +32,10 @@ TABLE_BYTES_PER_BYTE = 256
 MIN_TABLES = 64 << 20
 
 
-def tables_mem(mem: int, size: int) -> int:
+def tables_mem(mem: int, size: int, per_byte: int = TABLE_BYTES_PER_BYTE, floor: int = MIN_TABLES) -> int:
     """The model memory `cmx:mem=M` uses for `size` bytes (the payload records it)."""
-    want = MIN_TABLES
-    while want < TABLE_BYTES_PER_BYTE * size:
+    want = floor
+    while want < per_byte * size:
         want <<= 1
     return min(mem, want)
 
@@ -43,7 +46,7 @@ class Cmx(Backend):
     `mem` bounds the model's tables, as for `cm`, and small inputs get less (`tables_mem`);
     the text itself is held as well. The decoder
     counted is kbound's Python source (this module, `cmx_model`, `cm_model`, `arith`, `jit`,
-    `base`); numba only speeds it up.
+    `base`); numba only speeds it up. A subclass (`cmx2`) changes the class attributes below.
     """
 
     name = "cmx"
@@ -52,35 +55,41 @@ class Cmx(Backend):
     params = (
         Param("mem", _mem, 1 << 30, "most model memory (tables) besides the text: 256 B an input byte, 64m at least"),
     )
+    #: The model module (`new_tables`, `code`, `ALL`), the payload's format number and how
+    #: `tables_mem` sizes its tables.
+    model: ClassVar[ModuleType] = cmx_model
+    format: ClassVar[int] = FORMAT
+    table_bytes_per_byte: ClassVar[int] = TABLE_BYTES_PER_BYTE
+    min_tables: ClassVar[int] = MIN_TABLES
 
     @classmethod
     def library_version(cls) -> str:
-        return f"kbound-cmx {FORMAT}, {version_note()}"
+        return f"kbound-{cls.name} {cls.format}, {version_note()}"
 
     def check(self) -> None:
         if self.config["mem"] % 1024:
-            raise ValueError("cmx: mem must be a whole number of KiB")
+            raise ValueError(f"{self.name}: mem must be a whole number of KiB")
 
     def compress(self, data: bytes) -> bytes:
-        mem = tables_mem(self.config["mem"], len(data))
-        header = write_varint(len(data)) + bytes([FORMAT]) + write_varint(mem >> 10)
+        mem = tables_mem(self.config["mem"], len(data), self.table_bytes_per_byte, self.min_tables)
+        header = write_varint(len(data)) + bytes([self.format]) + write_varint(mem >> 10)
         if not data:
             return header
         src = np.zeros(0, np.uint8)
-        tables = cmx_model.new_tables(mem)
-        out, n = cmx_model.code(np.frombuffer(data, np.uint8).copy(), *tables, False, src, cmx_model.ALL)
+        tables = self.model.new_tables(mem)
+        out, n = self.model.code(np.frombuffer(data, np.uint8).copy(), *tables, False, src, self.model.ALL)
         return header + arith.finish(out, n)
 
     def decompress(self, payload: bytes) -> bytes:
         length, pos = read_varint(payload)
         if pos >= len(payload):
-            raise ValueError("truncated cmx header")
-        if payload[pos] != FORMAT:
-            raise ValueError(f"cmx payload format {payload[pos]}, this decoder reads {FORMAT}")
+            raise ValueError(f"truncated {self.name} header")
+        if payload[pos] != self.format:
+            raise ValueError(f"{self.name} payload format {payload[pos]}, this decoder reads {self.format}")
         mem_kib, pos = read_varint(payload, pos + 1)
         if length == 0:
             return b""
         data = np.zeros(length, np.uint8)
         src = np.frombuffer(payload, np.uint8)[pos:].copy()
-        cmx_model.code(data, *cmx_model.new_tables(mem_kib << 10), True, src, cmx_model.ALL)
+        self.model.code(data, *self.model.new_tables(mem_kib << 10), True, src, self.model.ALL)
         return data.tobytes()
