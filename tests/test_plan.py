@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from backend_checks import sigint_default
 from cli_helpers import run
 from conftest import CORPORA, ROOT
 from kbound.growth.forecast import SamplePoint, forecast, keep
@@ -235,3 +242,47 @@ def test_plan_runs_on_a_dask_cluster_and_keeps_what_the_local_plan_keeps(two_kin
     assert [f.bound_bytes for f in remote.plan.forecasts] == [f.bound_bytes for f in local.plan.forecasts]
     assert remote.plan.measured_by == "rows" and local.plan.measured_by == "process tree"
     assert [r.total_bytes for r in remote.results] == [r.total_bytes for r in local.results]
+
+
+def _stored(cache: Path) -> int:
+    return len(list((cache / "results").glob("*/*.json")))
+
+
+def test_a_planned_run_stopped_by_sigterm_and_run_again_reuses_the_plan_and_the_finished_shards(
+    tmp_path: Path,
+) -> None:
+    # 4 MB of prose in 8 kB documents, in shards of 1 MiB: xz:9e wins the sample and its shards take seconds.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    text = b"".join((CORPORA / n).read_bytes() for n in ("tinyshakespeare.txt", "alice29.txt", "asyoulik.txt"))
+    for copy in range(3):
+        for i in range(0, len(text), 8000):
+            (corpus / f"{copy}.{i // 8000:04d}.txt").write_bytes(text[i:i + 8000])
+    cache = tmp_path / "cache"
+    args = [str(corpus), "-b", "zlib:9", "-b", "xz:9e", "--plan", "256kB", "--shard-size", "1MiB", "--dedup", "off",
+            "-j", "2", "--cache-dir", str(cache), "-f", "json"]
+    sampled = 2 * 3  # two candidates on three nested samples, each stored once verified
+    proc = subprocess.Popen([sys.executable, "-c", "from kbound.cli import main; main()", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=sigint_default)
+    deadline = time.monotonic() + 120
+    while _stored(cache) < sampled + 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the sample and one shard of the run over the corpus are stored
+    os.kill(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    first = json.loads(out)
+    assert first["interrupted"] is True and first["plan"]["kept"] == ["xz:9e"]
+    finished = _stored(cache) - sampled
+    code, out, err = run(*args)
+    assert code == 0, err
+    again = json.loads(out)
+    assert again["plan"]["kept"] == first["plan"]["kept"]
+    assert again["plan"]["sample"]["core_seconds"] == 0  # the plan again, from the sample's stored results
+    def forecasts(doc: dict[str, Any]) -> list[dict[str, Any]]:  # a recalled task has no peak memory to tell
+        return [{k: v for k, v in c.items() if k != "sample_peak_rss_bytes"} for c in doc["plan"]["candidates"]]
+
+    assert forecasts(again) == forecasts(first)
+    sharding = again["sharding"]
+    assert 1 <= finished == sharding["cached_tasks"] < sharding["tasks"]  # only the missing shards ran
+    assert not again["interrupted"] and all(r["status"] == "verified" for r in again["results"])
