@@ -5,8 +5,8 @@
 It builds two corpora from texts that differ in kind, in a temporary directory removed at the
 end (or --keep DIR):
   - mixed: --mb MB in two source directories, prose/ (the shared texts but gcide.txt, cut into
-    documents of about 20 kB at paragraph ends) and code/ (the Python modules of this
-    interpreter's site-packages, whole files), half each;
+    documents of about 20 kB at paragraph ends; at most half, and there are about 12 MB of them)
+    and code/ (the Python modules of this interpreter's site-packages, whole files) for the rest;
   - dictionary: --mb/2 MB of gcide.txt cut into documents of about 20 kB, one source.
 Then, each run with --no-cache and --dedup off, measured for wall time and the CPU seconds of the
 whole process tree (getrusage of the finished child and its workers), with the load average:
@@ -70,12 +70,12 @@ def build(root: Path, corpora: Path, mb: float) -> dict[str, Path]:
     """The two corpora (see the module's docstring)."""
     half = int(mb * MB / 2)
     prose = [d for p in sorted(corpora.rglob("*.txt")) if p.name != "gcide.txt" for d in _documents(p.read_bytes())]
-    _write_docs(prose, root / "mixed" / "prose", half, "p")
+    prose_bytes = _write_docs(prose, root / "mixed" / "prose", half, "p")
     code_dir = root / "mixed" / "code"
     code_dir.mkdir(parents=True)
     written = 0
     for path in sorted(Path(site.getsitepackages()[0]).rglob("*.py")):
-        if written >= half:
+        if written >= mb * MB - prose_bytes:  # the code fills what the prose lacks (12 MB of it at most)
             break
         data = path.read_bytes()
         if 200 <= len(data) <= 200_000:
@@ -90,11 +90,27 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def kbound(args: list[str], tmp: Path) -> tuple[Run, float, dict[str, Any]]:
-    """kbound with JSON output: the measured run, its process tree's CPU seconds, the document."""
+def kbound(args: list[str], tmp: Path, saved: Path | None = None) -> tuple[Run, float, dict[str, Any]]:
+    """kbound with JSON output: the measured run, its process tree's CPU seconds, the document.
+
+    With `saved` (a file under --keep), a run measured before is read back from it instead of run
+    again, and a new one is written there: the costly unplanned runs need not be repeated when only
+    the plan changed.
+    """
+    if saved is not None and saved.is_file():
+        kept = json.loads(saved.read_text())
+        run = Run(kept["wall_seconds"], 0, 0, 0, kept["load_before"], kept["load_after"], 0,
+                  cpu_seconds=kept["cpu_seconds"])
+        return run, kept["cpu_seconds"], kept["doc"]
     before = children_cpu()
     run = measure([*KBOUND, *args, "--no-progress", "--no-cache", "-f", "json"], tmpdir=tmp)
-    return run, children_cpu() - before, json.loads(run.stdout)
+    out = run, children_cpu() - before, json.loads(run.stdout)
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps({"wall_seconds": run.wall_seconds, "load_before": run.load_before,
+                                     "load_after": run.load_after, "cpu_seconds": out[1], "args": args,
+                                     "doc": out[2]}))
+    return out
 
 
 def rows_seconds(doc: dict[str, Any]) -> float:
@@ -109,7 +125,10 @@ def main() -> int:
     parser.add_argument("--mb", type=float, default=20.0, help="the mixed corpus's size (the dictionary's: half)")
     parser.add_argument("--plan", default="2MB", help="--plan and `kbound plan --sample` size")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--keep", type=Path, default=None, help="build the corpora here and keep them")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the corpora here and keep them, with the unplanned runs' results (reused)")
+    parser.add_argument("--unplanned-only", action="store_true",
+                        help="only the unplanned runs (with --keep: measured once, reused by a later full run)")
     args = parser.parse_args()
     if not (args.corpora / "gcide.txt").is_file():
         print(f"bench_plan: no gcide.txt under {args.corpora}; skipping (give --corpora DIR)")
@@ -123,8 +142,17 @@ def main() -> int:
         corpora = {"mixed": root / "mixed", "dictionary": root / "dictionary"}
         lines = [f"## 9. Planning on a sample (`bench/bench_plan.py --mb {args.mb:g} --plan {args.plan}`)", ""]
         sizes = {}
+        prose_mb = sum(p.stat().st_size for p in (root / "mixed" / "prose").iterdir()) / MB
         predicted: dict[tuple[str, str], dict[str, Any]] = {}
         measured: dict[tuple[str, str], tuple[Run, float, dict[str, Any]]] = {}
+        saved = None if args.keep is None else args.keep / "runs"
+        if args.unplanned_only:
+            for name, path in corpora.items():
+                for effort in EFFORTS:
+                    run = kbound([str(path), "--effort", effort, "--dedup", "off"], tmp / f"{name}-{effort}",
+                                 None if saved is None else saved / f"{name}-{effort}.json")[0]
+                    print(name, effort, f"{run.wall_seconds:.0f} s", flush=True)
+            return 0
         for name, path in corpora.items():
             run, cpu, doc = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"], tmp / f"plan-{name}")
             sizes[name] = doc["sample"]["corpus_bytes"]
@@ -133,7 +161,8 @@ def main() -> int:
             print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
             for effort in EFFORTS:
                 measured[name, effort] = kbound([str(path), "--effort", effort, "--dedup", "off"],
-                                                tmp / f"{name}-{effort}")
+                                                tmp / f"{name}-{effort}",
+                                                None if saved is None else saved / f"{name}-{effort}.json")
                 print(name, effort, f"{measured[name, effort][0].wall_seconds:.0f} s", flush=True)
         planned = kbound([str(corpora["mixed"]), "--effort", "max", "--plan", args.plan, "--dedup", "off"],
                          tmp / "planned")
@@ -141,8 +170,9 @@ def main() -> int:
 
         lines += [
             f"Two corpora built from the shared texts: **mixed**, {sizes['mixed'] / MB:.1f} MB in two sources "
-            "(prose/: the shared texts but gcide.txt, in documents of about 20 kB; code/: Python modules of the "
-            f"venv's site-packages, whole files), and **dictionary**, {sizes['dictionary'] / MB:.1f} MB of "
+            f"(prose/: {prose_mb:.1f} MB, the shared texts but gcide.txt, in documents of about 20 kB; code/: "
+            "the rest, Python modules of the venv's site-packages, whole files), and **dictionary**, "
+            f"{sizes['dictionary'] / MB:.1f} MB of "
             "gcide.txt in documents of about 20 kB. Every run `--no-cache --dedup off`; CPU is the whole "
             "process tree's (user + system, getrusage of the finished children), which the plan predicts from its "
             "sample workers' CPU seconds. The machine is shared: the load is the "

@@ -11,6 +11,15 @@ verify, the workers' CPU seconds) as a fixed part plus a rate per byte from the 
 samples (every built-in codec runs in linear time), the band spanning the rates of the consecutive
 pairs of samples up to the largest sample's seconds per byte with nothing fixed.
 
+The run's own part: a run's process tree spends CPU besides its backends' tasks, which the
+workers' seconds leave out: the interpreter's start and imports and the listing of the corpus,
+once a run; forking each task's worker, its exit, and its results and progress through pipes,
+once a task; and, when no kept backend is cheap enough for the `raw` row to ride on, that row
+reading and hashing the corpus in a task of its own. All three are measured on the sample run
+itself (`Overhead`): the process's CPU before sampling, the process tree's CPU during the sample's
+batches beyond their tasks' own divided by the tasks run, and the sample's one read of the whole
+corpus to identify it. None of them grows with the sample's size, so none is scaled by it.
+
 The rule: keep every backend whose bound's low edge is at or below the smallest high edge among
 the candidates; drop the rest (no edge of theirs reaches the best's). The best predicted always
 stays, and a backend that failed on the sample is dropped with its error.
@@ -62,6 +71,8 @@ class Forecast:
     core_seconds_high: float | None = None
     kept: bool = True
     reason: str = ""
+    #: The `raw` row may ride on this backend's task (`kbound.run.engine.can_host_raw`): no task of its own.
+    hosts_raw: bool = False
 
     @property
     def bits_per_byte(self) -> float | None:
@@ -72,6 +83,27 @@ class Forecast:
     def error(self) -> str | None:
         """The first failure on the sample, if any."""
         return next((p.error for p in self.points if p.error), None)
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """What a run's process tree spends besides its backends' tasks, as measured on the sample (see the module)."""
+
+    #: The process's CPU before sampling: interpreter, imports, listing the corpus. Once a run.
+    start_core_seconds: float = 0.0
+    #: The process tree's CPU during the sample's batches beyond their tasks' own, per task run.
+    per_task_core_seconds: float = 0.0
+    #: Reading and hashing the whole corpus once (the sample's identification of it).
+    scan_core_seconds: float = 0.0
+    #: The sample's tasks that ran (recalled ones cost nothing and are not counted).
+    sample_tasks: int = 0
+
+    def core_seconds(self, backends: int, raw_rides: bool = True, *, start: bool = True) -> float:
+        """A run of `backends` backends, one task each, plus the `raw` row (a task of its own reading the
+        corpus unless it rides on another's); `start`: the run's process starts too (not so after a sample)."""
+        tasks = backends + (0 if raw_rides else 1)
+        return ((self.start_core_seconds if start else 0.0) + self.per_task_core_seconds * tasks
+                + (0.0 if raw_rides else self.scan_core_seconds))
 
 
 def _line_at(x1: float, y1: float, x2: float, y2: float, x: float) -> float:
@@ -169,6 +201,16 @@ def keep(forecasts: Sequence[Forecast]) -> list[Forecast]:
             out.append(replace(f, kept=False, reason=f"low edge {100 * (f.bound_low_bytes / ceiling - 1):+.1f} % "
                                                      f"above the smallest high edge ({best.spec})"))
     return out
+
+
+def run_core_seconds(forecasts: Sequence[Forecast], overhead: Overhead, *,
+                     start: bool = True) -> tuple[float, float, float]:
+    """(centre, low, high) core-seconds of a run of these backends over the corpus: their tasks' predictions
+    and the run's own part (`Overhead.core_seconds`), which is the same at every edge of the band."""
+    own = overhead.core_seconds(len(forecasts), any(f.hosts_raw for f in forecasts), start=start)
+    return (own + sum(f.core_seconds or 0.0 for f in forecasts),
+            own + sum(f.core_seconds_low or 0.0 for f in forecasts),
+            own + sum(f.core_seconds_high or 0.0 for f in forecasts))
 
 
 def makespan(seconds: Sequence[float], workers: int) -> float:

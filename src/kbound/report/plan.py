@@ -66,7 +66,11 @@ def sample_to_dict(s: Sample) -> dict[str, Any]:
     """How the sample was drawn and what it cost."""
     return {"sampling": s.sampling, "seed": s.seed, "strata": list(s.strata), "sample_bytes": list(s.sample_bytes),
             "sample_documents": list(s.sample_documents), "corpus_bytes": s.corpus_bytes,
-            "core_seconds": rounded(s.core_seconds, 4), "wall_seconds": rounded(s.wall_seconds, 4)}
+            "core_seconds": rounded(s.core_seconds, 4), "wall_seconds": rounded(s.wall_seconds, 4),
+            "run_own_part": {"start_core_seconds": rounded(s.overhead.start_core_seconds, 4),
+                             "per_task_core_seconds": rounded(s.overhead.per_task_core_seconds, 4),
+                             "scan_core_seconds": rounded(s.overhead.scan_core_seconds, 4),
+                             "sample_tasks": s.overhead.sample_tasks}}
 
 
 def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
