@@ -7,7 +7,7 @@ end (or --keep DIR):
   - mixed: --mb MB in two source directories, prose/ (the shared texts but gcide.txt, cut into
     documents of about 20 kB at paragraph ends; at most half, and there are about 12 MB of them)
     and code/ (the Python modules of this interpreter's site-packages, whole files) for the rest;
-  - dictionary: --mb/2 MB of gcide.txt cut into documents of about 20 kB, one source.
+  - dictionary: --mb/2 MB (or --dictionary-mb) of gcide.txt cut into documents of about 20 kB, one source.
 Then, each run with --no-cache and --dedup off, measured for wall time and the CPU seconds of the
 whole process tree (getrusage of the finished child and its workers), with the load average:
   1. `kbound plan C --sample PLAN` on each corpus: each effort's predicted core-hours;
@@ -66,8 +66,13 @@ def _write_docs(docs: list[bytes], folder: Path, budget: int, prefix: str) -> in
     return written
 
 
-def build(root: Path, corpora: Path, mb: float) -> dict[str, Path]:
-    """The two corpora (see the module's docstring)."""
+def build(root: Path, corpora: Path, mb: float, dictionary_mb: float) -> None:
+    """The two corpora (see the module's docstring), each unless it is there already (under --keep)."""
+    if not (root / "dictionary").is_dir():
+        _write_docs(_documents((corpora / "gcide.txt").read_bytes()), root / "dictionary" / "text",
+                    int(dictionary_mb * MB), "g")
+    if (root / "mixed").is_dir():
+        return
     half = int(mb * MB / 2)
     prose = [d for p in sorted(corpora.rglob("*.txt")) if p.name != "gcide.txt" for d in _documents(p.read_bytes())]
     prose_bytes = _write_docs(prose, root / "mixed" / "prose", half, "p")
@@ -81,8 +86,6 @@ def build(root: Path, corpora: Path, mb: float) -> dict[str, Path]:
         if 200 <= len(data) <= 200_000:
             (code_dir / f"c{written:09d}.py").write_bytes(data)
             written += len(data)
-    _write_docs(_documents((corpora / "gcide.txt").read_bytes()), root / "dictionary" / "text", half, "g")
-    return {"mixed": root / "mixed", "dictionary": root / "dictionary"}
 
 
 def children_cpu() -> float:
@@ -125,10 +128,12 @@ def main() -> int:
     parser.add_argument("--mb", type=float, default=20.0, help="the mixed corpus's size (the dictionary's: half)")
     parser.add_argument("--plan", default="2MB", help="--plan and `kbound plan --sample` size")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--dictionary-mb", type=float, default=None, help="the dictionary's size [default: --mb/2]")
     parser.add_argument("--keep", type=Path, default=None,
-                        help="build the corpora here and keep them, with the unplanned runs' results (reused)")
-    parser.add_argument("--unplanned-only", action="store_true",
-                        help="only the unplanned runs (with --keep: measured once, reused by a later full run)")
+                        help="build the corpora here and keep them, with every run's results (reused by a later "
+                             "call: delete a run's file under DIR/runs/ to measure it again)")
+    parser.add_argument("--only", choices=("plan", "unplanned", "planned"), action="append", default=None,
+                        help="run only these stages (with --keep; a later call without it writes the tables)")
     args = parser.parse_args()
     if not (args.corpora / "gcide.txt").is_file():
         print(f"bench_plan: no gcide.txt under {args.corpora}; skipping (give --corpora DIR)")
@@ -137,8 +142,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="kbound-plan-tmp-"))
     t0 = time.perf_counter()
     try:
-        if not (root / "mixed").is_dir():
-            build(root, args.corpora, args.mb)
+        build(root, args.corpora, args.mb, args.dictionary_mb if args.dictionary_mb is not None else args.mb / 2)
         corpora = {"mixed": root / "mixed", "dictionary": root / "dictionary"}
         lines = [f"## 9. Planning on a sample (`bench/bench_plan.py --mb {args.mb:g} --plan {args.plan}`)", ""]
         sizes = {}
@@ -146,26 +150,39 @@ def main() -> int:
         predicted: dict[tuple[str, str], dict[str, Any]] = {}
         measured: dict[tuple[str, str], tuple[Run, float, dict[str, Any]]] = {}
         saved = None if args.keep is None else args.keep / "runs"
-        if args.unplanned_only:
-            for name, path in corpora.items():
-                for effort in EFFORTS:
-                    run = kbound([str(path), "--effort", effort, "--dedup", "off"], tmp / f"{name}-{effort}",
-                                 None if saved is None else saved / f"{name}-{effort}.json")[0]
-                    print(name, effort, f"{run.wall_seconds:.0f} s", flush=True)
+
+        def kept(label: str) -> Path | None:
+            return None if saved is None else saved / f"{label}.json"
+
+        if args.only:
+            for stage in args.only:
+                for name, path in corpora.items():
+                    if stage == "plan":
+                        run = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"],
+                                     tmp / f"plan-{name}", kept(f"plan-{name}"))[0]
+                        print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
+                    for effort in EFFORTS if stage == "unplanned" else ():
+                        run = kbound([str(path), "--effort", effort, "--dedup", "off"], tmp / f"{name}-{effort}",
+                                     kept(f"{name}-{effort}"))[0]
+                        print(name, effort, f"{run.wall_seconds:.0f} s", flush=True)
+                if stage == "planned":
+                    run = kbound([str(corpora["mixed"]), "--effort", "max", "--plan", args.plan, "--dedup", "off"],
+                                 tmp / "planned", kept("planned"))[0]
+                    print("planned", f"{run.wall_seconds:.0f} s", flush=True)
             return 0
         for name, path in corpora.items():
-            run, cpu, doc = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"], tmp / f"plan-{name}")
+            run, cpu, doc = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"], tmp / f"plan-{name}",
+                                   kept(f"plan-{name}"))
             sizes[name] = doc["sample"]["corpus_bytes"]
             for e in doc["efforts"]:
                 predicted[name, e["effort"]] = e
             print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
             for effort in EFFORTS:
                 measured[name, effort] = kbound([str(path), "--effort", effort, "--dedup", "off"],
-                                                tmp / f"{name}-{effort}",
-                                                None if saved is None else saved / f"{name}-{effort}.json")
+                                                tmp / f"{name}-{effort}", kept(f"{name}-{effort}"))
                 print(name, effort, f"{measured[name, effort][0].wall_seconds:.0f} s", flush=True)
         planned = kbound([str(corpora["mixed"]), "--effort", "max", "--plan", args.plan, "--dedup", "off"],
-                         tmp / "planned")
+                         tmp / "planned", kept("planned"))
         print("planned", f"{planned[0].wall_seconds:.0f} s", flush=True)
 
         lines += [

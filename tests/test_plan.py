@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ import pytest
 from backend_checks import sigint_default
 from cli_helpers import run
 from conftest import CORPORA, ROOT
-from kbound.growth.forecast import SamplePoint, forecast, keep
+from kbound.backends.registry import parse_specs
+from kbound.growth.forecast import Overhead, SamplePoint, forecast, keep, run_core_seconds
 from kbound.growth.plan import plan_sizes
+from kbound.run.engine import can_host_raw
 from kbound.sources import open_corpus
 from kbound.sources.sampling import strata_lengths, stratified_selections
 from kbound.sources.stream import read_selection
@@ -286,3 +289,40 @@ def test_a_planned_run_stopped_by_sigterm_and_run_again_reuses_the_plan_and_the_
     sharding = again["sharding"]
     assert 1 <= finished == sharding["cached_tasks"] < sharding["tasks"]  # only the missing shards ran
     assert not again["interrupted"] and all(r["status"] == "verified" for r in again["results"])
+
+
+# `kbound plan C --effort fast --sample 5MB --workers 2 --no-cache` on bench_plan.py's mixed corpus C (50,083,139
+# bytes: 12.0 MB of prose and Python modules, `--mb 50`), load about 4: each backend's sample points (bytes read,
+# payload bytes, its workers' CPU seconds), its decoder bytes, and the run's own part measured by that sample.
+MIXED_FAST = {
+    "zlib:6": ([(341_884, 102_032, 0.19), (1_266_302, 346_793, 0.2), (5_036_661, 1_352_155, 0.35)], 70_940),
+    "bz2:9": ([(341_884, 92_411, 0.19), (1_266_302, 298_788, 0.34), (5_036_661, 1_131_319, 0.95)], 43_552),
+    "zstd:3": ([(341_884, 108_155, 0.57), (1_266_302, 362_305, 0.54), (5_036_661, 1_392_883, 0.65)], 329_496),
+    "brotli:5,w=22": ([(341_884, 98_900, 0.47), (1_266_302, 326_419, 0.47), (5_036_661, 1_235_968, 0.75)], 331_308),
+    "ppmd:4,mem=16m,v=H": ([(341_884, 87_793, 0.24), (1_266_302, 300_189, 0.44), (5_036_661, 1_157_644, 1.52)],
+                           36_792),
+}
+MIXED_BYTES = 50_083_139
+MIXED_OWN = Overhead(start_core_seconds=0.6573, per_task_core_seconds=0.0677, scan_core_seconds=0.2631,
+                     sample_tasks=15)
+#: `kbound C --effort fast --dedup off --no-cache` on the same corpus: its whole process tree's CPU seconds, of
+#: which its rows' workers spent 23.37 (the 1.44 left: start, forks, pipes; `raw` rode on zstd:3's task).
+MIXED_FAST_MEASURED = 24.81
+
+
+def test_the_predicted_cost_adds_the_runs_own_part_measured_on_the_sample() -> None:
+    backends = {b.spec: b for b in parse_specs(list(MIXED_FAST))}
+    forecasts = [replace(forecast(spec, [SamplePoint(*p) for p in points], MIXED_BYTES, decoder, 0),
+                         hosts_raw=can_host_raw(backends[spec]))
+                 for spec, (points, decoder) in MIXED_FAST.items()]
+    tasks = sum(f.core_seconds or 0.0 for f in forecasts)
+    # Once a run, then once for each of the five tasks; `raw` rides on zstd:3 (or brotli): no task or read of its own.
+    own = 0.6573 + 5 * 0.0677
+    centre, low, high = run_core_seconds(forecasts, MIXED_OWN)
+    assert centre == pytest.approx(tasks + own) and low <= centre <= high
+    assert centre == pytest.approx(31.86, abs=0.01)  # as `kbound plan` printed it (0.00885 core-hours)
+    assert 0.7 <= MIXED_FAST_MEASURED / centre <= 1.3  # the target: within ±30 %
+    # After the sample (same process, no start again), ppmd alone: `raw` is a task of its own, reading the corpus.
+    alone = run_core_seconds([f for f in forecasts if f.spec.startswith("ppmd")], MIXED_OWN, start=False)
+    ppmd = next(f for f in forecasts if f.spec.startswith("ppmd"))
+    assert alone[0] == pytest.approx((ppmd.core_seconds or 0.0) + 2 * 0.0677 + 0.2631)
