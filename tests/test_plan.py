@@ -102,8 +102,10 @@ def test_the_rule_keeps_what_could_win_and_says_why_the_rest_went() -> None:
     broken = _f("broken", (1, 1, 1), error="MemoryError")
     out = {f.spec: f for f in keep([best, close, far, bent, broken])}  # type: ignore[list-item]
     assert out["best"].kept and out["best"].reason == "the smallest predicted bound"
-    assert out["close"].kept and out["close"].reason.startswith("low edge -")
-    assert not out["far"].kept and "above the smallest high edge (" in out["far"].reason
+    assert out["close"].kept
+    assert out["close"].reason == "predicted +0.6 % against best, the pair's spread ±1.6 %: could win"
+    assert not out["far"].kept and out["far"].reason == "predicted +45.3 % against best, the pair's spread ±1.0 %"
+    assert out["bent"].kept and out["bent"].reason.endswith("the pair's spread ±48.8 %: could win")
     assert out["bent"].spread_log is not None and out["best"].spread_log is not None
     assert out["bent"].spread_log > out["best"].spread_log
     assert not out["broken"].kept and out["broken"].reason == "failed on the sample: MemoryError"
@@ -112,6 +114,19 @@ def test_the_rule_keeps_what_could_win_and_says_why_the_rest_went() -> None:
     assert b.bound_low_bytes is not None and b.bound_high_bytes is not None and f.bound_low_bytes is not None
     assert b.bound_low_bytes < b.bound_bytes < b.bound_high_bytes  # type: ignore[operator]
     assert f.bound_low_bytes > b.bound_high_bytes
+
+
+def test_a_bias_the_samples_share_does_not_keep_a_backend_the_pair_shows_is_behind() -> None:
+    # Both bend the same way at the largest sample (its documents compress well for every coder): each band is
+    # wide, and they overlap, but one is 4 % behind the other at every size, and the rule keeps only the best.
+    best = _f("best", (30_000, 110_000, 360_000))
+    behind = _f("behind", (31_200, 114_400, 374_400))
+    out = {f.spec: f for f in keep([best, behind])}  # type: ignore[list-item]
+    assert behind.bound_low_bytes < best.bound_high_bytes  # type: ignore[attr-defined,operator]
+    assert not out["behind"].kept and out["behind"].reason == "predicted +4.0 % against best, the pair's spread ±1.0 %"
+    # With two sample sizes there is no pair spread: the bands decide, and overlapping, both stay.
+    two = [forecast(f.spec, f.points[:2], 16_000_000, 30_000, 1 << 20) for f in (best, behind)]  # type: ignore[attr-defined]
+    assert all(f.kept for f in keep(two))
 
 
 def test_a_window_stops_the_gain_with_size() -> None:
