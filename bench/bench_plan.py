@@ -134,6 +134,10 @@ def main() -> int:
                              "call: delete a run's file under DIR/runs/ to measure it again)")
     parser.add_argument("--only", choices=("plan", "unplanned", "planned"), action="append", default=None,
                         help="run only these stages (with --keep; a later call without it writes the tables)")
+    parser.add_argument("--saved-only", action="store_true",
+                        help="with --keep: write the tables from the kept runs, leaving out unplanned runs not kept")
+    parser.add_argument("--corpus", choices=("mixed", "dictionary"), action="append", default=None,
+                        help="with --only: only this corpus's runs")
     args = parser.parse_args()
     if not (args.corpora / "gcide.txt").is_file():
         print(f"bench_plan: no gcide.txt under {args.corpora}; skipping (give --corpora DIR)")
@@ -157,6 +161,8 @@ def main() -> int:
         if args.only:
             for stage in args.only:
                 for name, path in corpora.items():
+                    if args.corpus and name not in args.corpus:
+                        continue
                     if stage == "plan":
                         run = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"],
                                      tmp / f"plan-{name}", kept(f"plan-{name}"))[0]
@@ -170,6 +176,7 @@ def main() -> int:
                                  tmp / "planned", kept("planned"))[0]
                     print("planned", f"{run.wall_seconds:.0f} s", flush=True)
             return 0
+        missing: list[str] = []
         for name, path in corpora.items():
             run, cpu, doc = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"], tmp / f"plan-{name}",
                                    kept(f"plan-{name}"))
@@ -178,8 +185,12 @@ def main() -> int:
                 predicted[name, e["effort"]] = e
             print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
             for effort in EFFORTS:
+                label = f"{name}-{effort}"
+                if args.saved_only and not (saved and (saved / f"{label}.json").is_file()):
+                    missing.append(f"`kbound {name} --effort {effort}`")
+                    continue
                 measured[name, effort] = kbound([str(path), "--effort", effort, "--dedup", "off"],
-                                                tmp / f"{name}-{effort}", kept(f"{name}-{effort}"))
+                                                tmp / label, kept(label))
                 print(name, effort, f"{measured[name, effort][0].wall_seconds:.0f} s", flush=True)
         planned = kbound([str(corpora["mixed"]), "--effort", "max", "--plan", args.plan, "--dedup", "off"],
                          tmp / "planned", kept("planned"))
@@ -192,8 +203,10 @@ def main() -> int:
             f"{sizes['dictionary'] / MB:.1f} MB of "
             "gcide.txt in documents of about 20 kB. Every run `--no-cache --dedup off`; CPU is the whole "
             "process tree's (user + system, getrusage of the finished children), which the plan predicts from its "
-            "sample workers' CPU seconds. The machine is shared: the load is the "
-            "one-minute average when each run started.", "",
+            "sample workers' CPU seconds and the run's own part (start, a share per task, `raw`'s read when it "
+            "rides on no task), measured by the sample run itself. The machine is shared: the load is the "
+            "one-minute average when each run started (the runs were not all on one quiet machine: with --keep "
+            "they may come from separate calls, some at once).", "",
             "### `--effort max --plan` against `--effort max`", "",
             "| run | wall s | process-tree CPU s | best bound B | best | load |",
             "|---|---:|---:|---:|---|---:|",
@@ -241,7 +254,14 @@ def main() -> int:
                 f"{p['best_bits_per_byte']:.4f} "
                 f"(`{p['best']}`) | {doc['best']['bits_per_byte']:.4f} (`{doc['best']['backend']}`) | "
                 f"{run.wall_seconds:,.0f} | {run.load_before:.2f} |")
-        lines += ["", f"Part 9 took {(time.perf_counter() - t0) / 60:.0f} minutes (load at the end {load():.2f}).", ""]
+        if missing:
+            lines += ["", f"Not measured (not finished in time): {', '.join(missing)}."]
+        if args.keep is None:
+            minutes = (time.perf_counter() - t0) / 60
+            lines += ["", f"Part 9 took {minutes:.0f} minutes (load at the end {load():.2f}).", ""]
+        else:
+            lines += ["", f"The runs were kept under --keep and measured in separate calls, some at once (load at the "
+                      f"end {load():.2f}).", ""]
         text = "\n".join(lines)
         if args.out:
             args.out.write_text(text)
