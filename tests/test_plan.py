@@ -164,7 +164,7 @@ def test_the_plan_shows_in_the_table_and_csv(two_kinds: Path) -> None:
     code, out, _ = run(str(two_kinds), *SPECS, "--plan", "100kB", "--dedup", "off", "-f", "table")
     assert code == 0
     assert "Plan (100.00 kB): nested samples of" in out and "stratified by source over 2 sources" in out
-    assert "dropped: low edge +" in out and "Rule: keep a backend" in out
+    assert "dropped: predicted +" in out and "the pair's" in out and "Rule: keep a backend" in out
     code, out, _ = run(str(two_kinds), *SPECS, "--plan", "100kB", "--dedup", "off", "-f", "csv")
     assert code == 0
     assert "\nplan,spec,kept,reason," in out
