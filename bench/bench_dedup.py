@@ -15,8 +15,8 @@ Then, each measured (wall, the process tree's peak PSS, load): kbound's best bou
 --effort on each corpus in one piece per backend (as a user runs it); `exact` and its twin with
 --by-source --shard-size (about a file a shard), locally and on a 2-worker Dask LocalCluster,
 whose rows must equal the local ones; `zstd -19 --ultra --long=31` on each corpus's text as the
-best single-tool long-range reference; and the stage's cost: `-b zstd:3` on `exact-dedup` with
-`--dedup off` and `auto`.
+best single-tool long-range reference; the stage's cost: `-b zstd:3` on `exact-dedup` with
+`--dedup off` and `auto`; and (7c, `bench_sources.py`) `exact` with its sources in a field.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_scale import KBOUND, SHARED, _substitution, base_documents
+from bench_sources import sources_lines
 from measure import Run, measure, mib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -304,6 +305,9 @@ def main() -> int:
             lines.append(f"- the index: {dup['index_bytes_per_chunk']} bytes per chunk while reducing, "
                          f"{dup['chunks']:,} chunks for {dup['bytes']:,} bytes ({per:,.0f} bytes a chunk), "
                          f"{dup['partitions']} partition(s)")
+        # 7c: the same `exact` documents with their source in a field instead of a directory.
+        source_lines, _ = sources_lines(data / "exact", work=tmp)
+        lines += ["", "### 7c. Sources named by a field (`bench/bench_sources.py`)", "", *source_lines]
         lines += ["", f"Part 7 took {(time.perf_counter() - t0) / 60:.0f} minutes.", ""]
         args.out.write_text("\n".join(lines) + "\n")
         print("\n".join(lines))

@@ -256,13 +256,14 @@ def test_the_reduction_counts_repeated_documents_and_chunks_exactly(alice_bytes:
     shards = [[docs[0], docs[1], docs[2], docs[0]], [docs[1], docs[3], docs[1]]]
     parts = []
     for i, s in enumerate(shards):
-        ix = Indexer(CHUNKING, i, 1)
+        ix = Indexer(CHUNKING, i, 1, source=i)
         for data, kind in _marked(s, end_separator=i == 0):
             ix.feed(data, kind)
         parts.append(ix.finish())
     # Each shard its own source, so the counts say which shard the first occurrence is in.
-    counts = reduce_partition(2, [p[chunks_key(0)] for p in parts], [p[docs_key(0)] for p in parts], [0, 1])[META]
+    counts = reduce_partition(2, [p[chunks_key(0)] for p in parts], [p[docs_key(0)] for p in parts], 2)[META]
     assert counts.dup_docs.tolist() == [[1, 0], [2, 0]]
+    assert counts.source_dup_docs.tolist() == [[1, 0], [2, 0]]  # by the repeat's source: the same here
     assert counts.dup_doc_bytes.tolist() == [[len(docs[0]), 0], [2 * len(docs[1]), 0]]
     # Every chunk of a repeated document repeats, the last one too when both copies end with the separator.
     assert counts.dup_bytes[0, 0] >= len(docs[0]) - CHUNKING.max_bytes
@@ -271,7 +272,7 @@ def test_the_reduction_counts_repeated_documents_and_chunks_exactly(alice_bytes:
 
 def test_partitions_grow_with_the_corpus_to_keep_one_under_its_budget() -> None:
     assert partitions_for(10**9, CHUNKING) == 1
-    assert partitions_for(2 * 10**12, CHUNKING) == 262  # 2 TB at 1 KiB chunks: 1.95e9 records of 36 bytes
+    assert partitions_for(2 * 10**12, CHUNKING) == 277  # 2 TB at 1 KiB chunks: 1.95e9 records of 38 bytes
 
 
 # -- whole runs

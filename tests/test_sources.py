@@ -263,6 +263,30 @@ def test_parquet_and_jsonl_give_the_same_corpus_bytes(alice: Path, tmp_path: Pat
         assert stats.documents == len(docs)
 
 
+def test_a_large_parquet_row_group_is_read_in_batches(alice: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from kbound.sources import documents
+
+    docs = _paragraphs(alice)
+    # One row group, and a struct column before the text: the text's leaf is not its top-level index.
+    table = pa.table({"meta": [{"source": "a", "n": i} for i in range(len(docs))], "text": list(docs)})
+    pq.write_table(table, tmp_path / "one-group.parquet", row_group_size=len(docs))
+    monkeypatch.setattr(documents, "PARQUET_BATCH", 20_000)
+    sizes: list[int] = []
+    rows = documents.Pieces._rows
+
+    def counted(self: object, arr: object, *args: object) -> object:
+        sizes.append(len(arr))  # type: ignore[arg-type]
+        return rows(self, arr, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(documents.Pieces, "_rows", counted)
+    data, stats = read_all(tmp_path / "one-group.parquet", field="text")
+    assert data == "\x1e".join(docs).encode() and stats.documents == len(docs)
+    assert len(sizes) > 5 and max(sizes) < len(docs) / 5  # batches of about 20 kB of text, not the group
+
+
 def test_parquet_errors_name_the_column(alice: Path, tmp_path: Path) -> None:
     path = tmp_path / "a.parquet"
     _parquet(path, ["one", None, "three"])

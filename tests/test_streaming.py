@@ -417,3 +417,22 @@ def test_a_worker_gives_back_what_it_freed_on_100_mb_of_mixed_text(tmp_path: Pat
     # fixed in the worker and the Meter counted characters 64 KiB at a time, by 58 (either fix
     # alone: 37 and 41).
     assert result["grown_mib"] <= 45, result
+
+
+def test_a_failed_row_whose_error_quotes_brackets_shows_them() -> None:
+    import io
+
+    from rich.console import Console
+
+    from kbound.backends.registry import parse_spec
+    from kbound.cli.progress import Progress
+    from kbound.run.outcome import Outcome
+
+    buf = io.StringIO()
+    backend = parse_spec("zlib:9")
+    with Progress(True, console=Console(file=buf, force_terminal=True, width=150)) as progress:
+        progress.start(backend)
+        # An error can quote a file's bytes: rich refused '[/x]' as a closing tag with nothing open.
+        progress.done(Outcome(backend=backend, error="bad [/x] line [bold]"))
+        progress._bars.refresh()  # type: ignore[union-attr]
+    assert "bad [/x] line [bold]" in buf.getvalue()

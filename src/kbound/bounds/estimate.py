@@ -18,7 +18,9 @@ from kbound.bounds.results import BackendResult, CorpusSummary, Report, best_of,
 from kbound.bounds.sources import source_bounds
 from kbound.bounds.tokens import TokenCount
 from kbound.dedup.chunking import Chunking
+from kbound.dedup.figures import Duplicates
 from kbound.dedup.index import partitions_for
+from kbound.errors import CorpusError
 from kbound.run.batch import Batch, Job, RunOptions, run_jobs
 from kbound.run.dedup import DedupSetup
 from kbound.run.engine import WORKER_BYTES, available_memory, default_jobs
@@ -50,14 +52,14 @@ def resolve_backends(specs: Sequence[str] | str | None = None, effort: str = DEF
 def corpus_of(
     inputs: Sequence[str] | str | Corpus, *, glob: str | None = None, field: str | None = None,
     separator: bytes = DEFAULT_SEPARATOR, max_bytes: int | None = None, stdin: BinaryIO | None = None,
-    plain: bool = False,
+    plain: bool = False, source_field: str | None = None,
 ) -> Iterator[Corpus]:
     """An already described `Corpus` as is, or paths opened with `open_corpus` for the length of the block."""
     if isinstance(inputs, Corpus):
         yield inputs
         return
     with open_corpus(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin,
-                     plain=plain) as c:
+                     plain=plain, source_field=source_field) as c:
         yield c
 
 
@@ -107,6 +109,7 @@ def estimate(
     dedup: str = "auto",
     by_source: bool = False,
     chunking: Chunking | None = None,
+    source_field: str | None = None,
 ) -> Report:
     """Bound the Kolmogorov complexity of a corpus from above with every chosen backend.
 
@@ -128,15 +131,21 @@ def estimate(
     coded once, as references, in extra rows beside the plain ones; "auto" runs it unless the
     corpus is a single text document. `by_source` cuts shards at source boundaries (top-level
     subdirectories of an input directory) and reports each source's repeats and what it adds.
+    `source_field` (a dotted path, with `field`) names each document's source by a field of its own
+    instead: the per-source rows then come from the duplicate stage's pass 1, which must run.
     """
     chosen = resolve_backends(backends, effort)
     with corpus_of(inputs, glob=glob, field=field, separator=separator, max_bytes=max_bytes, stdin=stdin,
-                   plain=plain) as corpus:
+                   plain=plain, source_field=source_field) as corpus:
+        field_sources = next((s.source_field for s in corpus.sources if s.source_field), None)
+        if field_sources is not None and not dedup_runs(corpus, dedup):
+            raise CorpusError(SOURCE_FIELD_NEEDS_DEDUP)
+        by_source = by_source or field_sources is not None
         sizes = text_bytes(corpus.sources)
         shard_target = shard_size
         if shard_target is None and dedup_runs(corpus, dedup) and sum(sizes) > DEDUP_SHARD_BYTES:
             shard_target = DEDUP_SHARD_BYTES  # pass 1 holds its shard's chunk names: bound them, whatever the corpus
-        plans = plans_for(chosen, corpus, sizes, shard_target, max_memory, by_source)
+        plans = plans_for(chosen, corpus, sizes, shard_target, max_memory, by_source and field_sources is None)
         setup = dedup_setup(corpus, sizes, plans, dedup, chunking)
         options = RunOptions(verify=verify, jobs=jobs, cache_dir=cache_dir, use_cache=use_cache,
                              limit=corpus.max_bytes, max_memory=max_memory, scheduler=scheduler,
@@ -151,7 +160,8 @@ def estimate(
         }
         if shard_target is not None or scheduler is not None:
             settings.update(shard_bytes=shard_target, distributed=scheduler is not None)
-        settings.update(dedup=dedup if setup is not None else "off", by_source=by_source)
+        settings.update(dedup=dedup if setup is not None else "off", by_source=by_source,
+                        source_field=field_sources)
         if setup is not None:
             settings["chunking"] = dataclasses.asdict(setup.chunking)
         interrupted, signum, batch = False, None, None
@@ -180,8 +190,19 @@ def estimate(
         duplicates=None if batch is None else batch.duplicates,
         dedup_error=None if batch is None else batch.dedup_error,
         sources=() if batch is None or not by_source or best is None else source_bounds(
-            outcomes, best.spec, plans[0], batch.duplicates, corpus.group_index()[0]),
+            outcomes, best.spec, plans[0], batch.duplicates,
+            corpus.group_index()[0] if field_sources is None else _names(batch.duplicates),
+            per_document=field_sources is not None, routed=batch.routed),
     )
+
+
+#: Why `--source-field` needs the duplicate stage.
+SOURCE_FIELD_NEEDS_DEDUP = ("--source-field sources are counted by the duplicate stage's index, which --dedup off "
+                            "leaves out: give --dedup auto or on")
+
+
+def _names(duplicates: Duplicates | None) -> tuple[str, ...]:
+    return () if duplicates is None else tuple(s.name for s in duplicates.sources)
 
 
 def dedup_runs(corpus: Corpus, dedup: str) -> bool:
@@ -199,6 +220,9 @@ def dedup_setup(corpus: Corpus, sizes: Sequence[int], plans: Sequence[ShardLayou
         return None
     chunking = chunking or Chunking()
     plan = plans[0]
+    field = next((s.source_field for s in corpus.sources if s.source_field), None)
+    if field is not None:  # sources found per document by pass 1
+        return DedupSetup(chunking, partitions_for(sum(sizes), chunking), sum(sizes), source_field=field)
     names = corpus.group_index()[0] if plan.shard_groups else ("corpus",)
     return DedupSetup(chunking, partitions_for(sum(sizes), chunking), sum(sizes), plan.shard_groups, names)
 

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kbound.backends.base import write_varint
-from kbound.dedup.figures import Duplicates
+from kbound.dedup.figures import Duplicates, SourceDuplicates
 from kbound.run.outcome import Outcome
+from kbound.run.routed import RoutedBounds
 from kbound.run.shards import ShardLayout, framing_bytes
 
 
@@ -38,6 +39,29 @@ class SourceBound:
     own_bytes: int | None = None
     own_bits_per_byte: float | None = None
     own_spec: str | None = None
+    #: The row (or, with `--source-field`, the routed codec) that `adds_bytes` is measured in.
+    adds_spec: str | None = None
+
+
+def _framed(parts: Sequence[int]) -> int:
+    """Shard payloads of one stream with their frame (the shards it has documents in)."""
+    held = [p for p in parts if p]
+    return sum(held) + (framing_bytes(held) if len(held) > 1 else 0)
+
+
+def _counted(d: SourceDuplicates, i: int, routed: RoutedBounds | None) -> SourceBound:
+    """A source named per document: its counts, and from the routed streams what it adds and its own bound."""
+    adds = own = None
+    if routed is not None and i < len(routed.own):
+        adds = _framed(routed.prefix[i]) - (_framed(routed.prefix[i - 1]) if i else 0)
+        own = _framed(routed.own[i]) + routed.decoder_bytes
+
+    def per_byte(n: int | None) -> float | None:
+        return None if n is None or not d.bytes else 8 * n / d.bytes
+
+    return SourceBound(d.name, d.documents, d.bytes, d.repeated_bytes_within, d.repeated_bytes_against_earlier,
+                       d.repeated_documents, adds, per_byte(adds), own, per_byte(own),
+                       None if routed is None else routed.spec, None if routed is None else routed.spec)
 
 
 def _spec(o: Outcome) -> str:
@@ -53,8 +77,18 @@ def _payloads(o: Outcome) -> tuple[int, ...] | None:
 
 
 def source_bounds(outcomes: Sequence[Outcome], best_spec: str | None, plan: ShardLayout, duplicates: Duplicates | None,
-                  names: Sequence[str]) -> tuple[SourceBound, ...]:
-    """The per-source rows, from each row's shard payloads and the duplicate figures."""
+                  names: Sequence[str], per_document: bool = False,
+                  routed: RoutedBounds | None = None) -> tuple[SourceBound, ...]:
+    """The per-source rows, from each row's shard payloads and the duplicate figures.
+
+    With `per_document` (`--source-field`) a shard holds documents of many sources, so no row's payload
+    splits by source: what a source adds and its own bound come from `routed` (`kbound.run.routed`),
+    when that pass ran; else the rows give each source's size and repeats, and no bound.
+    """
+    if per_document:
+        if duplicates is None:
+            return ()
+        return tuple(_counted(d, i, routed) for i, d in enumerate(duplicates.sources))
     groups = plan.shard_groups or tuple(0 for _ in plan.shards)
     best = next((o for o in outcomes if _spec(o) == best_spec), None)
     best_payloads = None if best is None else _payloads(best)
@@ -91,5 +125,6 @@ def source_bounds(outcomes: Sequence[Outcome], best_spec: str | None, plan: Shar
             own_bytes=None if own is None else own[0],
             own_bits_per_byte=None if own is None or not size else 8 * own[0] / size,
             own_spec=None if own is None else own[1],
+            adds_spec=None if adds is None else best_spec,
         ))
     return tuple(rows)

@@ -13,7 +13,7 @@ import click
 
 from kbound.errors import InputWarning, KboundError
 from kbound.run.cache import CacheWarning
-from kbound.run.signals import Terminated, handle_termination
+from kbound.run.signals import Terminated, handle_termination, late_signal
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_THRESHOLD, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
 
@@ -28,6 +28,9 @@ def run_cli(fn: Callable[[], int]) -> int:
             warnings.showwarning = _show_warning
             code = fn()
             sys.stdout.flush()  # a full disk or a closed pipe shows here, not in Python's flush at exit
+            late = late_signal()
+            if late is not None and code < 128:  # a signal whose Terminated a finalizer swallowed
+                return interrupted_exit(late)
             return code
     except KboundError as e:
         click.echo(f"kbound: error: {e}", err=True)

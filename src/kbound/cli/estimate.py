@@ -11,7 +11,7 @@ import click
 
 from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
-from kbound.bounds.estimate import DEDUP_MODES, estimate
+from kbound.bounds.estimate import DEDUP_MODES, SOURCE_FIELD_NEEDS_DEDUP, estimate
 from kbound.bounds.results import Report
 from kbound.cli.common import EXIT_OK, EXIT_THRESHOLD, describe_models, interrupted_exit, run_cli
 from kbound.cli.options import (
@@ -114,6 +114,11 @@ def check_max_memory(ctx: click.Context, param: click.Parameter, value: int | No
               help="Per-source accounting: shards never span two sources (the top-level subdirectories of an "
                    "input directory; a file named alone is its own); each source's documents, repeats within it "
                    "and against the sources before it, and the payload bytes it adds.")
+@click.option("--source-field", metavar="PATH", default=None,
+              help="Per-source accounting with each document's source named by a field of its own (with --field; "
+                   "a dotted path into nested objects or Parquet structs, e.g. meta.source): each source's documents, "
+                   "bytes, and repeats within it and against the sources before it. Implies --by-source; needs the "
+                   "duplicate stage.")
 @click.option("--plan", "plan_size", type=Size(min=1), default=None, metavar="SIZE",
               help="Run the candidates (the effort's, or -b) on a seeded sample of whole documents of about SIZE "
                    "(stratified by source), predict each one's bound and cost on the whole corpus, and run over "
@@ -174,7 +179,8 @@ def estimate_command(
     max_growth: float | None, models: tuple[str, ...], bits_per_param: float, model_loss: float | str | None,
     loss_windows: str | None, loss_window: int | None, loss_stride: int | None, loss_sample: int | None, loss_seed: int,
     tokens: int | None, tokenizer: str | None, corpus_size: int | None, cache_dir: str | None, no_cache: bool,
-    dedup: str, chunk_size: int | None, by_source: bool, plan_size: int | None, plan_seed: int,
+    dedup: str, chunk_size: int | None, by_source: bool, source_field: str | None, plan_size: int | None,
+    plan_seed: int,
 ) -> None:
     """Bound K(corpus) from above with many verified compressors.
 
@@ -187,6 +193,11 @@ def estimate_command(
     if max_growth is not None and baseline is None:
         raise click.UsageError("--max-growth needs --baseline")
     check_plain(plain, field)
+    if source_field is not None:
+        if field is None:
+            raise click.UsageError("--source-field names a field of JSON lines or Parquet rows: give --field too")
+        if dedup == "off":
+            raise click.UsageError(SOURCE_FIELD_NEEDS_DEDUP)
     if model_loss is not None and len(models) != 1:
         raise click.UsageError("--model-loss needs exactly one --model")
     measure = model_loss == "measure"
@@ -224,7 +235,7 @@ def estimate_command(
             on_progress=progress.advance, shard_size=shard_size, scheduler=scheduler, max_memory=max_memory,
             glob=glob, field=field, plain=plain,
             separator=separator_bytes(separator), max_bytes=max_bytes,
-            dedup=dedup, by_source=by_source, chunking=chunking,
+            dedup=dedup, by_source=by_source, chunking=chunking, source_field=source_field,
         )
         with progress:
             if plan_size is None:

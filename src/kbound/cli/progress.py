@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -106,7 +107,7 @@ class Progress:
             return
         task = self._tasks[key]
         if outcome.error:
-            result = f"[red]failed[/]: {outcome.error[:60]}"
+            result = f"[red]failed[/]: {escape(outcome.error[:60])}"  # an error can quote '[/x]' from a file
         else:
             check = "[green]✓[/]" if outcome.verified else "unverified"
             result = f"{check} payload {outcome.payload_bytes or 0:,} B"

@@ -1,8 +1,8 @@
 """Duplicate figures a data engineer can reconcile: overall and per source, from the reduced index's counts.
 
 Definitions (the report states them): a chunk or document *repeats* when an identical one (the
-same 16-byte BLAKE2b name) occurs earlier in corpus order; its first occurrence does not
-repeat. The *repeated fraction* is the bytes of repeating chunks over the corpus's bytes:
+same name: 16-byte BLAKE2b for chunks, XXH3-128 for documents) occurs earlier in corpus order;
+its first occurrence does not repeat. The *repeated fraction* is the bytes of repeating chunks over the corpus's bytes:
 what a reference replaces. A repeat is *within* its source when its first occurrence is in the
 same source, else *against* the sources before it.
 """
@@ -92,27 +92,37 @@ def preview_text(data: bytes) -> str:
 
 
 def duplicate_figures(counts: Sequence[PartitionCounts], shards: Sequence[ShardInfo], source_names: Sequence[str],
-                      chunking: Chunking, previews: Mapping[str, bytes]) -> Duplicates:
-    """Add the partitions' counts up, per shard, then per source."""
+                      chunking: Chunking, previews: Mapping[str, bytes],
+                      source_sizes: Sequence[tuple[int, int]] | None = None) -> Duplicates:
+    """Add the partitions' counts up, per shard, then per source.
+
+    Each source's documents and bytes are its shards' (`ShardInfo.source`), or `source_sizes[i]`
+    (documents, bytes) where sources are named per document (`--source-field`).
+    """
     n, g = len(shards), max(len(source_names), 1)
     zero = np.zeros((n, g), dtype=np.int64)
     dup_bytes = sum((c.dup_bytes for c in counts), zero)
     dup_chunks = sum((c.dup_chunks for c in counts), zero)
     dup_docs = sum((c.dup_docs for c in counts), zero)
     dup_doc_bytes = sum((c.dup_doc_bytes for c in counts), zero)
-    source = np.array([s.source for s in shards], dtype=np.int64)
-    same = source[:, None] == np.arange(g)[None, :]  # [shard, source]: the repeat's first occurrence is its own
+    square = np.zeros((g, g), dtype=np.int64)
+    by_bytes = sum((c.source_dup_bytes for c in counts), square)  # [repeat's source, first occurrence's source]
+    by_docs = sum((c.source_dup_docs for c in counts), square)
     rows = []
     for i, name in enumerate(source_names):
-        mine = source == i
+        if source_sizes is not None:
+            documents, size = source_sizes[i]
+        else:
+            documents = sum(s.documents for s in shards if s.source == i)
+            size = sum(s.bytes for s in shards if s.source == i)
         rows.append(SourceDuplicates(
             name=name,
-            documents=sum(s.documents for s in shards if s.source == i),
-            bytes=sum(s.bytes for s in shards if s.source == i),
-            repeated_bytes_within=int(dup_bytes[mine][same[mine]].sum()),
-            repeated_bytes_against_earlier=int(dup_bytes[mine][~same[mine]].sum()),
-            repeated_documents_within=int(dup_docs[mine][same[mine]].sum()),
-            repeated_documents_against_earlier=int(dup_docs[mine][~same[mine]].sum()),
+            documents=documents,
+            bytes=size,
+            repeated_bytes_within=int(by_bytes[i, i]),
+            repeated_bytes_against_earlier=int(by_bytes[i].sum() - by_bytes[i, i]),
+            repeated_documents_within=int(by_docs[i, i]),
+            repeated_documents_against_earlier=int(by_docs[i].sum() - by_docs[i, i]),
         ))
     top = sorted((t for c in counts for t in c.top), key=lambda t: (-t.count, -t.length, t.name))[:10]
     distinct = sum(c.distinct_chunks for c in counts)
@@ -128,7 +138,7 @@ def duplicate_figures(counts: Sequence[PartitionCounts], shards: Sequence[ShardI
         repeated_document_bytes=int(dup_doc_bytes.sum()),
         sources=tuple(rows),
         top=tuple(RepeatedChunk(t.count, t.length, preview_text(previews.get(t.name, b"")),
-                                source_names[shards[t.shard].source] if source_names else "")
+                                source_names[t.source] if t.source < len(source_names) else "")
                   for t in top),
         index_bytes_per_chunk=RECORD_BYTES,
         partitions=len(counts),

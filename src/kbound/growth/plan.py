@@ -246,7 +246,8 @@ def planned_estimate(inputs: Any, backends: Sequence[str] | None, *, effort: str
     from kbound.run.engine import default_jobs
     from kbound.version import kbound_version
 
-    opening = {k: kwargs.pop(k) for k in ("glob", "field", "separator", "max_bytes", "stdin") if k in kwargs}
+    opening = {k: kwargs.pop(k) for k in ("glob", "field", "separator", "max_bytes", "stdin", "plain",
+                                          "source_field") if k in kwargs}
     with corpus_of(inputs, **opening) as corpus:
         candidates = [b for b in resolve_backends(backends, effort) if b.name != "raw"]
         options = RunOptions(verify=kwargs.get("verify", True), jobs=kwargs.get("jobs"),

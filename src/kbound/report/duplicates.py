@@ -17,6 +17,7 @@ from kbound.report.view import (
     rounded,
     text_and_numbers,
 )
+from kbound.run.routed import MAX_ROUTED
 
 
 def _pct(part: int, whole: int) -> str:
@@ -58,24 +59,34 @@ def _top_table(report: Report) -> Table | None:
         return None
     columns = (Column("most repeated chunks", fold=True), Column("count", "right", no_wrap=True),
                Column("bytes", "right", no_wrap=True), Column("first in", fold=True))
-    rows = tuple(Row((t.preview, f"{t.count:,}", f"{t.length_bytes:,}", t.source)) for t in d.top)
+    rows = tuple(Row((t.preview, f"{t.count:,}", f"{t.length_bytes:,}", shown_name(t.source))) for t in d.top)
     return Table(columns, rows, blank_before=True)
 
 
-SOURCE_COLUMNS = ("source", "documents", "bytes", "repeated within", "repeated earlier", "repeated docs",
+def shown_name(name: str) -> str:
+    """A source's name as a table shows it: control characters escaped (a field's value can hold any), `""` for
+    the empty name."""
+    if not name:
+        return '""'
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
+SOURCE_COLUMNS = ("source", "documents", "bytes", "rep. within B", "rep. earlier B", "rep. docs",
                   "adds B", "adds bpb", "own B", "own bpb")
 
 
 def _sources_table(report: Report) -> Table:
     rows = []
     for s in report.sources:
-        rows.append(Row((s.name, f"{s.documents:,}", f"{s.bytes:,}", f"{s.repeated_bytes_within:,}",
+        rows.append(Row((shown_name(s.name), f"{s.documents:,}", f"{s.bytes:,}", f"{s.repeated_bytes_within:,}",
                          f"{s.repeated_bytes_against_earlier:,}", f"{s.repeated_documents:,}",
                          "-" if s.adds_bytes is None else f"{s.adds_bytes:,}",
                          "-" if s.adds_bits_per_byte is None else f"{s.adds_bits_per_byte:.3f}",
                          "-" if s.own_bytes is None else f"{s.own_bytes:,}",
                          "-" if s.own_bits_per_byte is None else f"{s.own_bits_per_byte:.3f}")))
-    return Table(text_and_numbers(SOURCE_COLUMNS), tuple(rows), blank_before=True)
+    first, *numbers = text_and_numbers(SOURCE_COLUMNS)
+    # A source's name folds where the terminal is narrow: cut to "sour…", it would say nothing.
+    return Table((Column(first.name, fold=True, min_width=len(first.name)), *numbers), tuple(rows), blank_before=True)
 
 
 def duplicates_blocks(report: Report) -> list[Block]:
@@ -86,15 +97,30 @@ def duplicates_blocks(report: Report) -> list[Block]:
         if (top := _top_table(report)) is not None:
             blocks.append(top)
     if report.sources:
-        best = report.best.spec if report.best else "the best row"
-        blocks += [Heading("Sources"), _sources_table(report), Paragraph((Sentence(
-            f"adds B: the payload bytes of the source's shards in {best}, in corpus order, references to "
+        blocks += [Heading("Sources"), _sources_table(report), Paragraph((Sentence(_sources_note(report),
+                                                                                   style="dim"),))]
+    return blocks
+
+
+def _sources_note(report: Report) -> str:
+    """What the per-source columns mean: sources as directories, or named per document by a field."""
+    repeats = ("rep. within B and rep. earlier B: bytes in chunks seen earlier in the same source or in a source "
+               "before it; rep. docs: documents identical to an earlier one.")
+    field = report.settings.get("source_field")
+    if field:
+        spec = next((s.adds_spec for s in report.sources if s.adds_spec), None)
+        if spec is None:
+            return (f"Sources are the values of {field}; with more than {MAX_ROUTED} of them no source is coded "
+                    f"on its own, so adds and own are left out. {repeats}")
+        return (f"Sources are the values of {field}, in the order they first occur; each document was also coded "
+                f"with {spec} in a stream of its source (own B, decoder included) and in one for each prefix of the "
+                f"sources (adds B: the prefix through the source less the prefix before it), shard by shard, "
+                f"verified; repeats across shards are not references there. {repeats}")
+    best = report.best.spec if report.best else "the best row"
+    return (f"adds B: the payload bytes of the source's shards in {best}, in corpus order, references to "
             "earlier sources included: the bound of the sources up to it less the bound of those before it "
             "(the decoder is counted once, in the best bound). own B: the smallest program for the source "
-            "alone among the rows whose shards do not reach outside it, decoder included. Repeated bytes are "
-            "in chunks seen earlier in the same source (within) or in a source before it (earlier).",
-            style="dim"),))]
-    return blocks
+            f"alone among the rows whose shards do not reach outside it, decoder included. {repeats}")
 
 
 def duplicates_to_dict(report: Report) -> dict[str, Any] | None:
@@ -104,8 +130,9 @@ def duplicates_to_dict(report: Report) -> dict[str, Any] | None:
         return None if report.dedup_error is None else {"error": report.dedup_error}
     return {
         "chunking": d.chunking,
-        "definition": "a chunk or document repeats when an identical one (same 16-byte BLAKE2b name) occurs "
-                      "earlier in corpus order; repeated_fraction = repeated_bytes / bytes",
+        "definition": "a chunk or document repeats when an identical one (the same name: 16-byte BLAKE2b for "
+                      "chunks, XXH3-128 for documents) occurs earlier in corpus order; "
+                      "repeated_fraction = repeated_bytes / bytes",
         "bytes": d.bytes, "documents": d.documents, "chunks": d.chunks, "distinct_chunks": d.distinct_chunks,
         "repeated_bytes": d.repeated_bytes, "repeated_fraction": rounded(d.repeated_fraction),
         "repeated_chunks": d.repeated_chunks, "repeated_documents": d.repeated_documents,
@@ -130,7 +157,7 @@ def sources_to_dicts(report: Report) -> list[dict[str, Any]]:
              "adds_bits_per_byte": rounded(s.adds_bits_per_byte),
              "own_bytes": s.own_bytes,
              "own_bits_per_byte": rounded(s.own_bits_per_byte),
-             "own_spec": s.own_spec}
+             "own_spec": s.own_spec, "adds_spec": s.adds_spec}
             for s in report.sources]
 
 

@@ -143,8 +143,9 @@ def _rich_table(table: Table) -> RichTable:
 def emit_table(view: View, *, color: bool = False, width: int = 120) -> str:
     """The terminal table; ANSI colour only when `color` (the CLI passes True on a TTY without NO_COLOR)."""
     buf = io.StringIO()
+    # No markup: cells and sentences hold names and text from the corpus ("[red]x" is a file name, not a style).
     console = Console(file=buf, width=width, force_terminal=color, no_color=not color,
-                      color_system="standard" if color else None, highlight=False, emoji=False)
+                      color_system="standard" if color else None, highlight=False, emoji=False, markup=False)
     for block in view.blocks:
         if isinstance(block, Table):
             if block.blank_before:

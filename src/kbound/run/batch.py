@@ -25,6 +25,7 @@ from kbound.run.distributed import check_shareable
 from kbound.run.engine import run_tasks
 from kbound.run.executor import Executor, executor_for
 from kbound.run.outcome import Interrupted, Outcome
+from kbound.run.routed import RoutedBounds
 from kbound.run.shards import ShardLayout, combine
 from kbound.run.worker import Task
 from kbound.sources.stream import Selection, StreamStats, scan
@@ -72,6 +73,8 @@ class Batch:
     duplicates: Duplicates | None = None
     #: Why the duplicate stage gave nothing, when it was asked for and could not run.
     dedup_error: str | None = None
+    #: With `--source-field`: each source's own and prefix payloads.
+    routed: RoutedBounds | None = None
 
 
 OnBackend = Callable[[Backend], None]
@@ -216,6 +219,7 @@ def run_jobs(
         dedup_outcomes=[] if stage is None else [stage.outcomes[j] for j in sorted(stage.outcomes)],
         duplicates=None if stage is None else stage.figures,
         dedup_error=stage_error,
+        routed=None if stage is None else stage.routed,
     )
 
 

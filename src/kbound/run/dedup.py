@@ -27,6 +27,7 @@ import numpy as np
 
 from kbound.backends.base import write_varint
 from kbound.backends.decoder import Decoder, measure
+from kbound.backends.registry import parse_spec
 from kbound.dedup import recipe as recipe_module
 from kbound.dedup.chunking import Chunking
 from kbound.dedup.delta import cut_spans, gather, plan_windows, window_key
@@ -34,6 +35,7 @@ from kbound.dedup.encode import merged
 from kbound.dedup.figures import Duplicates, ShardInfo, duplicate_figures
 from kbound.dedup.index import (
     DUP,
+    MAX_SOURCES,
     META,
     PARTITION_BYTES,
     RECORD_BYTES,
@@ -50,6 +52,7 @@ from kbound.run.cache import ResultCache
 from kbound.run.engine import run_tasks
 from kbound.run.executor import WORKER_BYTES, Call, Executor, Failure, Stopped
 from kbound.run.outcome import Interrupted, Outcome
+from kbound.run.routed import MAX_ROUTED, SOURCE_CODEC, RoutedBounds, code_by_source, collect, routed_memory
 from kbound.run.shards import ShardLayout, combine
 from kbound.run.worker import DedupInput, IndexRequest, Task
 from kbound.sources.stream import CorpusStream, StreamStats
@@ -73,10 +76,39 @@ class DedupSetup:
     #: The source (index into `source_names`) of each shard of the plan; shards never span sources.
     shard_sources: tuple[int, ...] = ()
     source_names: tuple[str, ...] = ()
+    #: `--source-field`: sources are named per document by this field, found by pass 1 (no `shard_sources`).
+    source_field: str | None = None
 
     def request(self, shard: int) -> IndexRequest:
         """Pass 1's order for one shard."""
-        return IndexRequest(self.chunking, shard, self.partitions)
+        source = self.shard_sources[shard] if self.shard_sources else 0
+        return IndexRequest(self.chunking, shard, self.partitions, source, self.source_field is not None)
+
+
+def no_source_name(field: str) -> str:
+    """How a report names the documents without a `--source-field` value."""
+    return f"(no {field})"
+
+
+def field_sources(metas: Sequence[dict[str, Any]], field: str) -> tuple[tuple[str, ...], list[np.ndarray],
+                                                                         list[tuple[int, int]]]:
+    """The sources pass 1 found by `--source-field`: their names in corpus order (each where it first occurs),
+    each shard's map from its own numbering to theirs, and each source's (documents, bytes)."""
+    order: dict[str | None, int] = {}
+    maps = []
+    for meta in metas:
+        labels = meta.get("labels", [])
+        maps.append(np.array([order.setdefault(label, len(order)) for label in labels], dtype=np.int64))
+    if len(order) > MAX_SOURCES:
+        raise CorpusError(f"--source-field {field!r} has {len(order):,} distinct values (at most {MAX_SOURCES:,}): "
+                          "is it a source (web, books, code), or a field of each document?")
+    sizes = np.zeros((len(order), 2), dtype=np.int64)
+    for meta, m in zip(metas, maps, strict=True):
+        if len(m):
+            np.add.at(sizes[:, 0], m, meta["label_documents"])
+            np.add.at(sizes[:, 1], m, meta["label_bytes"])
+    names = tuple(no_source_name(field) if label is None else label for label in order)
+    return names, maps, [(int(a), int(b)) for a, b in sizes]
 
 
 @dataclass(frozen=True)
@@ -85,6 +117,8 @@ class DedupStage:
 
     outcomes: dict[int, Outcome]
     figures: Duplicates
+    #: With `--source-field`: each source's own and prefix payloads (`kbound.run.routed`); None otherwise.
+    routed: RoutedBounds | None = None
 
 
 def run_stage(
@@ -114,7 +148,16 @@ def run_stage(
     shards = len(plan.shards)
     sizes = [s.bytes for s in shard_stats]
     starts = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)[:-1])).astype(np.int64)
-    reduced = _reduce(executor, setup, shards, kept)
+    names, maps, source_sizes = setup.source_names or ("corpus",), None, None
+    routed = None
+    if setup.source_field is not None:
+        metas = [executor.fetch(kept[s], META) for s in range(shards)]
+        names, maps, source_sizes = field_sources(metas, setup.source_field)
+        if len(names) <= MAX_ROUTED:
+            numbers = [dict(zip(m.get("labels", []), mp.tolist(), strict=True))
+                       for m, mp in zip(metas, maps, strict=True)]
+            routed = _routed(executor, plan, numbers, len(names), shard_stats, verify, cache_root, write_cache)
+    reduced = _reduce(executor, setup, shards, kept, len(names), maps)
     # Each partition's counts are shards x sources (and a digest per shard): the client's share of the index.
     counts: list[PartitionCounts] = [executor.fetch(r, META) for r in reduced]
     repeated = sum((c.dup_bytes.sum(axis=1) for c in counts), np.zeros(shards, dtype=np.int64))
@@ -122,9 +165,9 @@ def run_stage(
     infos = [ShardInfo(sizes[s], shard_stats[s].documents, setup.shard_sources[s] if setup.shard_sources else 0)
              for s in range(shards)]
     previews = _previews(executor, plan, counts)
-    figures = duplicate_figures(counts, infos, setup.source_names or ("corpus",), setup.chunking, previews)
+    figures = duplicate_figures(counts, infos, names, setup.chunking, previews, source_sizes)
     if not any(recode):
-        return DedupStage({}, figures)
+        return DedupStage({}, figures, routed)
     results = ResultCache(cache_root, enabled=recall, kbound_version=kbound_version)
     # A shard's coding depends on the bytes of the shards its windows come from: every shard up to it.
     chain = list(itertools.accumulate((s.sha256 for s in shard_stats),
@@ -188,7 +231,23 @@ def run_stage(
                   write_cache=write_cache, on_start=start, on_done=done)
     except Interrupted as stop:
         raise Interrupted([outcomes[j] for j in sorted(outcomes)], signum=stop.signum) from None
-    return DedupStage(outcomes, figures)
+    return DedupStage(outcomes, figures, routed)
+
+
+def _routed(executor: Executor, plan: ShardLayout, numbers: list[dict[str | None, int]], sources: int,
+            shard_stats: Sequence[StreamStats], verify: bool, cache_root: str | None,
+            write_cache: bool) -> RoutedBounds:
+    """Each shard's documents routed to per-source and per-prefix streams (`kbound.run.routed`), verified."""
+    calls = [Call(code_by_source, (plan.shards[s], numbers[s], sources, SOURCE_CODEC, verify),
+                  f"sources of shard {s + 1}", routed_memory(sources)) for s in range(len(plan.shards))]
+    results = _run(executor, calls, "coding each source on its own")
+    for s, r in enumerate(results):
+        got: StreamStats = r["stats"]
+        if (got.sha256, got.bytes) != (shard_stats[s].sha256, shard_stats[s].bytes):
+            raise CorpusError(f"the input changed while it was being read (shard {s + 1}): the index read "
+                              f"{shard_stats[s].bytes:,} bytes, the per-source pass {got.bytes:,}")
+    decoder = measure(parse_spec(SOURCE_CODEC), cache_root, write_cache=write_cache)
+    return collect(results, sources, SOURCE_CODEC, verify, decoder.decoder_bytes)
 
 
 def _variant(setup: DedupSetup, starts: np.ndarray, digests: Sequence[str], before: str) -> str:
@@ -248,14 +307,14 @@ def _stage_source() -> str:
     return h.hexdigest()
 
 
-def _reduce(executor: Executor, setup: DedupSetup, shards: int, kept: dict[int, Any]) -> list[Any]:
+def _reduce(executor: Executor, setup: DedupSetup, shards: int, kept: dict[int, Any], groups: int,
+            maps: list[np.ndarray] | None) -> list[Any]:
     """One reduction per partition, kept where it ran; their handles in partition order."""
     # The records, their sort order and the outputs: about four times one partition's records.
     records = (setup.expected_bytes // setup.chunking.avg_bytes + 1) * RECORD_BYTES // setup.partitions
     need = WORKER_BYTES + 4 * min(records, PARTITION_BYTES)
-    sources = list(setup.shard_sources) if setup.shard_sources else None
     calls = [Call(reduce_partition, (shards, [executor.part(kept[s], chunks_key(p)) for s in range(shards)],
-                                     [executor.part(kept[s], docs_key(p)) for s in range(shards)], sources),
+                                     [executor.part(kept[s], docs_key(p)) for s in range(shards)], groups, maps),
                   f"index partition {p + 1} of {setup.partitions}", need, keep=True)
              for p in range(setup.partitions)]
     return _run(executor, calls, "reducing the index")

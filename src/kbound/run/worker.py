@@ -65,11 +65,14 @@ class Task:
 
 @dataclass(frozen=True)
 class IndexRequest:
-    """Pass 1 on a task's shard: how to chunk, which shard it is, into how many partitions."""
+    """Pass 1 on a task's shard: how to chunk, which shard it is, into how many partitions, and its source
+    (or, with `labelled`, each document's source by its `--source-field` name)."""
 
     chunking: Chunking
     shard: int
     partitions: int
+    source: int = 0
+    labelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,7 @@ def run_task(
             coder = backend.compressor()
             if inline and getattr(coder, "patch", None) is not None:
                 inline = False
-            payload: _Sink = _Inline(backend) if inline else _Spool(stack.enter_context(
+            payload: _Sink = InlineCheck(backend) if inline else _Spool(stack.enter_context(
                 tempfile.TemporaryFile(prefix="kbound-payload-")))
             passes = 2 if verify and not inline else 1
             splitter = None
@@ -207,8 +210,9 @@ def run_task(
                 chunks: Iterable[bytes] = splitter.literals(_metered(stream.marked(), meter))
                 literal_meter: Meter | None = Meter(None, chars=False)
             elif task.index is not None:
-                indexer = Indexer(task.index.chunking, task.index.shard, task.index.partitions)
-                chunks = _indexed(_metered(stream.marked(), meter), indexer)
+                ix = task.index
+                indexer = Indexer(ix.chunking, ix.shard, ix.partitions, ix.source, ix.labelled)
+                chunks = _indexed(_metered(stream.marked(), meter), indexer, stream)
                 literal_meter = None
             else:
                 chunks = _metered_bytes(stream, meter)
@@ -237,7 +241,7 @@ def run_task(
             if isinstance(payload, _Spool):
                 _patch(coder, payload.file)
             del coder  # the encoder's state (xz's match finder, ppmd's model) goes before the decoder's comes
-            if isinstance(payload, _Inline):
+            if isinstance(payload, InlineCheck):
                 payload.check(stats.bytes, stats.sha256)
             result["compress_seconds"] = (time.perf_counter() - t0 - payload.decode_seconds
                                           - sum(e.compress_seconds + e.decompress_seconds for e in echoes))
@@ -245,7 +249,7 @@ def run_task(
             result["payload_bytes"] = payload.size if recipe is None else shard_payload(recipe, payload.size)
             if task.measure_decoder:
                 result["decoder"] = measure(backend, cache_root, write_cache=write_cache)
-            if isinstance(payload, _Inline):
+            if isinstance(payload, InlineCheck):
                 result["decompress_seconds"] = payload.decode_seconds
                 result["verified"] = True
             elif verify:
@@ -299,7 +303,7 @@ class _Spool:
         self.size += len(data)
 
 
-class _Inline:
+class InlineCheck:
     """Verification as the payload is produced: each piece goes straight to the decoder, whose output is hashed.
 
     The decoder can never be ahead of the encoder, so what it holds is its own state and what the
@@ -453,9 +457,9 @@ def _metered(pieces: Iterable[tuple[bytes, int]], meter: Meter) -> Iterator[tupl
     batch.flush()
 
 
-def _indexed(pieces: Iterable[tuple[bytes, int]], indexer: Indexer) -> Iterator[bytes]:
+def _indexed(pieces: Iterable[tuple[bytes, int]], indexer: Indexer, stream: CorpusStream) -> Iterator[bytes]:
     for data, kind in pieces:
-        indexer.feed(data, kind)
+        indexer.feed(data, kind, stream.label)  # the stream's label is the document it yielded last
         yield data
 
 

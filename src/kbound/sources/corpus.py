@@ -10,6 +10,7 @@ its size), removed however the run ends; everything else is read where it lies.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import sys
@@ -81,6 +82,7 @@ def open_corpus(
     max_bytes: int | None = None,
     stdin: BinaryIO | None = None,
     plain: bool = False,
+    source_field: str | None = None,
 ) -> Iterator[Corpus]:
     """Describe every input as a source and yield the `Corpus`; spooled streams are removed on exit.
 
@@ -88,6 +90,7 @@ def open_corpus(
     opened once here to learn its format, so a missing or unreadable input fails at once with one
     `CorpusError` line, before anything is compressed. With `plain`, every input is text as it is:
     no decompression and no Parquet by its first bytes (a text that begins with `BZh` or `PAR1`).
+    `source_field` (`--source-field`, with `field`) names each document's source by a field of its own.
     """
     if isinstance(inputs, str):
         inputs = [inputs]
@@ -97,6 +100,7 @@ def open_corpus(
         raise CorpusError(f"--max-bytes must be at least 1 byte, not {max_bytes}")
     if plain and field is not None:
         raise CorpusError(PLAIN_WITH_FIELD)
+    check_source_field(field, source_field)
     names = expand(inputs, glob)
     with contextlib.ExitStack() as stack:
         sources: list[Source] = []
@@ -111,9 +115,24 @@ def open_corpus(
                 sources.append(describe(name, field, plain=plain))
         if field is None:
             _hint_json_lines(sources)
+        if source_field is not None:
+            sources = [dataclasses.replace(s, source_field=source_field) for s in sources]
         as_is = sum(s.size_on_disk or 0 for s in sources if s.fmt == "text" and not s.compression)
         check_limit(max_bytes, as_is, "the input")
         yield Corpus(tuple(sources), separator, max_bytes, tuple(spooled), groups_of(list(inputs), names))
+
+
+def check_source_field(field: str | None, source_field: str | None) -> None:
+    """A `--source-field` needs `--field` (documents with fields) and a path that is not inside the text field."""
+    if source_field is None:
+        return
+    if field is None:
+        raise CorpusError("--source-field names a field of JSON lines or Parquet rows: give --field too")
+    parts = source_field.split(".")
+    if not all(parts):
+        raise CorpusError(f"--source-field {source_field!r}: an empty name in the dotted path")
+    if parts[0] == field:
+        raise CorpusError(f"--source-field {source_field!r} is inside the text field {field!r}")
 
 
 #: Names of JSON-lines files, compressed or not.

@@ -27,6 +27,8 @@ class Item(NamedTuple):
     data: bytes
     docs: int
     starts: bool
+    #: With `--source-field`, the source name of the document this item starts (None: the field is absent).
+    label: str | None = None
 
 
 class Pieces:
@@ -123,20 +125,21 @@ class Pieces:
             size = len(held[0])
             docs, done = lines.parse(held, pos, stop)
             pos += size
-            yield from self._emit(docs)
+            yield from self._emit(docs, lines.labels)
             if done:
                 return
         if pending and not skipping:
             pending += b"\n"
             docs, _ = lines.parse([pending], pos, stop)  # type: ignore[list-item]
-            yield from self._emit(docs)
+            yield from self._emit(docs, lines.labels)
 
-    def _emit(self, docs: list[Document]) -> Iterator[Item]:
+    def _emit(self, docs: list[Document], labels: list[str | None]) -> Iterator[Item]:
         # Small documents go joined (a document's pieces are too small to pass one by one); a long one
         # goes alone, not copied into a join (as separate items they are joined by the stream the same way),
-        # and a very long one (`LONG_LINE`) in pieces as it is decoded.
+        # and a very long one (`LONG_LINE`) in pieces as it is decoded. Labels ride on granular items only.
         batch: list[bytes] = []
-        for doc in docs:
+        for i, doc in enumerate(docs):
+            label = labels[i] if labels else None
             if not isinstance(doc, bytes):
                 if batch:
                     yield Item(self.separator.join(batch), len(batch), True)
@@ -144,10 +147,10 @@ class Pieces:
                 first = True
                 for part in doc:
                     if part or first:
-                        yield Item(part, int(first), first)
+                        yield Item(part, int(first), first, label if first else None)
                         first = False
             elif self.granular:
-                yield Item(doc, 1, True)
+                yield Item(doc, 1, True, label)
             elif len(doc) >= CHUNK:
                 if batch:
                     yield Item(self.separator.join(batch), len(batch), True)
@@ -170,20 +173,30 @@ class Pieces:
             with open_raw(src.url) as raw:
                 pf = pq.ParquetFile(raw)
                 column = _text_column(pf, src, pa)
+                labelled = src.source_field is not None and self.granular
+                label_column, keys = _label_column(pf, src) if labelled else ("", [])
+                columns = [column, label_column] if labelled else [column]
                 row = sum(pf.metadata.row_group(g).num_rows for g in range(self.start))
                 stop = pf.num_row_groups if self.stop is None else min(self.stop, pf.num_row_groups)
+                paths = [pf.metadata.schema.column(i).path for i in range(pf.metadata.num_columns)]
+                leaf = paths.index(column)  # leaves, not top-level columns: a struct before it has several
                 for group in range(self.start, stop):
-                    table = pf.read_row_group(group, columns=[column])
-                    for arr in table.column(0).chunks:
-                        yield from self._rows(arr, row, pa)
-                        row += len(arr)
+                    # In batches of about `PARQUET_BATCH` bytes of text, not the row group whole: a 320 MB row
+                    # group read whole peaked at 757 MiB, in batches at 210-270 MiB (its compressed bytes stay).
+                    meta = pf.metadata.row_group(group)
+                    text_bytes = meta.column(leaf).total_uncompressed_size
+                    rows = max(1, min(65536, PARQUET_BATCH * max(meta.num_rows, 1) // max(text_bytes, 1)))
+                    for batch in pf.iter_batches(batch_size=rows, row_groups=[group], columns=columns):
+                        labels = _parquet_labels(batch.column(1), keys, src, row) if labelled else None
+                        yield from self._rows(batch.column(0), row, pa, labels)
+                        row += batch.num_rows
                     self._disk = raw.tell()
         except CorpusError:
             raise
         except Exception as e:
             raise parquet_error(src.name, e) from None
 
-    def _rows(self, arr: Any, first_row: int, pa: Any) -> Iterator[Item]:
+    def _rows(self, arr: Any, first_row: int, pa: Any, labels: list[str | None] | None = None) -> Iterator[Item]:
         if arr.null_count:
             nulls = arr.is_null().to_numpy(zero_copy_only=False)
             row = first_row + int(nulls.argmax())
@@ -198,8 +211,8 @@ class Pieces:
         data = memoryview(data_buf) if data_buf is not None else memoryview(b"")
         docs = [data[offsets[i] : offsets[i + 1]] for i in range(len(arr))]
         if self.granular:
-            for doc in docs:
-                yield Item(bytes(doc), 1, True)
+            for i, doc in enumerate(docs):
+                yield Item(bytes(doc), 1, True, None if labels is None else labels[i])
         elif docs:
             # Parquet row groups can be large: join in steps of about CHUNK bytes.
             step = max(1, CHUNK * len(docs) // max(offsets[-1] - offsets[0], 1))
@@ -229,6 +242,46 @@ def _text_column(pf: Any, src: Source, pa: Any) -> str:
     if not stringy:
         raise CorpusError(f"{src.name}: column {field!r} holds {kind}, not strings")
     return field
+
+
+#: Bytes of text a Parquet batch holds (rows per batch from the row group's uncompressed size).
+PARQUET_BATCH = 8 << 20
+
+
+def _label_column(pf: Any, src: Source) -> tuple[str, list[str]]:
+    """The top-level column that holds `--source-field` (a column of that name, or the struct column its dotted
+    path starts in), and the keys that lead from it to the field."""
+    path = src.source_field or ""
+    names = pf.schema_arrow.names
+    if path in names:
+        return path, []
+    head, *keys = path.split(".")
+    if head not in names:
+        shown = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+        raise CorpusError(f"{src.name}: no column {head!r} for --source-field {path!r} (columns: {shown})")
+    return head, keys
+
+
+def _parquet_labels(column: Any, keys: list[str], src: Source, first_row: int) -> list[str | None]:
+    """Each row's source name from the column `_label_column` chose, following `keys` into its structs."""
+    path = src.source_field or ""
+    out: list[str | None] = []
+    for i, v in enumerate(column.to_pylist()):
+        for k in keys:
+            v = v.get(k) if isinstance(v, dict) else None
+        out.append(source_label(v, path, lambda i=i: f"{src.name}: row {first_row + i:,}"))
+    return out
+
+
+def source_label(value: Any, path: str, where: Any) -> str | None:
+    """A document's source name from its `--source-field` value: a string as it is, a number or true/false as JSON
+    writes it, None when the field is absent or null; an object or array is refused (`where()` names the place)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    kind = "an object" if isinstance(value, dict) else "an array" if isinstance(value, list) else type(value).__name__
+    raise CorpusError(f"{where()}: --source-field {path!r} holds {kind}, not a source name")
 
 
 #: How far past a cut point a text file is searched for a newline to cut at instead.
@@ -272,6 +325,18 @@ class _Lines:
         self.lineno = first_line_number
         self._decoder: Any = None
         self._refused: tuple[type[BaseException], ...] = ()
+        #: `--source-field` as keys, and the source names of the documents the last `parse` returned.
+        self.path = source.source_field.split(".") if source.source_field else []
+        self.labels: list[str | None] = []
+
+    def _label(self, record: Any, offset: int) -> None:
+        """Note the source name of a parsed record (a dict from `json`, a struct from msgspec)."""
+        if not self.path:
+            return
+        v = record
+        for k in self.path:
+            v = v.get(k) if isinstance(v, dict) else None
+        self.labels.append(source_label(v, self.source.source_field or "", lambda: self._where(offset)))
 
     def _where(self, offset: int) -> str:
         if self.lineno is not None:
@@ -283,6 +348,7 @@ class _Lines:
         `stop`. The block is taken out of `held`, so that it is freed once parsed, before the documents are
         encoded: a long line is not held three times over (its bytes, its str, the document's bytes)."""
         block = held.pop()
+        self.labels = []
         if len(block) >= LONG_LINE:
             return self._lines(block, offset, stop)
         if stop is None or offset + len(block) <= stop:
@@ -290,6 +356,8 @@ class _Lines:
             records = self._fast(block, lines)
             if records is not None:
                 del block
+                if self.path:
+                    self._fast_labels(records, offset)
                 if self.lineno is not None:
                     self.lineno += lines
                 records.reverse()  # each str is dropped as soon as its document is encoded
@@ -309,6 +377,8 @@ class _Lines:
                 return docs, True
             if end - pos >= LONG_LINE:
                 docs.append(self._long(view[pos : end - 1], offset + pos))
+                if self.path:
+                    self._long_label(view[pos : end - 1], offset + pos)
                 if self.lineno is not None:
                     self.lineno += 1
             else:
@@ -343,7 +413,12 @@ class _Lines:
         if self._decoder is None:
             import msgspec
 
-            doc = msgspec.defstruct("Document", [("value", str)], rename={"value": self.field})
+            fields: list[Any] = [("value", str)]
+            rename = {"value": self.field}
+            if self.path:
+                fields.append(("source", _nested(self.path[1:]), None))
+                rename["source"] = self.path[0]
+            doc = msgspec.defstruct("Document", fields, rename=rename)
             self._decoder = msgspec.json.Decoder(doc)
             self._refused = (msgspec.MsgspecError, ValueError, RecursionError)
         try:
@@ -353,6 +428,35 @@ class _Lines:
         if len(records) != lines:  # a blank line, or two values on one line (which json refuses)
             return None
         return records
+
+    def _fast_labels(self, records: list[Any], offset: int) -> None:
+        """The source names of a block msgspec decoded: each record's `source` struct, followed down the path."""
+        path = self.source.source_field or ""
+        for i, r in enumerate(records):
+            v = r.source
+            for _ in self.path[1:]:
+                v = None if v is None else v.value
+            self.labels.append(source_label(v, path, lambda i=i: self._nth(offset, i)))
+
+    def _nth(self, offset: int, i: int) -> str:
+        """Where the i-th line of a block starting at `offset` is, for a message."""
+        if self.lineno is not None:
+            return f"{self.source.name}:{self.lineno + i}"
+        return f"{self.source.name} (line {i + 1:,} of the block at byte {offset:,})"
+
+    def _long_label(self, line: memoryview, offset: int) -> None:
+        """The source name of a long line, read by msgspec without decoding its text."""
+        import msgspec
+
+        doc = msgspec.defstruct("Labelled", [("source", _nested(self.path[1:]), None)], rename={"source": self.path[0]})
+        try:
+            record: Any = msgspec.json.decode(line, type=doc)
+        except (msgspec.MsgspecError, RecursionError):
+            record = None  # the text's own reading names the bad line
+        v = None if record is None else record.source
+        for _ in self.path[1:]:
+            v = None if v is None else v.value
+        self.labels.append(source_label(v, self.source.source_field or "", lambda: self._where(offset)))
 
     def _parse(self, block: bytes, offset: int, stop: int | None) -> tuple[list[Document], bool]:
         docs: list[Document] = []
@@ -375,10 +479,22 @@ class _Lines:
                 if not isinstance(value, str):
                     raise CorpusError(f"{self._where(offset)}: no string field {field!r}")
                 docs.append(value.encode("utf-8", "surrogatepass"))
+                self._label(record, offset)
             offset += len(line) + 1
             if self.lineno is not None:
                 self.lineno += 1
         return docs, False
+
+
+def _nested(keys: list[str]) -> Any:
+    """A msgspec type that reads the value at `keys` inside an object (any JSON value at the end; each level may
+    be absent or null), skipping everything else; each level's value is in its `value` attribute."""
+    import msgspec
+
+    kind: Any = Any
+    for key in reversed(keys):
+        kind = msgspec.defstruct("Level", [("value", kind | None, None)], rename={"value": key})
+    return kind
 
 
 def _string_pieces(token: memoryview, where: str) -> Iterator[bytes]:

@@ -38,6 +38,8 @@ class Source:
     size_on_disk: int | None
     #: Size, modification and change times, inode and device (or an object store's ETag): the key of remembered results.
     stamp: str
+    #: `--source-field`: the dotted path of each document's source name (JSON lines and Parquet); None: none.
+    source_field: str | None = None
 
 
 def expand(inputs: Sequence[str], glob: str | None = None) -> list[str]:

@@ -118,6 +118,8 @@ class CorpusStream:
     def __init__(self, selection: Selection) -> None:
         self.selection = selection
         self.documents = 0
+        #: With `--source-field`, the source name of the document `marked` began last (None: absent).
+        self.label: str | None = None
         self._read: list[Pieces] = []
 
     @property
@@ -161,6 +163,8 @@ class CorpusStream:
                     yield sep, SEPARATOR
                 first = False
                 self.documents += item.docs
+                if item.starts:
+                    self.label = item.label
                 if item.data or item.starts:
                     yield item.data, DOCUMENT if item.starts else MORE
         if sel.end_separator and not first:
