@@ -5,9 +5,9 @@
 It builds two corpora from texts that differ in kind, in a temporary directory removed at the
 end (or --keep DIR):
   - mixed: --mb MB in two source directories, prose/ (the shared texts but gcide.txt, cut into
-    documents of about 20 kB at paragraph ends) and code/ (the Python modules of this
-    interpreter's site-packages, whole files), half each;
-  - dictionary: --mb/2 MB of gcide.txt cut into documents of about 20 kB, one source.
+    documents of about 20 kB at paragraph ends; at most half, and there are about 12 MB of them)
+    and code/ (the Python modules of this interpreter's site-packages, whole files) for the rest;
+  - dictionary: --mb/2 MB (or --dictionary-mb) of gcide.txt cut into documents of about 20 kB, one source.
 Then, each run with --no-cache and --dedup off, measured for wall time and the CPU seconds of the
 whole process tree (getrusage of the finished child and its workers), with the load average:
   1. `kbound plan C --sample PLAN` on each corpus: each effort's predicted core-hours;
@@ -66,23 +66,26 @@ def _write_docs(docs: list[bytes], folder: Path, budget: int, prefix: str) -> in
     return written
 
 
-def build(root: Path, corpora: Path, mb: float) -> dict[str, Path]:
-    """The two corpora (see the module's docstring)."""
+def build(root: Path, corpora: Path, mb: float, dictionary_mb: float) -> None:
+    """The two corpora (see the module's docstring), each unless it is there already (under --keep)."""
+    if not (root / "dictionary").is_dir():
+        _write_docs(_documents((corpora / "gcide.txt").read_bytes()), root / "dictionary" / "text",
+                    int(dictionary_mb * MB), "g")
+    if (root / "mixed").is_dir():
+        return
     half = int(mb * MB / 2)
     prose = [d for p in sorted(corpora.rglob("*.txt")) if p.name != "gcide.txt" for d in _documents(p.read_bytes())]
-    _write_docs(prose, root / "mixed" / "prose", half, "p")
+    prose_bytes = _write_docs(prose, root / "mixed" / "prose", half, "p")
     code_dir = root / "mixed" / "code"
     code_dir.mkdir(parents=True)
     written = 0
     for path in sorted(Path(site.getsitepackages()[0]).rglob("*.py")):
-        if written >= half:
+        if written >= mb * MB - prose_bytes:  # the code fills what the prose lacks (12 MB of it at most)
             break
         data = path.read_bytes()
         if 200 <= len(data) <= 200_000:
             (code_dir / f"c{written:09d}.py").write_bytes(data)
             written += len(data)
-    _write_docs(_documents((corpora / "gcide.txt").read_bytes()), root / "dictionary" / "text", half, "g")
-    return {"mixed": root / "mixed", "dictionary": root / "dictionary"}
 
 
 def children_cpu() -> float:
@@ -90,11 +93,27 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def kbound(args: list[str], tmp: Path) -> tuple[Run, float, dict[str, Any]]:
-    """kbound with JSON output: the measured run, its process tree's CPU seconds, the document."""
+def kbound(args: list[str], tmp: Path, saved: Path | None = None) -> tuple[Run, float, dict[str, Any]]:
+    """kbound with JSON output: the measured run, its process tree's CPU seconds, the document.
+
+    With `saved` (a file under --keep), a run measured before is read back from it instead of run
+    again, and a new one is written there: the costly unplanned runs need not be repeated when only
+    the plan changed.
+    """
+    if saved is not None and saved.is_file():
+        kept = json.loads(saved.read_text())
+        run = Run(kept["wall_seconds"], 0, 0, 0, kept["load_before"], kept["load_after"], 0,
+                  cpu_seconds=kept["cpu_seconds"])
+        return run, kept["cpu_seconds"], kept["doc"]
     before = children_cpu()
     run = measure([*KBOUND, *args, "--no-progress", "--no-cache", "-f", "json"], tmpdir=tmp)
-    return run, children_cpu() - before, json.loads(run.stdout)
+    out = run, children_cpu() - before, json.loads(run.stdout)
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps({"wall_seconds": run.wall_seconds, "load_before": run.load_before,
+                                     "load_after": run.load_after, "cpu_seconds": out[1], "args": args,
+                                     "doc": out[2]}))
+    return out
 
 
 def rows_seconds(doc: dict[str, Any]) -> float:
@@ -109,7 +128,16 @@ def main() -> int:
     parser.add_argument("--mb", type=float, default=20.0, help="the mixed corpus's size (the dictionary's: half)")
     parser.add_argument("--plan", default="2MB", help="--plan and `kbound plan --sample` size")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--keep", type=Path, default=None, help="build the corpora here and keep them")
+    parser.add_argument("--dictionary-mb", type=float, default=None, help="the dictionary's size [default: --mb/2]")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="build the corpora here and keep them, with every run's results (reused by a later "
+                             "call: delete a run's file under DIR/runs/ to measure it again)")
+    parser.add_argument("--only", choices=("plan", "unplanned", "planned"), action="append", default=None,
+                        help="run only these stages (with --keep; a later call without it writes the tables)")
+    parser.add_argument("--saved-only", action="store_true",
+                        help="with --keep: write the tables from the kept runs, leaving out unplanned runs not kept")
+    parser.add_argument("--corpus", choices=("mixed", "dictionary"), action="append", default=None,
+                        help="with --only: only this corpus's runs")
     args = parser.parse_args()
     if not (args.corpora / "gcide.txt").is_file():
         print(f"bench_plan: no gcide.txt under {args.corpora}; skipping (give --corpora DIR)")
@@ -118,35 +146,67 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="kbound-plan-tmp-"))
     t0 = time.perf_counter()
     try:
-        if not (root / "mixed").is_dir():
-            build(root, args.corpora, args.mb)
+        build(root, args.corpora, args.mb, args.dictionary_mb if args.dictionary_mb is not None else args.mb / 2)
         corpora = {"mixed": root / "mixed", "dictionary": root / "dictionary"}
         lines = [f"## 9. Planning on a sample (`bench/bench_plan.py --mb {args.mb:g} --plan {args.plan}`)", ""]
         sizes = {}
+        prose_mb = sum(p.stat().st_size for p in (root / "mixed" / "prose").iterdir()) / MB
         predicted: dict[tuple[str, str], dict[str, Any]] = {}
         measured: dict[tuple[str, str], tuple[Run, float, dict[str, Any]]] = {}
+        saved = None if args.keep is None else args.keep / "runs"
+
+        def kept(label: str) -> Path | None:
+            return None if saved is None else saved / f"{label}.json"
+
+        if args.only:
+            for stage in args.only:
+                for name, path in corpora.items():
+                    if args.corpus and name not in args.corpus:
+                        continue
+                    if stage == "plan":
+                        run = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"],
+                                     tmp / f"plan-{name}", kept(f"plan-{name}"))[0]
+                        print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
+                    for effort in EFFORTS if stage == "unplanned" else ():
+                        run = kbound([str(path), "--effort", effort, "--dedup", "off"], tmp / f"{name}-{effort}",
+                                     kept(f"{name}-{effort}"))[0]
+                        print(name, effort, f"{run.wall_seconds:.0f} s", flush=True)
+                if stage == "planned":
+                    run = kbound([str(corpora["mixed"]), "--effort", "max", "--plan", args.plan, "--dedup", "off"],
+                                 tmp / "planned", kept("planned"))[0]
+                    print("planned", f"{run.wall_seconds:.0f} s", flush=True)
+            return 0
+        missing: list[str] = []
         for name, path in corpora.items():
-            run, cpu, doc = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"], tmp / f"plan-{name}")
+            run, cpu, doc = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"], tmp / f"plan-{name}",
+                                   kept(f"plan-{name}"))
             sizes[name] = doc["sample"]["corpus_bytes"]
             for e in doc["efforts"]:
                 predicted[name, e["effort"]] = e
             print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
             for effort in EFFORTS:
+                label = f"{name}-{effort}"
+                if args.saved_only and not (saved and (saved / f"{label}.json").is_file()):
+                    missing.append(f"`kbound {name} --effort {effort}`")
+                    continue
                 measured[name, effort] = kbound([str(path), "--effort", effort, "--dedup", "off"],
-                                                tmp / f"{name}-{effort}")
+                                                tmp / label, kept(label))
                 print(name, effort, f"{measured[name, effort][0].wall_seconds:.0f} s", flush=True)
         planned = kbound([str(corpora["mixed"]), "--effort", "max", "--plan", args.plan, "--dedup", "off"],
-                         tmp / "planned")
+                         tmp / "planned", kept("planned"))
         print("planned", f"{planned[0].wall_seconds:.0f} s", flush=True)
 
         lines += [
             f"Two corpora built from the shared texts: **mixed**, {sizes['mixed'] / MB:.1f} MB in two sources "
-            "(prose/: the shared texts but gcide.txt, in documents of about 20 kB; code/: Python modules of the "
-            f"venv's site-packages, whole files), and **dictionary**, {sizes['dictionary'] / MB:.1f} MB of "
+            f"(prose/: {prose_mb:.1f} MB, the shared texts but gcide.txt, in documents of about 20 kB; code/: "
+            "the rest, Python modules of the venv's site-packages, whole files), and **dictionary**, "
+            f"{sizes['dictionary'] / MB:.1f} MB of "
             "gcide.txt in documents of about 20 kB. Every run `--no-cache --dedup off`; CPU is the whole "
             "process tree's (user + system, getrusage of the finished children), which the plan predicts from its "
-            "sample workers' CPU seconds. The machine is shared: the load is the "
-            "one-minute average when each run started.", "",
+            "sample workers' CPU seconds and the run's own part (start, a share per task, `raw`'s read when it "
+            "rides on no task), measured by the sample run itself. The machine is shared: the load is the "
+            "one-minute average when each run started (the runs were not all on one quiet machine: with --keep "
+            "they may come from separate calls, some at once).", "",
             "### `--effort max --plan` against `--effort max`", "",
             "| run | wall s | process-tree CPU s | best bound B | best | load |",
             "|---|---:|---:|---:|---|---:|",
@@ -194,7 +254,14 @@ def main() -> int:
                 f"{p['best_bits_per_byte']:.4f} "
                 f"(`{p['best']}`) | {doc['best']['bits_per_byte']:.4f} (`{doc['best']['backend']}`) | "
                 f"{run.wall_seconds:,.0f} | {run.load_before:.2f} |")
-        lines += ["", f"Part 9 took {(time.perf_counter() - t0) / 60:.0f} minutes (load at the end {load():.2f}).", ""]
+        if missing:
+            lines += ["", f"Not measured (not finished in time): {', '.join(missing)}."]
+        if args.keep is None:
+            minutes = (time.perf_counter() - t0) / 60
+            lines += ["", f"Part 9 took {minutes:.0f} minutes (load at the end {load():.2f}).", ""]
+        else:
+            lines += ["", f"The runs were kept under --keep and measured in separate calls, some at once (load at the "
+                      f"end {load():.2f}).", ""]
         text = "\n".join(lines)
         if args.out:
             args.out.write_text(text)

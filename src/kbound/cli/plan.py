@@ -54,6 +54,7 @@ def plan_command(
     their band, the wall time on --workers, the memory one worker needs, the backends that
     dominate the cost, the predicted best bound, and what `kbound --plan` would keep and cost.
     """
+    from kbound.growth.plan import process_cpu_seconds
     from kbound.growth.price import price
     from kbound.report.plan import render_price
     from kbound.run.batch import RunOptions
@@ -70,8 +71,10 @@ def plan_command(
             options = RunOptions(verify=not no_verify, jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache,
                                  limit=corpus.max_bytes, kbound_version=kbound_version())
             try:
+                # What this process spent so far (start, imports, the corpus listed) a run would spend too.
                 priced = price(corpus, efforts or tuple(EFFORTS), sample_bytes, seed, workers or default_jobs(),
-                               options, on_start=progress.start, on_done=progress.done)
+                               options, start_core_seconds=process_cpu_seconds() or 0.0, on_start=progress.start,
+                               on_done=progress.done)
             except Interrupted as stop:
                 click.echo("kbound: interrupted while sampling: nothing to price", err=True)
                 return interrupted_exit(stop.signum)

@@ -11,8 +11,25 @@ verify, the workers' CPU seconds) as a fixed part plus a rate per byte from the 
 samples (every built-in codec runs in linear time), the band spanning the rates of the consecutive
 pairs of samples up to the largest sample's seconds per byte with nothing fixed.
 
-The rule: keep every backend whose bound's low edge is at or below the smallest high edge among
-the candidates; drop the rest (no edge of theirs reaches the best's). The best predicted always
+The run's own part: a run's process tree spends CPU besides its backends' tasks, which the
+workers' seconds leave out: the interpreter's start and imports and the listing of the corpus,
+once a run; forking each task's worker, its exit, and its results and progress through pipes,
+once a task; and, when no kept backend is cheap enough for the `raw` row to ride on, that row
+reading and hashing the corpus in a task of its own. All three are measured on the sample run
+itself (`Overhead`): the process's CPU before sampling, the process tree's CPU during the sample's
+batches beyond their tasks' own divided by the tasks run, and the sample's one read of the whole
+corpus to identify it. None of them grows with the sample's size, so none is scaled by it.
+
+The rule compares each candidate with the best predicted one, pair by pair, on the same
+samples: every candidate reads the same documents, so what those documents do to a rate (more
+gain with size than the corpus gives, a source over-drawn) moves all the candidates together,
+and two bands that overlap for that reason say nothing about which is smaller. The pair's own
+spread is taken like a band's, from the log ratio of the two payloads at the three sizes: the
+line through the two smaller ratios predicts the largest, and the miss, stretched by how much
+farther the corpus lies, is its half-width `h` (at least 1 %). A candidate is kept when its
+predicted bound is within exp(h) of the best's (it could still be the smallest), dropped
+otherwise. Below three common sample sizes the pair has no spread of its own, and the bands
+decide: kept when its low edge is at or below the best's high edge. The best predicted always
 stays, and a backend that failed on the sample is dropped with its error.
 """
 
@@ -26,9 +43,10 @@ from kbound.growth.fit import fit_power_law
 
 #: The smallest half-width of a predicted bound's band, in natural-log units (1 %).
 MIN_SPREAD_LOG = 0.01
-RULE = ("keep a backend when its predicted bound's low edge is at or below the smallest high edge among the "
-        "candidates; edges: the prediction × exp(∓h), h = max(1 %, the largest sample's miss by the line through "
-        "the two smaller ones × ln(corpus / largest sample) / ln(largest / middle sample))")
+RULE = ("keep a backend when its predicted bound is within exp(h) of the smallest prediction's, h = max(1 %, "
+        "the miss of the line through the two smaller samples' log ratio of the pair's payloads at the largest × "
+        "ln(corpus / largest sample) / ln(largest / middle sample)); with fewer than three common sample sizes, "
+        "when its band's low edge is at or below the best's high edge")
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,8 @@ class Forecast:
     core_seconds_high: float | None = None
     kept: bool = True
     reason: str = ""
+    #: The `raw` row may ride on this backend's task (`kbound.run.engine.can_host_raw`): no task of its own.
+    hosts_raw: bool = False
 
     @property
     def bits_per_byte(self) -> float | None:
@@ -72,6 +92,27 @@ class Forecast:
     def error(self) -> str | None:
         """The first failure on the sample, if any."""
         return next((p.error for p in self.points if p.error), None)
+
+
+@dataclass(frozen=True)
+class Overhead:
+    """What a run's process tree spends besides its backends' tasks, as measured on the sample (see the module)."""
+
+    #: The process's CPU before sampling: interpreter, imports, listing the corpus. Once a run.
+    start_core_seconds: float = 0.0
+    #: The process tree's CPU during the sample's batches beyond their tasks' own, per task run.
+    per_task_core_seconds: float = 0.0
+    #: Reading and hashing the whole corpus once (the sample's identification of it).
+    scan_core_seconds: float = 0.0
+    #: The sample's tasks that ran (recalled ones cost nothing and are not counted).
+    sample_tasks: int = 0
+
+    def core_seconds(self, backends: int, raw_rides: bool = True, *, start: bool = True) -> float:
+        """A run of `backends` backends, one task each, plus the `raw` row (a task of its own reading the
+        corpus unless it rides on another's); `start`: the run's process starts too (not so after a sample)."""
+        tasks = backends + (0 if raw_rides else 1)
+        return ((self.start_core_seconds if start else 0.0) + self.per_task_core_seconds * tasks
+                + (0.0 if raw_rides else self.scan_core_seconds))
 
 
 def _line_at(x1: float, y1: float, x2: float, y2: float, x: float) -> float:
@@ -147,28 +188,58 @@ def forecast(spec: str, points: Sequence[SamplePoint], target_bytes: int, decode
     return f
 
 
+def pair_spread(f: Forecast, best: Forecast) -> float | None:
+    """The half-width (natural log) of `f`'s predicted bound relative to `best`'s, from their payloads' log ratio
+    on the same samples (see the module); None below three sample sizes both measured."""
+    a = {p.sample_bytes: p.payload_bytes for p in f.points if p.payload_bytes and p.sample_bytes > 0}
+    b = {p.sample_bytes: p.payload_bytes for p in best.points if p.payload_bytes and p.sample_bytes > 0}
+    common = sorted(set(a) & set(b))
+    if len(common) < 3:
+        return None
+    xs = [math.log(n) for n in common[-3:]]
+    ys = [math.log(a[n] or 1) - math.log(b[n] or 1) for n in common[-3:]]
+    miss = abs(ys[2] - _line_at(xs[0], ys[0], xs[1], ys[1], xs[2]))
+    return max(MIN_SPREAD_LOG, miss * max(1.0, (math.log(f.target_bytes) - xs[2]) / (xs[2] - xs[1])))
+
+
 def keep(forecasts: Sequence[Forecast]) -> list[Forecast]:
     """`RULE`: each forecast kept or dropped, with the reason in words."""
     able = [f for f in forecasts if f.bound_high_bytes is not None]
     if not able:
         return [replace(f, kept=True, reason="no prediction: every candidate runs") for f in forecasts]
     best = min(able, key=lambda f: (f.bound_bytes or 0.0, f.spec))
-    ceiling = min(f.bound_high_bytes or 0.0 for f in able)
     out = []
     for f in forecasts:
         if f.error:
             out.append(replace(f, kept=False, reason=f"failed on the sample: {f.error}"))
-        elif f.bound_low_bytes is None:
+        elif f.bound_low_bytes is None or f.bound_bytes is None:
             out.append(replace(f, kept=True, reason="no prediction (fewer than two sample sizes): kept"))
         elif f is best:
             out.append(replace(f, kept=True, reason="the smallest predicted bound"))
-        elif f.bound_low_bytes <= ceiling:
-            out.append(replace(f, kept=True, reason=f"low edge {100 * (f.bound_low_bytes / ceiling - 1):+.1f} % "
-                                                    "of the smallest high edge"))
+        elif (h := pair_spread(f, best)) is not None:
+            above = math.log(f.bound_bytes / (best.bound_bytes or 1.0))
+            words = f"predicted {100 * math.expm1(above):+.1f} % against {best.spec}, the pair's spread ±"
+            if above <= h:
+                out.append(replace(f, kept=True, reason=f"{words}{100 * math.expm1(h):.1f} %: could win"))
+            else:
+                out.append(replace(f, kept=False, reason=f"{words}{100 * math.expm1(h):.1f} %"))
         else:
-            out.append(replace(f, kept=False, reason=f"low edge {100 * (f.bound_low_bytes / ceiling - 1):+.1f} % "
-                                                     f"above the smallest high edge ({best.spec})"))
+            ceiling = best.bound_high_bytes or 0.0
+            margin = 100 * (f.bound_low_bytes / ceiling - 1)
+            out.append(replace(f, kept=f.bound_low_bytes <= ceiling,
+                               reason=f"low edge {margin:+.1f} % of {best.spec}'s high edge (no pair spread: "
+                                      "fewer than three common sample sizes)"))
     return out
+
+
+def run_core_seconds(forecasts: Sequence[Forecast], overhead: Overhead, *,
+                     start: bool = True) -> tuple[float, float, float]:
+    """(centre, low, high) core-seconds of a run of these backends over the corpus: their tasks' predictions
+    and the run's own part (`Overhead.core_seconds`), which is the same at every edge of the band."""
+    own = overhead.core_seconds(len(forecasts), any(f.hosts_raw for f in forecasts), start=start)
+    return (own + sum(f.core_seconds or 0.0 for f in forecasts),
+            own + sum(f.core_seconds_low or 0.0 for f in forecasts),
+            own + sum(f.core_seconds_high or 0.0 for f in forecasts))
 
 
 def makespan(seconds: Sequence[float], workers: int) -> float:

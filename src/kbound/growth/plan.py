@@ -14,14 +14,23 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kbound.backends.base import Backend
 from kbound.backends.registry import memory_bytes, window_bytes
-from kbound.growth.forecast import RULE, Forecast, SamplePoint, forecast, keep, makespan
+from kbound.growth.forecast import (
+    RULE,
+    Forecast,
+    Overhead,
+    SamplePoint,
+    forecast,
+    keep,
+    makespan,
+    run_core_seconds,
+)
 from kbound.run.batch import Job, RunOptions, identify, run_jobs
-from kbound.run.engine import WORKER_BYTES
+from kbound.run.engine import WORKER_BYTES, can_host_raw
 from kbound.run.outcome import FAILED, Outcome
 from kbound.run.shards import one
 from kbound.sources.corpus import Corpus
@@ -69,6 +78,8 @@ class Sample:
     #: Compress and verify seconds of the sample tasks that ran (recalled ones cost nothing).
     core_seconds: float
     wall_seconds: float
+    #: What the process tree spent besides the tasks, measured while sampling (zero on Dask or off POSIX).
+    overhead: Overhead = field(default_factory=Overhead)
 
 
 def _point(o: Outcome, size: int, verify: bool) -> SamplePoint:
@@ -83,13 +94,25 @@ def core_seconds(o: Outcome) -> float | None:
     return None if o.compress_seconds is None else o.compress_seconds + (o.decompress_seconds or 0.0)
 
 
+def _cpu_since(before: float | None) -> float:
+    now = process_cpu_seconds()
+    return 0.0 if before is None or now is None else max(0.0, now - before)
+
+
 def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: int, options: RunOptions, *,
-               on_start: Callable[[Backend], None] | None = None,
+               start_core_seconds: float = 0.0, on_start: Callable[[Backend], None] | None = None,
                on_done: Callable[[Outcome], None] | None = None) -> Sample:
-    """Run every candidate on the nested samples (smallest first) and forecast each at the corpus's size."""
+    """Run every candidate on the nested samples (smallest first) and forecast each at the corpus's size.
+
+    `start_core_seconds`: what this process spent before (its start and imports, the corpus listed),
+    which a run over the corpus pays too; a library caller's process is not a run's, hence 0 by default.
+    """
     t0 = time.perf_counter()
     whole = corpus.selection()
+    local = options.scheduler is None  # on Dask the tasks' CPU is elsewhere: the tree here says nothing of it
+    cpu0 = process_cpu_seconds()
     stats = identify(whole, options)
+    scan = _cpu_since(cpu0) if local else 0.0
     sizes = plan_sizes(stats.bytes, size)
     names, index = corpus.group_index()
     strata: tuple[str, ...] = names if len(names) > 1 else ()
@@ -108,10 +131,17 @@ def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: i
     peaks: dict[str, int] = {}
     read_bytes: list[int] = []
     read_docs: list[int] = []
-    spent = 0.0
+    spent = beside = 0.0
+    ran = 0
     for selection, n in zip(selections, sizes, strict=True):
+        cpu0 = process_cpu_seconds()
         batch = run_jobs([Job(b, one(selection, n)) for b in candidates], options, on_start=on_start,
                          on_done=on_done)
+        tree = _cpu_since(cpu0)
+        fresh = [o for o in batch.outcomes if not o.cached]
+        if local and fresh:
+            beside += max(0.0, tree - sum(core_seconds(o) or 0.0 for o in fresh))
+            ran += len(fresh)
         read = next((o.stats for o in batch.outcomes if o.stats is not None), None)
         if read is None or (read_bytes and read.bytes == read_bytes[-1]):
             continue  # the same documents as the sample before: no new point
@@ -126,11 +156,13 @@ def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: i
             if not o.cached:
                 spent += core_seconds(o) or 0.0
     forecasts = tuple(
-        forecast(b.spec, points[b.spec], stats.bytes, decoders.get(b.spec),
-                 WORKER_BYTES + memory_bytes(b, stats.bytes), peaks.get(b.spec), window_bytes(b))
+        replace(forecast(b.spec, points[b.spec], stats.bytes, decoders.get(b.spec),
+                         WORKER_BYTES + memory_bytes(b, stats.bytes), peaks.get(b.spec), window_bytes(b)),
+                hosts_raw=can_host_raw(b))
         for b in candidates)
+    overhead = Overhead(start_core_seconds, beside / ran if ran else 0.0, scan, ran)
     return Sample(stats.bytes, stats.documents, seed, tuple(read_bytes), tuple(read_docs), strata, sampling,
-                  forecasts, spent, time.perf_counter() - t0)
+                  forecasts, spent, time.perf_counter() - t0, overhead)
 
 
 @dataclass(frozen=True)
@@ -161,10 +193,10 @@ class RunPlan:
         return tuple(f.spec for f in self.forecasts if f.kept)
 
     def predicted_core_seconds(self, kept_only: bool = True) -> tuple[float, float, float]:
-        """(centre, low, high) core-seconds of the kept (or every) candidate over the corpus."""
+        """(centre, low, high) core-seconds of the run over the corpus with the kept candidates (after the
+        sample, in the same process), or, not `kept_only`, of a run of every candidate (a process of its own)."""
         chosen = [f for f in self.forecasts if (f.kept or not kept_only) and f.core_seconds is not None]
-        return (sum(f.core_seconds or 0.0 for f in chosen), sum(f.core_seconds_low or 0.0 for f in chosen),
-                sum(f.core_seconds_high or 0.0 for f in chosen))
+        return run_core_seconds(chosen, self.sample.overhead, start=not kept_only)
 
     def predicted_wall_seconds(self, kept_only: bool = True) -> float:
         """The kept (or every) candidate over the corpus on `workers` workers, longest first."""

@@ -10,11 +10,11 @@ its cost, its predicted best bound, and what `--plan` would keep and cost.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kbound.bounds.estimate import resolve_backends
-from kbound.growth.forecast import RULE, Forecast, keep, makespan
+from kbound.growth.forecast import RULE, Forecast, Overhead, keep, makespan, run_core_seconds
 from kbound.growth.plan import Sample, run_sample
 from kbound.run.batch import RunOptions
 from kbound.sources.corpus import Corpus
@@ -32,14 +32,19 @@ class EffortPrice:
     workers: int
     #: The sample's own compress and verify seconds for this effort's backends.
     sample_core_seconds: float
+    #: The run's own part beside the backends' tasks, measured on the sample.
+    overhead: Overhead = field(default_factory=Overhead)
 
     def core_seconds(self, planned: bool = False) -> tuple[float, float, float]:
-        """(centre, low, high) core-seconds of every backend (or, `planned`, the kept ones plus the sample)."""
-        chosen = [f for f in self.forecasts if f.kept or not planned]
-        extra = self.sample_core_seconds if planned else 0.0
-        return (extra + sum(f.core_seconds or 0.0 for f in chosen),
-                extra + sum(f.core_seconds_low or 0.0 for f in chosen),
-                extra + sum(f.core_seconds_high or 0.0 for f in chosen))
+        """(centre, low, high) core-seconds of a run of every backend, the run's own part included (or,
+        `planned`, of a `--plan` run: the sample of this effort's backends, then the kept ones)."""
+        if not planned:
+            return run_core_seconds(self.forecasts, self.overhead)
+        o = self.overhead
+        sample = (o.start_core_seconds + o.scan_core_seconds + self.sample_core_seconds
+                  + o.per_task_core_seconds * sum(len(f.points) for f in self.forecasts))
+        centre, low, high = run_core_seconds([f for f in self.forecasts if f.kept], o, start=False)
+        return sample + centre, sample + low, sample + high
 
     def wall_seconds(self, planned: bool = False) -> float:
         """Wall seconds on `workers` workers, one backend a worker, longest first (planned: after the sample)."""
@@ -85,7 +90,9 @@ class Price:
 
 def price(corpus: Corpus, efforts: Sequence[str], size: int, seed: int, workers: int, options: RunOptions,
           **callbacks: Any) -> Price:
-    """Run the union of the efforts' backends on one sample and price each effort on the whole corpus."""
+    """Run the union of the efforts' backends on one sample and price each effort on the whole corpus.
+
+    `callbacks` go to `run_sample` (`on_start`, `on_done`, and `start_core_seconds`: the CLI's start)."""
     from kbound.version import kbound_version
 
     per_effort = {e: [b for b in resolve_backends(None, e) if b.name != "raw"] for e in efforts}
@@ -96,7 +103,7 @@ def price(corpus: Corpus, efforts: Sequence[str], size: int, seed: int, workers:
     for effort, backends in per_effort.items():
         forecasts = tuple(keep([by_spec[b.spec] for b in backends]))
         spent = sum(p.core_seconds or 0.0 for f in forecasts for p in f.points)
-        priced.append(EffortPrice(effort, forecasts, workers, spent))
+        priced.append(EffortPrice(effort, forecasts, workers, spent, sample.overhead))
     settings = {"efforts": list(efforts), "sample_bytes": size, "seed": seed, "workers": workers,
                 "verify": options.verify, "jobs": options.jobs}
     return Price(sample, tuple(priced), size, workers, settings, kbound_version())

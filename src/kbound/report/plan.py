@@ -66,7 +66,11 @@ def sample_to_dict(s: Sample) -> dict[str, Any]:
     """How the sample was drawn and what it cost."""
     return {"sampling": s.sampling, "seed": s.seed, "strata": list(s.strata), "sample_bytes": list(s.sample_bytes),
             "sample_documents": list(s.sample_documents), "corpus_bytes": s.corpus_bytes,
-            "core_seconds": rounded(s.core_seconds, 4), "wall_seconds": rounded(s.wall_seconds, 4)}
+            "core_seconds": rounded(s.core_seconds, 4), "wall_seconds": rounded(s.wall_seconds, 4),
+            "run_own_part": {"start_core_seconds": rounded(s.overhead.start_core_seconds, 4),
+                             "per_task_core_seconds": rounded(s.overhead.per_task_core_seconds, 4),
+                             "scan_core_seconds": rounded(s.overhead.scan_core_seconds, 4),
+                             "sample_tasks": s.overhead.sample_tasks}}
 
 
 def plan_to_dict(plan: RunPlan) -> dict[str, Any]:
@@ -217,6 +221,7 @@ def price_view(p: Price) -> View:
     planned = text_and_numbers(("effort", "predicted best, bpb [band]", "--plan core-hours [band]",
                                 f"--plan wall on {p.workers}", "--plan keeps"), status_last=True)
     forecasts = {f.spec: f for e in p.efforts for f in e.forecasts}
+    own = p.sample.overhead
     blocks: list[Block] = [
         Paragraph((sample_sentence(p.sample, p.size_bytes),)),
         Heading("Every backend of each effort over the whole corpus"),
@@ -226,7 +231,9 @@ def price_view(p: Price) -> View:
         Heading("Each backend's forecast"),
         _forecast_table(tuple(forecasts.values())),
         Paragraph((Sentence("Nothing was run over the whole corpus: these are predictions from the sample. "
-                            f"Rule of --plan: {p.rule}.", style="dim"),)),
+                            "Each effort's core-hours include the run's own part, measured by the sample: "
+                            f"{own.start_core_seconds:.2f} s to start, {own.per_task_core_seconds:.3f} s a task "
+                            f"beside the tasks' own. Rule of --plan: {p.rule}.", style="dim"),)),
     ]
     data = {"schema": "kbound-plan/1", "kbound_version": p.kbound_version, "settings": p.settings,
             "rule": p.rule, "sample": sample_to_dict(p.sample), "efforts": [_effort_dict(e) for e in p.efforts]}

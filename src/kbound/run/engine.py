@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from kbound.backends.base import Backend
 from kbound.backends.catalog import STREAM_BYTES
 from kbound.backends.registry import is_builtin_raw, memory_bytes, seconds_per_mb
 from kbound.dedup.delta import window_budget
@@ -56,6 +57,11 @@ def memory_need(task: Task) -> int:
     return WORKER_BYTES + sum(memory_bytes(b, task.size) for b in (task.backend, *task.riders)) + windows
 
 
+def can_host_raw(backend: Backend) -> bool:
+    """Whether a `raw` task over the same selection may ride on this backend's task (it is expected to be cheap)."""
+    return backend.name != "raw" and seconds_per_mb(backend) <= RIDE_SECONDS_PER_MB
+
+
 def rides(tasks: Sequence[Task]) -> dict[int, int]:
     """Which `raw` tasks ride on which other task (index to index): the cheapest task over the same selection
     and label that codes it plainly and is expected at `RIDE_SECONDS_PER_MB` or less. A raw task that
@@ -65,7 +71,7 @@ def rides(tasks: Sequence[Task]) -> dict[int, int]:
 
     hosts: dict[tuple[Any, str], int] = {}
     for i, t in enumerate(tasks):
-        if t.backend.name == "raw" or not plain(t) or seconds_per_mb(t.backend) > RIDE_SECONDS_PER_MB:
+        if t.backend.name == "raw" or not plain(t) or not can_host_raw(t.backend):
             continue
         key = (t.selection, t.label)
         if key not in hosts or seconds_per_mb(t.backend) < seconds_per_mb(tasks[hosts[key]].backend):

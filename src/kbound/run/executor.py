@@ -185,11 +185,35 @@ def load(arg: Any) -> Any:
     return arg
 
 
+#: The signals that stop a run (`kbound.run.signals`).
+_STOPPING = frozenset({signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])})
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """The signals that stop a run wait while a worker is forked and recorded as running, then arrive.
+
+    Raised inside fork's own hooks (logging's lock release after a fork), a `Terminated` or
+    KeyboardInterrupt is printed as "Exception ignored" and lost, and the run went on to the end;
+    raised between the fork and the record, it left that worker out of the ones stopped.
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # not on Windows, which does not fork
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _work(call: Call, keep_dir: str | None, parent: int, conn: Connection) -> None:
     die_with_parent(parent)
     return_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # forked (or spawned) while the parent held them: `_signals_held`
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPPING)
     try:
         args = load(call.args)
         kwargs = {"report": _Reporter(conn)} if call.reports else {}
@@ -298,12 +322,13 @@ class LocalExecutor(Executor):
                         break
                     i = pending.pop(pick or 0)
                     in_use += need[i]
-                    recv, send = ctx.Pipe(duplex=False)
                     where = keep_dir if keep or calls[i].keep else None
-                    proc = ctx.Process(target=_work, args=(calls[i], where, os.getpid(), send), daemon=True)
-                    proc.start()
-                    send.close()  # so the pipe reports EOF if the worker dies
-                    running[recv] = (proc, i)
+                    with _signals_held():
+                        recv, send = ctx.Pipe(duplex=False)
+                        proc = ctx.Process(target=_work, args=(calls[i], where, os.getpid(), send), daemon=True)
+                        proc.start()
+                        send.close()  # so the pipe reports EOF if the worker dies
+                        running[recv] = (proc, i)
                     if on_start:
                         on_start(i)
                 for ready in wait(list(running)):
