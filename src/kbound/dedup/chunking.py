@@ -52,7 +52,8 @@ class Chunking:
     def describe(self) -> str:
         """The parameters in words, as reports give them."""
         return (f"FastCDC gear hash, normalized level 2, min {self.min_bytes:,} B, average {self.avg_bytes:,} B, "
-                f"max {self.max_bytes:,} B, a cut at every document start; chunks named by 16-byte BLAKE2b")
+                f"max {self.max_bytes:,} B, a cut at every document start; chunks named by 16-byte BLAKE2b, "
+                "documents by XXH3-128")
 
 
 def _gear() -> np.ndarray:
