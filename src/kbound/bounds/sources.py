@@ -44,17 +44,19 @@ class SourceBound:
 
 
 def _framed(parts: Sequence[int]) -> int:
-    """Shard payloads of one stream with their frame (the shards it has documents in)."""
-    held = [p for p in parts if p]
-    return sum(held) + (framing_bytes(held) if len(held) > 1 else 0)
+    """Shard payloads framed as one payload of their own (no frame around a single one)."""
+    return sum(parts) + (framing_bytes(parts) if len(parts) > 1 else 0)
 
 
 def _counted(d: SourceDuplicates, i: int, routed: RoutedBounds | None) -> SourceBound:
     """A source named per document: its counts, and from the routed streams what it adds and its own bound."""
     adds = own = None
     if routed is not None and i < len(routed.own):
-        adds = _framed(routed.prefix[i]) - (_framed(routed.prefix[i - 1]) if i else 0)
-        own = _framed(routed.own[i]) + routed.decoder_bytes
+        def stream(parts: Sequence[int]) -> int:  # framed over the shards it has documents in
+            return _framed([p for p in parts if p])
+
+        adds = stream(routed.prefix[i]) - (stream(routed.prefix[i - 1]) if i else 0)
+        own = stream(routed.own[i]) + routed.decoder_bytes
 
     def per_byte(n: int | None) -> float | None:
         return None if n is None or not d.bytes else 8 * n / d.bytes
@@ -109,8 +111,7 @@ def source_bounds(outcomes: Sequence[Outcome], best_spec: str | None, plan: Shar
             p = _payloads(o)
             if p is None or len(p) != len(groups) or o.decoder is None or (o.dedup and i > 0):
                 continue
-            parts = [p[s] for s in mine]
-            total = (sum(parts) + (framing_bytes(parts) if len(parts) > 1 else 0)) + o.decoder.decoder_bytes
+            total = _framed([p[s] for s in mine]) + o.decoder.decoder_bytes
             if own is None or total < own[0]:
                 own = (total, _spec(o))
         rows.append(SourceBound(

@@ -85,10 +85,14 @@ class Duplicates:
         return self.repeated_bytes / self.bytes if self.bytes else 0.0
 
 
+def printable(text: str) -> str:
+    """Text as one printable line: newlines and other control characters escaped as Python writes them."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def preview_text(data: bytes) -> str:
     """The first bytes of a chunk as one printable line (UTF-8, newlines and controls escaped)."""
-    text = data.decode("utf-8", "replace")
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)[:80]
+    return printable(data.decode("utf-8", "replace"))[:80]
 
 
 def duplicate_figures(counts: Sequence[PartitionCounts], shards: Sequence[ShardInfo], source_names: Sequence[str],

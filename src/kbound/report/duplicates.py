@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kbound.bounds.results import Report
+from kbound.dedup.figures import printable
 from kbound.report.view import (
     Block,
     Column,
@@ -66,9 +67,7 @@ def _top_table(report: Report) -> Table | None:
 def shown_name(name: str) -> str:
     """A source's name as a table shows it: control characters escaped (a field's value can hold any), `""` for
     the empty name."""
-    if not name:
-        return '""'
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+    return printable(name) if name else '""'
 
 
 SOURCE_COLUMNS = ("source", "documents", "bytes", "rep. within B", "rep. earlier B", "rep. docs",

@@ -216,10 +216,8 @@ def run_stage(
 
     def done(task: Task, outcome: Outcome) -> None:
         j, s = owner[where[id(task)]]
-        got = outcome.stats
-        if got is not None and (got.sha256, got.bytes) != (shard_stats[s].sha256, shard_stats[s].bytes):
-            raise CorpusError(f"the input changed while it was being read (shard {s + 1}): the index read "
-                              f"{shard_stats[s].bytes:,} bytes, coding it {got.bytes:,}")
+        if outcome.stats is not None:
+            _same_input(outcome.stats, shard_stats[s], s, "coding it")
         results.put(dataclasses.replace(outcome, dedup=True), variants[s])
         coded[(j, s)] = outcome
         waiting[j] -= 1
@@ -242,12 +240,16 @@ def _routed(executor: Executor, plan: ShardLayout, numbers: list[dict[str | None
                   f"sources of shard {s + 1}", routed_memory(sources)) for s in range(len(plan.shards))]
     results = _run(executor, calls, "coding each source on its own")
     for s, r in enumerate(results):
-        got: StreamStats = r["stats"]
-        if (got.sha256, got.bytes) != (shard_stats[s].sha256, shard_stats[s].bytes):
-            raise CorpusError(f"the input changed while it was being read (shard {s + 1}): the index read "
-                              f"{shard_stats[s].bytes:,} bytes, the per-source pass {got.bytes:,}")
+        _same_input(r["stats"], shard_stats[s], s, "the per-source pass")
     decoder = measure(parse_spec(SOURCE_CODEC), cache_root, write_cache=write_cache)
     return collect(results, sources, SOURCE_CODEC, verify, decoder.decoder_bytes)
+
+
+def _same_input(got: StreamStats, indexed: StreamStats, s: int, what: str) -> None:
+    """A later read of shard s must be the bytes pass 1 indexed; else the input changed under the run."""
+    if (got.sha256, got.bytes) != (indexed.sha256, indexed.bytes):
+        raise CorpusError(f"the input changed while it was being read (shard {s + 1}): the index read "
+                          f"{indexed.bytes:,} bytes, {what} {got.bytes:,}")
 
 
 def _variant(setup: DedupSetup, starts: np.ndarray, digests: Sequence[str], before: str) -> str:

@@ -433,10 +433,7 @@ class _Lines:
         """The source names of a block msgspec decoded: each record's `source` struct, followed down the path."""
         path = self.source.source_field or ""
         for i, r in enumerate(records):
-            v = r.source
-            for _ in self.path[1:]:
-                v = None if v is None else v.value
-            self.labels.append(source_label(v, path, lambda i=i: self._nth(offset, i)))
+            self.labels.append(source_label(self._down(r.source), path, lambda i=i: self._nth(offset, i)))
 
     def _nth(self, offset: int, i: int) -> str:
         """Where the i-th line of a block starting at `offset` is, for a message."""
@@ -453,10 +450,14 @@ class _Lines:
             record: Any = msgspec.json.decode(line, type=doc)
         except (msgspec.MsgspecError, RecursionError):
             record = None  # the text's own reading names the bad line
-        v = None if record is None else record.source
-        for _ in self.path[1:]:
-            v = None if v is None else v.value
+        v = None if record is None else self._down(record.source)
         self.labels.append(source_label(v, self.source.source_field or "", lambda: self._where(offset)))
+
+    def _down(self, level: Any) -> Any:
+        """The value at the end of the path inside a struct `_nested` read (None where a level is absent)."""
+        for _ in self.path[1:]:
+            level = None if level is None else level.value
+        return level
 
     def _parse(self, block: bytes, offset: int, stop: int | None) -> tuple[list[Document], bool]:
         docs: list[Document] = []
