@@ -368,6 +368,11 @@ def main() -> int:
             subprocess.run([sys.executable, str(Path(__file__).with_name("bench_dedup.py")), "--gb", args.dedup_gb,
                             "--corpora", str(args.corpora), "--out", str(part)], check=True)
             lines += [part.read_text()]
+            gcide = args.corpora / "gcide.txt"
+            speed = subprocess.run([sys.executable, str(Path(__file__).with_name("bench_chunking.py")),
+                                    *([str(gcide)] if gcide.is_file() else [])],
+                                   check=True, capture_output=True, text=True)
+            lines += ["### Pass 1 alone: chunking and naming (`bench/bench_chunking.py`)", "", speed.stdout]
         if "9" in parts:
             part = tmp / "plan.md"
             subprocess.run([sys.executable, str(Path(__file__).with_name("bench_plan.py")), "--mb", args.plan_mb,
