@@ -196,7 +196,13 @@ def test_ctrl_c_prints_finished_rows_and_exits_130(tmp_path: Path) -> None:
         ["kbound", str(big), "-b", "zlib:1", "-b", "cm", "-j", "2", "-f", "lines", "--no-cache"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, preexec_fn=sigint_default,
     )
-    time.sleep(4.0)  # zlib:1 must finish first, even on a loaded machine
+    # kbound handles SIGINT once it runs rows: wait for its first worker (starting Python takes seconds on a
+    # loaded machine), then give zlib:1 time to finish.
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 60
+    while children.exists() and not children.read_text().split() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(4.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130

@@ -18,7 +18,7 @@ import pytest
 from cli_helpers import run
 from corpus_helpers import corpus_of
 from kbound.backends.registry import parse_spec
-from kbound.run import worker
+from kbound.run import executor, worker
 from kbound.run.worker import Task, run_task
 
 KBOUND = [sys.executable, "-c", "from kbound.cli import main; main()"]
@@ -76,7 +76,7 @@ def test_a_full_temporary_directory_is_one_line_that_says_where(
     corpus = corpus_of(alice)
     # ppmd spools its payload (raw and the dictionary coders verify beside the encoder and write nothing).
     result = run_task(Task(parse_spec("ppmd:4,mem=16m"), corpus.selection(), 152_089), write_cache=False)
-    assert result["error"] == (f"no space left for the payload in the temporary directory {tmp_path} "
+    assert result["error"] == (f"no space left in the temporary directory {tmp_path} "
                                "(No space left on device): set TMPDIR to a larger disk")
 
 
@@ -126,3 +126,38 @@ def test_a_text_that_begins_with_a_containers_magic_is_read_as_it_is_with_plain(
     assert code == 2 and "--plain reads every input as text as it is; --field reads JSON lines or Parquet" in err
     code, _, err = run("curve", str(path), "--plain", "--field", "text", "-b", "zlib:1")
     assert code == 2 and "--plain reads every input as text as it is" in err
+
+
+def _no_room(*_: Any) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_temporary_directory_in_any_worker_call_says_where(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Not only a payload: pass 1 keeps the duplicate index's partitions in the work directory too.
+    monkeypatch.setattr(executor.tempfile, "tempdir", str(tmp_path))
+    [result] = executor.LocalExecutor(jobs=1).run([executor.Call(_no_room, ())])
+    assert result == executor.Failure(f"no space left in the temporary directory {tmp_path} "
+                                      "(No space left on device): set TMPDIR to a larger disk")
+
+
+@pytest.mark.skipif(executor.context().get_start_method() != "fork", reason="the patch reaches workers by fork")
+def test_a_run_in_which_every_row_failed_is_an_error_and_a_limit_it_cannot_check_is_breached(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    words = Path(__file__).resolve().parent.parent / "corpora" / "alice29.txt"
+    paragraphs = [p for p in words.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    (shards / "a.jsonl").write_text("".join(json.dumps({"text": p}) + "\n" for p in paragraphs * 2), encoding="utf-8")
+    monkeypatch.setattr(executor.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(executor, "_store", _no_room)  # every kept result (the rows of a run with the stage)
+    args = [str(shards), "--field", "text", "-b", "zstd:3", "--no-cache", "--no-progress", "-f", "lines"]
+    code, out, err = run(*args)
+    failed = f"failed: no space left in the temporary directory {tmp_path} (No space left on device): set TMPDIR"
+    assert (code, out) == (1, ""), err
+    assert failed in err and err.endswith("kbound: error: no backend produced a bound (every row failed)\n"), err
+    code, out, err = run(*args, "--max-bpb", "8")
+    assert (code, out) == (3, "")
+    assert err.endswith("kbound: threshold breached: --max-bpb 8 cannot be checked: this run has no best bound\n")

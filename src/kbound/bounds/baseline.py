@@ -148,8 +148,11 @@ def threshold_breaches(
     """One line for each limit the report breaks (empty when it keeps them all)."""
     out: list[str] = []
     best = report.best
-    if max_bpb is not None and best is not None and best.bits_per_byte is not None and best.bits_per_byte > max_bpb:
-        out.append(f"best bound {best.bits_per_byte:.6f} bits/byte exceeds --max-bpb {max_bpb:g}")
+    if max_bpb is not None:
+        if best is None or best.bits_per_byte is None:  # a limit that cannot be checked must not pass
+            out.append(f"--max-bpb {max_bpb:g} cannot be checked: this run has no best bound")
+        elif best.bits_per_byte > max_bpb:
+            out.append(f"best bound {best.bits_per_byte:.6f} bits/byte exceeds --max-bpb {max_bpb:g}")
     if max_growth is not None:
         comparison = report.baseline
         growth = None if comparison is None or comparison.best is None else comparison.best.growth_percent

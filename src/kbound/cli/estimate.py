@@ -13,7 +13,7 @@ from kbound.backends.registry import DEFAULT_EFFORT, EFFORTS
 from kbound.bounds.baseline import compare_with_baseline, load_baseline, threshold_breaches
 from kbound.bounds.estimate import DEDUP_MODES, SOURCE_FIELD_NEEDS_DEDUP, estimate
 from kbound.bounds.results import Report
-from kbound.cli.common import EXIT_OK, EXIT_THRESHOLD, describe_models, interrupted_exit, run_cli
+from kbound.cli.common import EXIT_ERROR, EXIT_OK, EXIT_THRESHOLD, describe_models, interrupted_exit, run_cli
 from kbound.cli.options import (
     ModelLoss,
     Size,
@@ -290,7 +290,12 @@ def estimate_command(
         breaches = threshold_breaches(report, max_bpb=max_bpb, max_growth=max_growth)
         for line in breaches:
             click.echo(f"kbound: threshold breached: {line}", err=True)
-        return EXIT_THRESHOLD if breaches else EXIT_OK
+        if breaches:
+            return EXIT_THRESHOLD
+        if report.best is None:  # every row failed: printed above, but a run without a bound is not a success
+            click.echo("kbound: error: no backend produced a bound (every row failed)", err=True)
+            return EXIT_ERROR
+        return EXIT_OK
 
     def run_or_stop() -> int:
         try:

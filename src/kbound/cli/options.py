@@ -188,7 +188,8 @@ def use_color() -> bool:
 EXIT_CODES_EPILOG = """\b
 Exit codes:
   0    success
-  1    error (bad input, unknown backend, missing library or matplotlib; curve: no backend could be fitted)
+  1    error (bad input, unknown backend, missing library or matplotlib, every row
+       failed; curve: no backend could be fitted)
   2    usage error (bad option or argument)
   129  hung up (SIGHUP); what finished is printed
   130  interrupted (Ctrl-C, SIGINT); what finished is printed

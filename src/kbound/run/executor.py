@@ -33,6 +33,7 @@ from typing import Any
 
 from kbound.errors import KboundError
 from kbound.run.malloc import return_freed_memory
+from kbound.run.outcome import failure_text
 from kbound.run.signals import Terminated, die_with_parent
 
 #: What a worker process holds besides its own work: the interpreter, numpy, kbound and a few 1 MiB
@@ -222,8 +223,8 @@ def _work(call: Call, keep_dir: str | None, parent: int, conn: Connection) -> No
             result = _store(result, keep_dir)
     except KboundError as e:
         result = Failure(str(e))
-    except Exception as e:  # a library's own error: this call's failure, in one line
-        result = Failure(f"{type(e).__name__}: {e}".rstrip(": "))
+    except Exception as e:  # a library's own error or a full temporary disk: this call's failure, in one line
+        result = Failure(failure_text(e))
     conn.send(("done", result))
     conn.close()
 

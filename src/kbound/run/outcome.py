@@ -59,8 +59,8 @@ class Outcome:
 def failure_text(e: Exception) -> str:
     """A backend's failure as one line: a full temporary disk says which and what to do; anything else, a
     library's own error, its type and message."""
-    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):  # the payload's temporary file
-        return (f"no space left for the payload in the temporary directory {tempfile.gettempdir()} "
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):  # a payload or the duplicate index
+        return (f"no space left in the temporary directory {tempfile.gettempdir()} "
                 f"({e.strerror}): set TMPDIR to a larger disk")
     return f"{type(e).__name__}: {e}".rstrip(": ")
 
