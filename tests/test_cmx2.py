@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
-
 from kbound.backends import cmx2, cmx2_model
 from kbound.backends.base import read_varint
 from kbound.backends.cmx import Cmx
