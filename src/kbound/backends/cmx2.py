@@ -47,7 +47,7 @@ class Cmx2(cmx.Cmx):
     """
 
     name = "cmx2"
-    summary = "strongest context mixing, paq8-like (numba), about 0.05-0.07 MB/s each way; mem=SIZE of model tables"
+    summary = "strongest context mixing, paq8-like (numba), about 0.05-0.09 MB/s each way; mem=SIZE of model tables"
     params = (
         Param("mem", _mem, 2 << 30,
               "most model memory (tables) besides the text: 1 KiB an input byte, 256m for any text; 128m at least"),
