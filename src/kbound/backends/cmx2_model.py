@@ -43,8 +43,9 @@ Format 2 added, after paq8px's word and match models (bench/CM_RESULTS.md measur
 
 Format 3 added, for markup (bench/CM_RESULTS.md; enwik8-head 1.2 % smaller, alice29.txt 4 bytes larger):
 
-* NEST: the open brackets and tags ('[', '{', '(', '<', 4 bits each; '{' stays open across lines,
-  the others close at a newline) with the word and the last byte, with order 2 and with order 3.
+* NEST: the open brackets and tags ('[', '{', '(', '<', 4 bits each, the last 8; a closing one
+  pops its match; a newline empties the stack unless '{' is innermost, as templates span lines)
+  with the word and the last byte, with order 2 and with order 3.
 * SEGMENT: a hash of the bytes since the last '[', '{', '<' or '|' (while under 24 bytes: a
   link's target, a template's name, a table cell), and it with its head (inside '[' or '{',
   the first segment once a '|' ended it: the link's target, the template's name).
@@ -300,7 +301,7 @@ def code(
     seglen = 0
     seg_open = 0  # the byte that began the segment
     head = 0  # inside '[' or '{': the first segment (a link's target, a template's name) once a '|' has ended it
-    nest = 0  # the open brackets and tags, 4 bits each, innermost lowest ('{' stays open across lines)
+    nest = 0  # the open brackets and tags, 4 bits each, innermost lowest (a newline empties it unless '{' is innermost)
     marks = 0  # how many '[', '{' and '<' the text has had (to 255)
     markup = False  # from 8 on: the markup contexts count, and the innermost brackets choose weights
     nm = 0  # nest in markup, else 0
