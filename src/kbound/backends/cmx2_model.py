@@ -678,7 +678,7 @@ def code(
             nest = 0
         markup = marks >= 8
         nm = nest if markup and opts & NEST_MIXERS else 0
-        nm_sets = markup and opts & NEST_MIXERS
+        nm_sets = markup and (opts & NEST_MIXERS) != 0
         lh = ((lh + c + 1) * 0x3C6EF372) & _M
         if c == 10:
             if c1 == 58:  # a line that ends with a colon names who speaks (a play) or what follows
