@@ -138,7 +138,8 @@ def ablate(path: Path, size: int, model: str = "cmx") -> str:
     if model == "cmx2":
         names = ("CONFIDENCE", "TEXT", "CJK_WORDS", "LOW_ORDERS", "FOURTH_MIXER", "MATCH_CTX",
                  "CLASSES", "GAP_WORD", "BLOCK", "WORD_DISTANCE", "KEYWORD", "COLUMNS", "LONG_MATCH", "WORD_MIXER",
-                 "CLASS_MIXER", "LENGTH_MIXER", "SECOND_FINAL", "MORE_APMS")
+                 "CLASS_MIXER", "LENGTH_MIXER", "SECOND_FINAL", "MORE_APMS", "SEGMENT", "NEST", "LINE_ORDER2",
+                 "NEST_MIXERS")
         parts = {name: getattr(cmx_model, name) for name in names}
     else:
         parts = {"ORDER0": cmx_model.ORDER0, "HIGH_ORDERS (5, 8)": cmx_model.HIGH_ORDERS, "SPARSE": cmx_model.SPARSE,

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import SHARED
 from kbound.backends import cmx2, cmx2_model
 from kbound.backends.base import read_varint
 from kbound.backends.cmx import Cmx
@@ -21,6 +22,11 @@ from kbound.errors import BackendError
 
 CORPORA = Path(__file__).resolve().parent.parent / "corpora"
 ALICE = (CORPORA / "alice29.txt").read_bytes()
+# Alice's words with every third one a wiki link ([[word]]) and each line a {{template}}: enough
+# markup from real text for the markup contexts to count (8 brackets), in a few hundred bytes.
+WIKI = b"\n".join(b"{{" + line.split(b" ")[0] + b"}} " + b" ".join(b"[[" + w + b"]]" if i % 3 == 0 else w
+                                                                  for i, w in enumerate(line.split(b" ")))
+                  for line in ALICE[:6000].split(b"\n"))
 
 
 def test_tables_stay_within_mem() -> None:
@@ -51,11 +57,11 @@ def test_mem_has_room_for_the_fixed_tables() -> None:
 
 def test_pinned_payload_on_alice() -> None:
     # A change here means the model changed, and cmx2.FORMAT must change with it. With the
-    # 256 MiB it gets by default, alice29 takes 34,712 bytes (format 1: 35,499), against
+    # 256 MiB it gets by default, alice29 takes 34,716 bytes (format 2: 34,712; format 1: 35,499), against
     # cmx's 35,790 and paq8px -8's 33,070 (bench/CM_RESULTS.md).
     payload = parse_spec("cmx2").compress(ALICE)
-    assert len(payload) == 34712
-    assert hashlib.sha256(payload).hexdigest() == "16fae86d4935daf509796a2d0f5e5b7766b286b45b3fb10fd94f323acf2a3a31"
+    assert len(payload) == 34716
+    assert hashlib.sha256(payload).hexdigest() == "ec1bfb3bb9696be283023131eb17ae21dcea8578952db9135be7b28491558b82"
     assert isinstance(parse_spec("cmx2"), Cmx)  # cmx's backend with another model, format and table sizes
 
 
@@ -82,6 +88,26 @@ def test_cjk_characters_are_words() -> None:
     assert size(ALICE[:3000], cmx2_model.ALL) == size(ALICE[:3000], without)
 
 
+def test_markup_contexts_pay_on_markup_only() -> None:
+    # The bracket and segment contexts and the weights the brackets choose must pay on wiki
+    # markup, and change nothing on text with fewer than 8 '[', '{' or '<'.
+    tables = cmx2_model.new_tables(128 << 20)
+
+    def size(data: bytes, opts: int) -> int:
+        for table in tables:
+            table[:] = 0
+        _, n = cmx2_model.code(np.frombuffer(data, np.uint8).copy(), *tables, False, np.zeros(0, np.uint8), opts)
+        return n
+
+    wiki = SHARED / "enwik8-head.txt"
+    if not wiki.is_file():
+        pytest.skip(f"{wiki} is absent")
+    text = wiki.read_bytes()[:30000]
+    markup = cmx2_model.SEGMENT | cmx2_model.NEST | cmx2_model.LINE_ORDER2 | cmx2_model.NEST_MIXERS
+    assert size(text, cmx2_model.ALL) < size(text, cmx2_model.ALL & ~markup)
+    assert size(ALICE[:6000], cmx2_model.ALL) == size(ALICE[:6000], cmx2_model.ALL & ~markup)
+
+
 _NO_NUMBA = r"""
 import sys; sys.modules['numba'] = None; sys.modules['llvmlite'] = None
 import hashlib
@@ -96,7 +122,7 @@ print(hashlib.sha256(payload).hexdigest())
 
 
 def test_same_bytes_without_numba(tmp_path: Path) -> None:
-    data = ALICE[:1000] + "中文，日本語。".encode()  # plain Python codes a few kB a second
+    data = ALICE[:1000] + "中文，日本語。".encode() + WIKI[:400]  # plain Python codes a few kB a second
     text = tmp_path / "input.txt"
     text.write_bytes(data)
     out = subprocess.run([sys.executable, "-c", _NO_NUMBA, str(text)], capture_output=True, text=True,

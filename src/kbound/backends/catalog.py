@@ -268,8 +268,8 @@ CATALOG: dict[str, Card] = {
     "cm": Card("kbound.backends.cm:Cm", _numba_memory, _unbounded, ("cm",), _fixed(6.0), slow=True),
     # cmx format 4 on gcide.txt: 0.280 MB/s compressing, 0.186 decompressing (bench/CM_RESULTS.md).
     "cmx": Card("kbound.backends.cmx:Cmx", _cmx_memory, _unbounded, ("cmx",), _fixed(15.0), slow=True),
-    # cmx2 format 2: 0.049-0.069 MB/s of CPU time each way at load 13-17 on 2 cores, 0.29-0.41 times
-    # cmx's speed in the same runs (bench/CM_RESULTS.md).
+    # cmx2 format 3: 0.054-0.089 MB/s of CPU time each way on six texts at load 7-10 on 2 cores
+    # (bench/CM_RESULTS.md); format 2: 0.049-0.069 at load 13-17.
     "cmx2": Card("kbound.backends.cmx2:Cmx2", _cmx2_memory, _unbounded, ("cmx2",), _fixed(50.0), slow=True),
     # lm: a block's context reaches `window` tokens back, at least one byte each.
     "lm": Card("kbound.backends.lm:Lm", _lm_memory, lambda c: int(c["window"]), (), _lm_seconds, slow=True),

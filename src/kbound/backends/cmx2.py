@@ -14,7 +14,7 @@ from kbound.backends import cmx, cmx2_model
 from kbound.backends.base import Param, size_in
 
 #: Bump when the model changes: a payload names the model that wrote it.
-FORMAT = 2
+FORMAT = 3
 
 
 def _mem(text: str) -> int:
@@ -37,7 +37,8 @@ def tables_mem(mem: int, size: int) -> int:
 class Cmx2(cmx.Cmx):
     """The strongest context mixing: `cmx`'s model with a confidence input per context, 17 more
     contexts (words, byte classes, columns, the match's expected byte), CJK characters as
-    words, a long-match model, seven first-layer mixers and two final ones, six APMs.
+    words, a long-match model, seven first-layer mixers and two final ones, six APMs; in
+    markup (wiki text, XML), six contexts of the open brackets and the segment since the last.
 
     `mem` bounds the model's tables (2 GiB by default, 128 MiB at least; 1 KiB an input byte,
     and 256 MiB for any text unless `mem` is less);
@@ -46,7 +47,7 @@ class Cmx2(cmx.Cmx):
     """
 
     name = "cmx2"
-    summary = "strongest context mixing, paq8-like (numba), about 0.05-0.07 MB/s each way; mem=SIZE of model tables"
+    summary = "strongest context mixing, paq8-like (numba), about 0.05-0.09 MB/s each way; mem=SIZE of model tables"
     params = (
         Param("mem", _mem, 2 << 30,
               "most model memory (tables) besides the text: 1 KiB an input byte, 256m for any text; 128m at least"),

@@ -41,6 +41,23 @@ Format 2 added, after paq8px's word and match models (bench/CM_RESULTS.md measur
 * MORE_APMS: two more APMs, by a hash of the word and the previous byte, and by which of the
   last 8 bits the coder mispredicted with the previous byte.
 
+Format 3 added, for markup (bench/CM_RESULTS.md; enwik8-head 1.2 % smaller, alice29.txt 4 bytes larger):
+
+* NEST: the open brackets and tags ('[', '{', '(', '<', 4 bits each, the last 8; a closing one
+  pops its match; a newline empties the stack unless '{' is innermost, as templates span lines)
+  with the word and the last byte, with order 2 and with order 3.
+* SEGMENT: a hash of the bytes since the last '[', '{', '<' or '|' (while under 24 bytes: a
+  link's target, a template's name, a table cell), and it with its head (inside '[' or '{',
+  the first segment once a '|' ended it: the link's target, the template's name).
+* LINE_ORDER2: the line's first byte with order 2 (lists, headings, table rows).
+* NEST_MIXERS: the innermost bracket chooses weights in the second final mixer (in place of the
+  column), the length mixer (with the letters in the word) and the class mixer, and joins the
+  misses APM's key.
+
+These count only once the text has had 8 '[', '{' or '<' (markup): before, their contexts take
+one bucket and their inputs are zero, and the mixers' starting weights stay format 2's (3/113 an
+input), so prose codes almost as format 2 did (the tables' layout moved: alice29.txt +4 bytes).
+
 Format 1's CERTAIN input (the history's st(p) where the bit history was all zeros or all
 ones) was dropped: it cost a quarter of the mixers' work for nothing (alice29.txt 3 bytes smaller
 without). History maps chosen by the counter's count as well (four buckets) gave 2-12 bytes on
@@ -75,15 +92,18 @@ from kbound.backends.jit import prefetch as _prefetch
 
 _M = 0xFFFFFFFF
 N_DIRECT = 2  # orders 0 and 1
-N_HASHED = 32  # orders 2-6, 8; word; word pair; column; sparse; speaker; sparse; line start; indirect; words 0 and 2;
+N_HASHED = 38  # orders 2-6, 8; word; word pair; column; sparse; speaker; sparse; line start; indirect; words 0 and 2;
 # three words; the previous word and what followed it; the nearest open bracket or quote; order 0 twice;
 # the match model's expected byte; two of byte classes; the word and the gap before it; the word in its
-# 1 KiB block; two of how far back the word last ended; the keyword; four of the column
+# 1 KiB block; two of how far back the word last ended; the keyword; four of the column; and in markup
+# (format 3): the segment, three of the open brackets, the line start with order 2, the segment and its head
+_MARKUP_Q = 32  # the first of the markup contexts, whose inputs are zero until the text has had 8 brackets or tags
 N_CTX = N_DIRECT + N_HASHED
 _RUN_Q = np.array([0, 1, 2, 4, 6, 7], np.int64)  # the hashed contexts with a run model: orders 2-4, 6, words
 N_RUN = _RUN_Q.size
 # Per context: counter, history, confidence; then match confidence and vote, runs, bias, long match and vote.
 N_INPUTS = 3 * N_CTX + 3 + N_RUN + 2
+_W0_INPUTS = 113  # format 2's inputs: the initial weights are theirs, so text without markup starts as it did
 _RUN_ROWS = 1 << 22  # entries of the run table (16 MiB), mem allowing
 _LIMIT = 127  # counters keep a 7-bit count (cm: 5), so stationary contexts settle to 1/128.5
 _COUNT_BITS = 7
@@ -103,9 +123,10 @@ _SETS_C = 7 * 4 * 256  # how many of orders 2-6 and 8 have been seen x kind of p
 _SETS_D = 2048 * 8  # a hash of the previous two bytes x bit position
 _SETS_E = 4096 * 3  # a hash of the word and the previous byte x match state
 _SETS_G = 2048 * 8  # a hash of the classes of the last three bytes x bit position
-_SETS_H = 16 * 256  # letters in the current word x partial byte
+_SETS_H = 4 * 16 * 256  # the innermost bracket (markup only) x letters in the current word x partial byte
 _SETS_F = 7 * 3 * 256  # final mixer: seen x match state x partial byte
 _SETS_F2 = 8 * 4 * 8 * 16  # second final mixer: letters in the word x kind of previous byte x bit position x column
+# (in markup: the innermost bracket and whether the line just began, in place of the column)
 _N_MIXERS = 8  # the final mixers' inputs: mixers A, B, bias, C, D, E, G, H
 
 #: Components `opts` can switch off, for measuring them; the backend uses ALL.
@@ -115,7 +136,8 @@ CONFIDENCE, CJK_WORDS, TEXT, FOURTH_MIXER, LOW_ORDERS = 2048, 4096, 16384, 32768
 MATCH_CTX, WORD_MIXER, MORE_APMS = 1 << 17, 1 << 19, 1 << 20
 CLASSES, GAP_WORD, BLOCK, CLASS_MIXER, LENGTH_MIXER = 1 << 21, 1 << 22, 1 << 23, 1 << 24, 1 << 25
 LONG_MATCH, WORD_DISTANCE, KEYWORD, COLUMNS, SECOND_FINAL = 1 << 26, 1 << 27, 1 << 28, 1 << 29, 1 << 30
-ALL = (1 << 31) - 1 - 8192 - (1 << 18)  # 8192: format 1's CERTAIN input; 1 << 18: a history-map choice tried
+SEGMENT, NEST, LINE_ORDER2, NEST_MIXERS = 1 << 31, 1 << 32, 1 << 33, 1 << 34
+ALL = (1 << 35) - 1 - 8192 - (1 << 18)  # 8192: format 1's CERTAIN input; 1 << 18: a history-map choice tried
 
 
 def table_bytes(mem: int) -> tuple[int, int]:
@@ -188,7 +210,7 @@ def code(
     msm = np.full(64, _INIT_MATCH, np.int32)
     smp = np.full(N_CTX * _HISTORY_ROWS, (1 << 21) << 10, np.uint32)  # probability << 10 | count: 32 bits, one load
     slot = np.zeros(N_CTX, np.int64)
-    w0 = (1 << 16) * 12 // (4 * N_INPUTS)  # the inputs' weights start summing to 3 (cmx: 2.25; 0.01-0.03 % smaller)
+    w0 = (1 << 16) * 12 // (4 * _W0_INPUTS)  # format 2's weights start summing to 3 (cmx: 2.25; 0.01-0.03 % smaller)
     wa = np.full(_SETS_A * N_INPUTS, w0, np.int32)
     wb = np.full(_SETS_B * N_INPUTS, w0, np.int32)
     wc = np.full(_SETS_C * N_INPUTS, w0, np.int32)
@@ -268,6 +290,22 @@ def code(
         off[27] = 1
     if not opts & COLUMNS:
         off[28:32] = 1
+    if not opts & SEGMENT:
+        off[32] = 1
+        off[37] = 1
+    if not opts & NEST:
+        off[33:36] = 1
+    if not opts & LINE_ORDER2:
+        off[36] = 1
+    seg = 0  # a hash of the bytes since the last '[', '{', '<' or '|'
+    seglen = 0
+    seg_open = 0  # the byte that began the segment
+    head = 0  # inside '[' or '{': the first segment (a link's target, a template's name) once a '|' has ended it
+    nest = 0  # the open brackets and tags, 4 bits each, innermost lowest (a newline empties it unless '{' is innermost)
+    marks = 0  # how many '[', '{' and '<' the text has had (to 255)
+    markup = False  # from 8 on: the markup contexts count, and the innermost brackets choose weights
+    nm = 0  # nest in markup, else 0
+    nm_sets = False
     prev_len = 0  # the previous line's length
     wpos = np.zeros(1 << 16, np.int64)  # where each word (by a 16-bit hash) last ended, with a 16-bit check
     keyword = 0  # the word before the last ':' or '=' on this line
@@ -326,11 +364,12 @@ def code(
         k4 = (_mix32(c4 & 0xFFFFFF) + 99) & _M
         r4 = ((_mix32((k4 + 0x9E3779B1) & _M) * rows3) >> 32) * 33
         k5 = (_mix32((word + 0x6A09E667) & _M) + c1 * 0x2545F491) & _M
-        k6 = _mix32(((misses & 0xFF) | c1 << 8) + 0x7A5B3C00)  # the last 8 bits' misses and the previous byte
+        k6 = _mix32(((misses & 0xFF) | c1 << 8) + 0x7A5B3C00 + ((nm & 0xFF) << 16))  # the last 8 bits' misses,
+        # the previous byte and (in markup) the two innermost brackets
         r5 = ((_mix32((k5 + 0x9E3779B1) & _M) * rows3) >> 32) * 33
         r6 = ((_mix32((k6 + 0x9E3779B1) & _M) * rows3) >> 32) * 33
         wsel = (_mix32((word + c1 * 0x1B873593 + 0x5BD1E995) & _M) * 4096) >> 32
-        gsel = (_mix32((ga & 0xFFFFFF) + 0x2F0B4A1) * 2048) >> 32
+        gsel = (_mix32((ga & 0xFFFFFF) + 0x2F0B4A1 + ((nm & 0xF) << 24)) * 2048) >> 32
         _prefetch(apm4, r4)
         _prefetch(apm4, r4 + 32)
         _prefetch(apm3, r3)
@@ -362,6 +401,11 @@ def code(
             if not opts & ORDER0:
                 x[0] = 0
                 x[N_CTX] = 0
+            if not markup:
+                for q in range(N_DIRECT + _MARKUP_Q, N_CTX):
+                    x[q] = 0
+                    x[N_CTX + q] = 0
+                    x[2 * N_CTX + 3 + N_RUN + q] = 0
             for q in range(N_HASHED if opts != ALL else 0):
                 if off[q]:
                     x[N_DIRECT + q] = 0
@@ -398,7 +442,7 @@ def code(
             sd = ((h2sel << 3) | j) * N_INPUTS
             se = (wsel * 3 + (0 if mctx < 0 else 1 + (mctx & 1))) * N_INPUTS
             sg = ((gsel << 3) | j) * N_INPUTS
-            sh = ((min(wlen, 15) << 8) | c0) * N_INPUTS
+            sh = ((((nm & 3) << 4 | min(wlen, 15)) << 8) | c0) * N_INPUTS
             da, db, dc = _dot3(x, wa, sa, wb, sb, wc, sc, N_INPUTS)
             dd, de, dg, dh = _dot4(x, wd, sd, we, se, wg, sg, wh, sh, N_INPUTS)
             dot2 = 0
@@ -416,7 +460,8 @@ def code(
                 dot = _dot(xf, wf, sf, nf)
                 dot1 = dot
                 if opts & SECOND_FINAL:  # a second final mixer, and the two averaged
-                    sf2 = ((((min(wlen, 7) * 4 + kind) * 8 + j) * 16) + min(col, 15)) * nf
+                    sf2 = ((((min(wlen, 7) * 4 + kind) * 8 + j) * 16) + (min(col, 15) if not nm_sets else
+                           (nest & 7) * 2 + (col == 0))) * nf
                     dot2 = _dot(xf, wf2, sf2, nf)
                     dot = (dot1 + dot2) >> 1
             else:
@@ -521,7 +566,7 @@ def code(
                 r3 = ((_mix32(((c4 & 0xFFFF) << 8) | c0) * rows3) >> 32) * 33
                 r4 = ((_mix32((k4 + c0 * 0x9E3779B1) & _M) * rows3) >> 32) * 33
                 r5 = ((_mix32((k5 + c0 * 0x9E3779B1) & _M) * rows3) >> 32) * 33
-                k6 = _mix32(((misses & 0xFF) | c1 << 8) + 0x7A5B3C00)
+                k6 = _mix32(((misses & 0xFF) | c1 << 8) + 0x7A5B3C00 + ((nm & 0xFF) << 16))
                 r6 = ((_mix32((k6 + c0 * 0x9E3779B1) & _M) * rows3) >> 32) * 33
                 _prefetch(apm4, r4)
                 _prefetch(apm4, r4 + 32)
@@ -543,7 +588,7 @@ def code(
                 _prefetch_row(wd, ((h2sel << 3) | jn) * N_INPUTS)
                 _prefetch_row(we, (wsel * 3 + (0 if not live else 1 + ((expected >> (7 - jn)) & 1))) * N_INPUTS)
                 _prefetch_row(wg, ((gsel << 3) | jn) * N_INPUTS)
-                _prefetch_row(wh, ((min(wlen, 15) << 8) | c0) * N_INPUTS)
+                _prefetch_row(wh, ((((nm & 3) << 4 | min(wlen, 15)) << 8) | c0) * N_INPUTS)
         c = c0 & 0xFF
         if decode:
             data[i] = c
@@ -610,6 +655,30 @@ def code(
             opener = 0
         elif c == 34:
             opener = 0 if opener == 34 else 34
+        # Markup (wiki text, XML): the open brackets and tags, and the segment since the last of them or '|'.
+        if c == 124 and (seg_open == 91 or seg_open == 123):
+            head = seg
+        elif c == 91 or c == 123:
+            head = 0
+        if c == 91 or c == 123 or c == 60 or c == 124:
+            seg_open = c
+            seg = c + 1
+            seglen = 0
+        else:
+            seg = ((seg + c + 1) * 0x2F0B4A13) & _M
+            seglen += 1
+        if c == 91 or c == 123 or c == 40 or c == 60:
+            nest = ((nest << 4) | (1 if c == 91 else 2 if c == 123 else 3 if c == 40 else 4)) & _M
+            if c != 40:
+                marks = min(marks + 1, 255)
+        elif c == 93 or c == 125 or c == 41 or c == 62:
+            if (nest & 15) == (1 if c == 93 else 2 if c == 125 else 3 if c == 41 else 4):
+                nest >>= 4
+        elif c == 10 and (nest & 15) != 2:
+            nest = 0
+        markup = marks >= 8
+        nm = nest if markup and opts & NEST_MIXERS else 0
+        nm_sets = markup and (opts & NEST_MIXERS) != 0
         lh = ((lh + c + 1) * 0x3C6EF372) & _M
         if c == 10:
             if c1 == 58:  # a line that ends with a colon names who speaks (a play) or what follows
@@ -672,6 +741,15 @@ def code(
         ctx[29] = _mix32(((min(col, 255) << 12 | min(prev_len, 4095)) + (33 << 24)) & _M)
         ctx[30] = _mix32(((min(col, 255) << 1 | (c == 32)) + (34 << 24)) & _M)
         ctx[31] = _mix32(((min(col, 255) << 16 | (ga & 0xFFFF)) + 0x35000000 * 3) & _M)
+        if markup:
+            ctx[32] = _mix32((seg * 0x9E3779B1 + 0x6C8E9CF5) & _M) if seglen < 24 else _mix32(c + 0x6D000000)
+            ctx[33] = _mix32((_mix32(nest + 0x3C6EF372) + word * 0x2545F491 + c * 0x9E3779B1 + 35) & _M)
+            ctx[34] = _mix32((_mix32(nest + 0x7F4A7C15) + (c4 & 0xFFFF) * 0x2545F491) & _M)
+            ctx[35] = _mix32((_mix32(nest + 0x1F83D9AB) + (c4 & 0xFFFFFF) * 0x2545F491) & _M)
+            ctx[36] = _mix32((_mix32(first + 0x6A09E667) + (c4 & 0xFFFF) * 0x2545F491 + 0x123) & _M)
+            ctx[37] = _mix32((_mix32(head + 0x428A2F98) + seg * 0x9E3779B1 + seg_open * 0x2545F491) & _M)
+        else:  # one bucket, whose inputs the mixers do not see
+            ctx[_MARKUP_Q:] = 0x11
         for q in range(N_HASHED):
             _touch(t, nb2, ctx[q] + 0x9E3779B1)
         for r in range(N_RUN):
