@@ -138,6 +138,8 @@ def main() -> int:
                         help="with --keep: write the tables from the kept runs, leaving out unplanned runs not kept")
     parser.add_argument("--corpus", choices=("mixed", "dictionary"), action="append", default=None,
                         help="with --only: only this corpus's runs")
+    parser.add_argument("--effort", choices=EFFORTS, action="append", default=None,
+                        help="with --only unplanned: only this effort's runs")
     args = parser.parse_args()
     if not (args.corpora / "gcide.txt").is_file():
         print(f"bench_plan: no gcide.txt under {args.corpora}; skipping (give --corpora DIR)")
@@ -167,7 +169,7 @@ def main() -> int:
                         run = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"],
                                      tmp / f"plan-{name}", kept(f"plan-{name}"))[0]
                         print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
-                    for effort in EFFORTS if stage == "unplanned" else ():
+                    for effort in (args.effort or EFFORTS) if stage == "unplanned" else ():
                         run = kbound([str(path), "--effort", effort, "--dedup", "off"], tmp / f"{name}-{effort}",
                                      kept(f"{name}-{effort}"))[0]
                         print(name, effort, f"{run.wall_seconds:.0f} s", flush=True)

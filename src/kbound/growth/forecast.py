@@ -82,6 +82,10 @@ class Forecast:
     reason: str = ""
     #: The `raw` row may ride on this backend's task (`kbound.run.engine.can_host_raw`): no task of its own.
     hosts_raw: bool = False
+    #: What the backend can refer back to, which caps its gain with size (`predict_bound`); None: unbounded.
+    window_bytes: int | None = None
+    #: Dropped by the rule on the samples up to this many bytes, before the larger ones (`screen`): final.
+    screened_bytes: int | None = None
 
     @property
     def bits_per_byte(self) -> float | None:
@@ -176,7 +180,8 @@ def predict_seconds(points: Sequence[SamplePoint], target_bytes: int) -> tuple[f
 def forecast(spec: str, points: Sequence[SamplePoint], target_bytes: int, decoder_bytes: int | None,
              memory_bytes: int, peak_rss_bytes: int | None = None, window_bytes: int | None = None) -> Forecast:
     """A candidate's prediction at `target_bytes` from its sample points (not yet kept or dropped)."""
-    f = Forecast(spec, tuple(points), target_bytes, decoder_bytes, memory_bytes, peak_rss_bytes)
+    f = Forecast(spec, tuple(points), target_bytes, decoder_bytes, memory_bytes, peak_rss_bytes,
+                 window_bytes=window_bytes)
     bound = (None if decoder_bytes is None or f.error
              else predict_bound(points, target_bytes, decoder_bytes, window_bytes))
     cost = predict_seconds(points, target_bytes)
@@ -186,6 +191,13 @@ def forecast(spec: str, points: Sequence[SamplePoint], target_bytes: int, decode
     if cost is not None:
         f = replace(f, core_seconds=cost[0], core_seconds_low=cost[1], core_seconds_high=cost[2])
     return f
+
+
+def refit(f: Forecast, points: Sequence[SamplePoint]) -> Forecast:
+    """`f` predicted again from these sample points (its decoder, memory, window and `raw` hosting kept)."""
+    again = forecast(f.spec, points, f.target_bytes, f.decoder_bytes, f.memory_bytes, f.sample_peak_rss_bytes,
+                     f.window_bytes)
+    return replace(again, hosts_raw=f.hosts_raw)
 
 
 def pair_spread(f: Forecast, best: Forecast) -> float | None:
@@ -203,14 +215,17 @@ def pair_spread(f: Forecast, best: Forecast) -> float | None:
 
 
 def keep(forecasts: Sequence[Forecast]) -> list[Forecast]:
-    """`RULE`: each forecast kept or dropped, with the reason in words."""
-    able = [f for f in forecasts if f.bound_high_bytes is not None]
+    """`RULE`: each forecast kept or dropped, with the reason in words (one screened before stays dropped)."""
+    able = [f for f in forecasts if f.bound_high_bytes is not None and f.screened_bytes is None]
     if not able:
-        return [replace(f, kept=True, reason="no prediction: every candidate runs") for f in forecasts]
+        return [f if f.screened_bytes is not None
+                else replace(f, kept=True, reason="no prediction: every candidate runs") for f in forecasts]
     best = min(able, key=lambda f: (f.bound_bytes or 0.0, f.spec))
     out = []
     for f in forecasts:
-        if f.error:
+        if f.screened_bytes is not None:
+            out.append(f)
+        elif f.error:
             out.append(replace(f, kept=False, reason=f"failed on the sample: {f.error}"))
         elif f.bound_low_bytes is None or f.bound_bytes is None:
             out.append(replace(f, kept=True, reason="no prediction (fewer than two sample sizes): kept"))

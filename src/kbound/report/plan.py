@@ -46,6 +46,7 @@ def forecast_to_dict(f: Forecast) -> dict[str, Any]:
         "spec": f.spec,
         "kept": f.kept,
         "reason": f.reason,
+        "screened_after_sample_bytes": f.screened_bytes,
         "points": [{"sample_bytes": p.sample_bytes, "payload_bytes": p.payload_bytes,
                     "core_seconds": rounded(p.core_seconds, 4), "error": p.error} for p in f.points],
         "decoder_bytes": f.decoder_bytes,
