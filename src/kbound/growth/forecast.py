@@ -3,9 +3,9 @@
 The bound: the sample payloads are fitted by a power law in log–log space (as `curve` fits
 growth) and taken at the corpus's size, or at the backend's window when that is smaller (past
 it the payload grows in proportion), plus the measured decoder. Its spread is the sample's
-own: the line through the two smaller samples predicts the largest, and what it misses by there,
-stretched by how much farther the corpus lies (in log size) than the largest sample from the
-middle one, is the half-width `h` of the band exp(∓h) around the prediction (at least 1 %: the
+own: the line through the two samples below the largest predicts the largest, and what it misses
+by there, stretched by how much farther the corpus lies (in log size) than the largest sample from
+the one below it, is the half-width `h` of the band exp(∓h) around the prediction (at least 1 %: the
 sampling of documents alone moves a rate by that much). The cost: core-seconds (compress and
 verify, the workers' CPU seconds) as a fixed part plus a rate per byte from the two largest
 samples (every built-in codec runs in linear time), the band spanning the rates of the consecutive
@@ -24,7 +24,7 @@ The rule compares each candidate with the best predicted one, pair by pair, on t
 samples: every candidate reads the same documents, so what those documents do to a rate (more
 gain with size than the corpus gives, a source over-drawn) moves all the candidates together,
 and two bands that overlap for that reason say nothing about which is smaller. The pair's own
-spread is taken like a band's, from the log ratio of the two payloads at the three sizes: the
+spread is taken like a band's, from the log ratio of the two payloads at the three largest sizes both measured: the
 line through the two smaller ratios predicts the largest, and the miss, stretched by how much
 farther the corpus lies, is its half-width `h` (at least 1 %). A candidate is kept when its
 predicted bound is within exp(h) of the best's (it could still be the smallest), dropped
