@@ -158,9 +158,9 @@ def kept_tables(saved: Path, plan_size: str) -> list[str]:
             f"- kept: {', '.join(f'`{s}`' for s in plan['kept'])}; dropped: "
             f"{', '.join(f'`{s}`' for s in plan['dropped'])}",
             "",
-            "| candidate | sample points | predicted bpb [band] | predicted core s | measured core s (unplanned row) "
-            "| measured bpb (unplanned) | kept | why |",
-            "|---|---:|---:|---:|---:|---:|---|---|",
+            "| candidate | sample points | its sample core s | predicted bpb [band] | predicted core s "
+            "| measured core s (unplanned row) | measured bpb (unplanned) | kept | why |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|",
         ]
         rows = {r["spec"]: r for r in udoc["results"]}
         for c in plan["candidates"]:
@@ -169,7 +169,9 @@ def kept_tables(saved: Path, plan_size: str) -> list[str]:
                     if c["predicted_bits_per_byte"] is not None else "-")
             r = rows.get(c["spec"], {})
             measured = r.get("cpu_seconds") or (r.get("compress_seconds") or 0) + (r.get("decompress_seconds") or 0)
-            lines.append(f"| `{c['spec']}` | {len(c['points'])} | {band} | {c['predicted_core_seconds'] or 0:,.0f} | "
+            spent = sum(p["core_seconds"] or 0 for p in c["points"])
+            lines.append(f"| `{c['spec']}` | {len(c['points'])} | {spent:,.1f} | {band} | "
+                         f"{c['predicted_core_seconds'] or 0:,.0f} | "
                          f"{measured:,.0f} | {r.get('bits_per_byte', 0):.4f} | {'yes' if c['kept'] else 'no'} | "
                          f"{c['reason']} |")
     per_tb = [(e, _load(saved / ("planned.json" if e == "max" else f"planned-{e}.json"))) for e in EFFORTS]
