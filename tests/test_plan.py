@@ -143,8 +143,8 @@ def test_the_largest_sample_is_run_only_by_the_candidates_the_rule_keeps_on_the_
     # `far`, about 35 % behind on the three smaller samples, is dropped before the largest, and for good.
     assert not out["far"].kept and out["far"].screened_bytes == 400_000
     assert [p.sample_bytes for p in out["far"].points] == [25_000, 100_000, 400_000]
-    assert out["far"].reason == ("dropped on the samples up to 400,000 bytes: predicted +39.0 % against best, the "
-                                 "pair's spread ±7.0 %")
+    assert out["far"].reason == ("dropped on the samples up to 400,000 bytes (no larger one run): predicted +39.0 % "
+                                 "against best, the pair's spread ±7.0 %")
     # The two close ones run the largest sample, and the rule on all four sizes keeps both.
     assert len(out["best"].points) == len(out["close"].points) == 4
     assert out["best"].kept and out["close"].kept and out["close"].reason.endswith("could win")

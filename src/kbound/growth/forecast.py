@@ -46,7 +46,8 @@ MIN_SPREAD_LOG = 0.01
 RULE = ("keep a backend when its predicted bound is within exp(h) of the smallest prediction's, h = max(1 %, "
         "the miss of the line through the two smaller samples' log ratio of the pair's payloads at the largest × "
         "ln(corpus / largest sample) / ln(largest / middle sample)); with fewer than three common sample sizes, "
-        "when its band's low edge is at or below the best's high edge")
+        "when its band's low edge is at or below the best's high edge; --plan applies it before each sample once "
+        "three sizes are measured, and what it drops there runs no larger sample")
 
 
 @dataclass(frozen=True)

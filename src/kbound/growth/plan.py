@@ -80,7 +80,8 @@ def screen(forecasts: Sequence[Forecast], sample_bytes: int) -> tuple[list[Forec
     verdict = {f.spec: f for f in keep(forecasts)}
     on = [f for f in forecasts if verdict[f.spec].kept]
     off = [replace(verdict[f.spec], screened_bytes=sample_bytes,
-                   reason=f"dropped on the samples up to {sample_bytes:,} bytes: {verdict[f.spec].reason}")
+                   reason=f"dropped on the samples up to {sample_bytes:,} bytes (no larger one run): "
+                          f"{verdict[f.spec].reason}")
            for f in forecasts if not verdict[f.spec].kept]
     return on, off
 

@@ -117,7 +117,8 @@ def _forecast_table(forecasts: tuple[Forecast, ...]) -> Table:
     columns = text_and_numbers(("candidate", "predicted bpb [band]", "predicted core time [band]",
                                 "memory/worker", "plan"), status_last=True)
     rows = [Row((f.spec, _bpb_band(f), _core_band(f), human_bytes(f.memory_bytes),
-                 ("kept: " if f.kept else "dropped: ") + f.reason), style=None if f.kept else "dim")
+                 f.reason if f.screened_bytes is not None else ("kept: " if f.kept else "dropped: ") + f.reason),
+                style=None if f.kept else "dim")
             for f in forecasts]
     return Table(columns, tuple(rows), blank_before=True)
 
