@@ -106,7 +106,7 @@ def kbound(args: list[str], tmp: Path, saved: Path | None = None) -> tuple[Run, 
                   cpu_seconds=kept["cpu_seconds"])
         return run, kept["cpu_seconds"], kept["doc"]
     before = children_cpu()
-    run = measure([*KBOUND, *args, "--no-progress", "--no-cache", "-f", "json"], tmpdir=tmp)
+    run = measure([*KBOUND, *args, "--no-progress", "--no-cache", "-f", "json"], tmpdir=tmp, every=1.0)
     out = run, children_cpu() - before, json.loads(run.stdout)
     if saved is not None:
         saved.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +120,77 @@ def rows_seconds(doc: dict[str, Any]) -> float:
     """The rows' compress and verify seconds: what the plan's prediction predicts."""
     return sum((r["compress_seconds"] or 0) + (r["decompress_seconds"] or 0) for r in doc["results"]
                if r["spec"] != "raw")
+
+
+def _load(path: Path) -> tuple[float, float, dict[str, Any]] | None:
+    if not path.is_file():
+        return None
+    kept = json.loads(path.read_text())
+    return kept["cpu_seconds"], kept["load_before"], kept["doc"]
+
+
+def kept_tables(saved: Path, plan_size: str) -> list[str]:
+    """Part 9's tables from the runs kept under --keep (nothing run): `--effort max --plan` against
+    `--effort max` on mixed, with the plan's candidates, and each effort's core-hours per TB with the plan."""
+    lines: list[str] = []
+    unplanned, planned = _load(saved / "mixed-max.json"), _load(saved / "planned.json")
+    if unplanned and planned:
+        (ucpu, uload, udoc), (pcpu, pload, pdoc) = unplanned, planned
+        plan = pdoc["plan"]
+        sample = plan["sample"]
+        size = sample["corpus_bytes"]
+        lines += ["| run | process-tree CPU s | best bound B | best | load |", "|---|---:|---:|---|---:|"]
+        for label, cpu, load_, doc in (("`--effort max`", ucpu, uload, udoc),
+                                       (f"`--effort max --plan {plan_size}`", pcpu, pload, pdoc)):
+            lines.append(f"| {label} | {cpu:,.0f} | {doc['best']['total_bytes']:,} | `{doc['best']['backend']}` | "
+                         f"{load_:.2f} |")
+        over = (plan["measured_core_hours"] or 0) * 3600
+        lines += [
+            "",
+            f"- CPU **{pcpu / ucpu:.3f} ×** the unplanned run's (target ≤ 0.5); bound "
+            f"**{pdoc['best']['total_bytes'] / udoc['best']['total_bytes']:.4f} ×** (target ≤ 1.01)",
+            f"- the corpus: {size:,} bytes; the sample: {', '.join(f'{n:,}' for n in sample['sample_bytes'])} bytes, "
+            f"{sample['core_seconds']:,.0f} core-seconds (its workers' CPU), {sample['wall_seconds']:,.0f} s wall; "
+            f"the kept backends over the corpus: predicted {plan['predicted_core_hours'] * 3600:,.0f} core-seconds "
+            f"[{plan['predicted_core_hours_low'] * 3600:,.0f}, {plan['predicted_core_hours_high'] * 3600:,.0f}], "
+            f"measured {over:,.0f} ({plan['measured_by']}, `raw` included); the rest of the {pcpu:,.0f}: start, "
+            f"listing and identifying the corpus, the sample's forks and pipes",
+            f"- kept: {', '.join(f'`{s}`' for s in plan['kept'])}; dropped: "
+            f"{', '.join(f'`{s}`' for s in plan['dropped'])}",
+            "",
+            "| candidate | sample points | its sample core s | predicted bpb [band] | predicted core s "
+            "| measured core s (unplanned row) | measured bpb (unplanned) | kept | why |",
+            "|---|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
+        rows = {r["spec"]: r for r in udoc["results"]}
+        for c in plan["candidates"]:
+            band = (f"{c['predicted_bits_per_byte']:.4f} [{8 * c['predicted_bound_low_bytes'] / size:.4f}, "
+                    f"{8 * c['predicted_bound_high_bytes'] / size:.4f}]"
+                    if c["predicted_bits_per_byte"] is not None else "-")
+            r = rows.get(c["spec"], {})
+            measured = r.get("cpu_seconds") or (r.get("compress_seconds") or 0) + (r.get("decompress_seconds") or 0)
+            spent = sum(p["core_seconds"] or 0 for p in c["points"])
+            lines.append(f"| `{c['spec']}` | {len(c['points'])} | {spent:,.1f} | {band} | "
+                         f"{c['predicted_core_seconds'] or 0:,.0f} | "
+                         f"{measured:,.0f} | {r.get('bits_per_byte', 0):.4f} | {'yes' if c['kept'] else 'no'} | "
+                         f"{c['reason']} |")
+    per_tb = [(e, _load(saved / ("planned.json" if e == "max" else f"planned-{e}.json"))) for e in EFFORTS]
+    if any(run for _, run in per_tb):
+        lines += ["", f"### Core-hours per TB with `--plan {plan_size}`", "",
+                  "| effort | corpus bytes | kept | run over the corpus, core s (process tree) | core-hours per TB "
+                  "| the sample, core s (fixed) | whole planned run, CPU s | load |",
+                  "|---|---:|---|---:|---:|---:|---:|---:|"]
+        for effort, run in per_tb:
+            if run is None:
+                continue
+            cpu, load_, doc = run
+            plan = doc["plan"]
+            over = (plan["measured_core_hours"] or 0) * 3600
+            size = plan["sample"]["corpus_bytes"]
+            lines.append(f"| {effort} | {size:,} | {', '.join(f'`{s}`' for s in plan['kept'])} | {over:,.1f} | "
+                         f"{over / 3600 / size * 1e12:,.0f} | {plan['sample']['core_seconds']:,.1f} | {cpu:,.1f} | "
+                         f"{load_:.2f} |")
+    return lines
 
 
 def main() -> int:
@@ -138,6 +209,12 @@ def main() -> int:
                         help="with --keep: write the tables from the kept runs, leaving out unplanned runs not kept")
     parser.add_argument("--corpus", choices=("mixed", "dictionary"), action="append", default=None,
                         help="with --only: only this corpus's runs")
+    parser.add_argument("--effort", choices=EFFORTS, action="append", default=None,
+                        help="with --only unplanned: only this effort's runs; with --only planned: `--effort E "
+                             "--plan` on mixed for each (default max)")
+    parser.add_argument("--kept-only", action="store_true",
+                        help="with --keep: only the tables that the kept runs give (max planned against unplanned, "
+                             "core-hours per TB with the plan), running nothing")
     args = parser.parse_args()
     if not (args.corpora / "gcide.txt").is_file():
         print(f"bench_plan: no gcide.txt under {args.corpora}; skipping (give --corpora DIR)")
@@ -167,14 +244,23 @@ def main() -> int:
                         run = kbound(["plan", str(path), "--sample", args.plan, "--workers", "2"],
                                      tmp / f"plan-{name}", kept(f"plan-{name}"))[0]
                         print(name, "plan", f"{run.wall_seconds:.0f} s", flush=True)
-                    for effort in EFFORTS if stage == "unplanned" else ():
+                    for effort in (args.effort or EFFORTS) if stage == "unplanned" else ():
                         run = kbound([str(path), "--effort", effort, "--dedup", "off"], tmp / f"{name}-{effort}",
                                      kept(f"{name}-{effort}"))[0]
                         print(name, effort, f"{run.wall_seconds:.0f} s", flush=True)
-                if stage == "planned":
-                    run = kbound([str(corpora["mixed"]), "--effort", "max", "--plan", args.plan, "--dedup", "off"],
-                                 tmp / "planned", kept("planned"))[0]
-                    print("planned", f"{run.wall_seconds:.0f} s", flush=True)
+                for effort in (args.effort or ("max",)) if stage == "planned" else ():
+                    label = "planned" if effort == "max" else f"planned-{effort}"
+                    run = kbound([str(corpora["mixed"]), "--effort", effort, "--plan", args.plan, "--dedup", "off"],
+                                 tmp / label, kept(label))[0]
+                    print(label, f"{run.wall_seconds:.0f} s", flush=True)
+            return 0
+        if args.kept_only:
+            if saved is None:
+                parser.error("--kept-only needs --keep DIR")
+            text = "\n".join(kept_tables(saved, args.plan))
+            if args.out:
+                args.out.write_text(text)
+            print(text)
             return 0
         missing: list[str] = []
         for name, path in corpora.items():

@@ -18,8 +18,8 @@ from backend_checks import sigint_default
 from cli_helpers import run
 from conftest import CORPORA, ROOT
 from kbound.backends.registry import parse_specs
-from kbound.growth.forecast import Overhead, SamplePoint, forecast, keep, run_core_seconds
-from kbound.growth.plan import plan_sizes
+from kbound.growth.forecast import Forecast, Overhead, SamplePoint, forecast, keep, refit, run_core_seconds
+from kbound.growth.plan import plan_sizes, screen, staged
 from kbound.run.engine import can_host_raw
 from kbound.sources import open_corpus
 from kbound.sources.sampling import strata_lengths, stratified_selections
@@ -82,9 +82,9 @@ def test_every_source_is_sampled_at_about_the_same_fraction(two_kinds: Path) -> 
     assert abs(prose - fraction * prose_bytes) < 8_100
 
 
-def test_plan_sizes_are_three_nested_sizes_below_the_corpus() -> None:
-    assert plan_sizes(10_000_000, 1_600_000) == [100_000, 400_000, 1_600_000]
-    assert plan_sizes(300_000, 1_600_000) == [100_000, 300_000]
+def test_plan_sizes_are_four_nested_sizes_below_the_corpus() -> None:
+    assert plan_sizes(10_000_000, 1_600_000) == [25_000, 100_000, 400_000, 1_600_000]
+    assert plan_sizes(300_000, 1_600_000) == [25_000, 100_000, 300_000]
 
 
 def _f(spec: str, payloads: tuple[int, int, int], seconds: float = 1.0, error: str | None = None) -> object:
@@ -129,6 +129,36 @@ def test_a_bias_the_samples_share_does_not_keep_a_backend_the_pair_shows_is_behi
     assert all(f.kept for f in keep(two))
 
 
+def _f4(spec: str, payloads: tuple[int, int, int, int], seconds: float = 1.0) -> Forecast:
+    points = [SamplePoint(n, p, seconds * n / 1e6) for n, p in zip((25_000, 100_000, 400_000, 1_600_000), payloads,
+                                                                   strict=True)]
+    return forecast(spec, points, 16_000_000, 30_000, 1 << 20)
+
+
+def test_the_largest_sample_is_run_only_by_the_candidates_the_rule_keeps_on_the_smaller_ones() -> None:
+    best = _f4("best", (8_600, 30_000, 110_000, 400_000), seconds=10.0)
+    close = _f4("close", (8_643, 30_150, 110_550, 402_000), seconds=8.0)
+    far = _f4("far", (11_500, 40_000, 150_000, 560_000), seconds=2.0)
+    out = {f.spec: f for f in staged([best, close, far])}
+    # `far`, about 35 % behind on the three smaller samples, is dropped before the largest, and for good.
+    assert not out["far"].kept and out["far"].screened_bytes == 400_000
+    assert [p.sample_bytes for p in out["far"].points] == [25_000, 100_000, 400_000]
+    assert out["far"].reason == ("dropped on the samples up to 400,000 bytes (no larger one run): predicted +39.0 % "
+                                 "against best, the pair's spread ±7.0 %")
+    # The two close ones run the largest sample, and the rule on all four sizes keeps both.
+    assert len(out["best"].points) == len(out["close"].points) == 4
+    assert out["best"].kept and out["close"].kept and out["close"].reason.endswith("could win")
+    # `keep` leaves a screened verdict as it is, and never takes a screened candidate as the best.
+    assert keep(list(out.values()))[2] == out["far"]
+    # One candidate left after the screen: the largest sample is not run at all.
+    alone = {f.spec: f for f in staged([best, far])}
+    assert len(alone["best"].points) == 3 and alone["best"].kept
+    assert alone["best"].reason == "the smallest predicted bound" and alone["far"].screened_bytes == 400_000
+    # Below three sizes nothing is screened (the pair needs three).
+    go, off = screen([refit(f, f.points[:2]) for f in (best, far)], 100_000)
+    assert len(go) == 2 and not off
+
+
 def test_a_window_stops_the_gain_with_size() -> None:
     points = [SamplePoint(n, p, 0.1) for n, p in ((100_000, 40_000), (400_000, 140_000), (1_600_000, 480_000))]
     unbounded = forecast("x", points, 64_000_000, 0, 0)
@@ -158,6 +188,30 @@ def test_the_plan_is_a_section_of_the_json_and_only_kept_backends_run(two_kinds:
     # The best predicted backend is the best measured one on this corpus.
     best = min(plan["candidates"], key=lambda c: c["predicted_bound_bytes"])
     assert doc["best"]["backend"] == best["spec"]
+
+
+def test_a_planned_run_screens_on_the_smaller_samples_and_stops_sampling_when_one_is_left(tmp_path: Path) -> None:
+    for name in ("alice29.txt", "asyoulik.txt"):  # documents of 2 kB: four distinct sample sizes under 100 kB
+        text = (CORPORA / name).read_bytes()
+        (tmp_path / "prose").mkdir(exist_ok=True)
+        for i in range(0, len(text), 2000):
+            (tmp_path / "prose" / f"{name}.{i // 2000:03d}.txt").write_bytes(text[i:i + 2000])
+    (tmp_path / "code").mkdir()
+    for path in sorted((ROOT / "src" / "kbound" / "sources").glob("*.py")):
+        (tmp_path / "code" / path.name).write_bytes(path.read_bytes())
+    code, out, err = run(str(tmp_path), *SPECS, "--plan", "100kB", "--dedup", "off", "-f", "json")
+    assert code == 0, err
+    plan = json.loads(out)["plan"]
+    by = {c["spec"]: c for c in plan["candidates"]}
+    # zlib and bz2 fall behind ppmd on the three smaller samples: dropped there, ppmd is left alone, and the
+    # largest sample (100 kB) is not run.
+    assert plan["kept"] == ["ppmd:4,mem=16m,v=H"] and len(plan["sample"]["sample_bytes"]) == 3
+    assert plan["sample"]["sample_bytes"][-1] < 100_000
+    for spec in ("zlib:6", "bz2:9"):
+        assert by[spec]["screened_after_sample_bytes"] == plan["sample"]["sample_bytes"][-1]
+        assert by[spec]["reason"].startswith(f"dropped on the samples up to {plan['sample']['sample_bytes'][-1]:,}")
+    assert by["ppmd:4,mem=16m,v=H"]["screened_after_sample_bytes"] is None
+    assert all(len(c["points"]) == 3 for c in plan["candidates"])
 
 
 def test_the_plan_shows_in_the_table_and_csv(two_kinds: Path) -> None:
@@ -214,7 +268,7 @@ def test_the_plan_command_on_one_document_samples_prefixes(tmp_path: Path) -> No
     code, out, err = run("plan", str(CORPORA / "alice29.txt"), "-e", "fast", "--sample", "40kB", "-f", "json")
     assert code == 0, err
     doc = json.loads(out)
-    assert doc["sample"]["sampling"] == "prefix" and doc["sample"]["sample_bytes"] == [2_500, 10_000, 40_000]
+    assert doc["sample"]["sampling"] == "prefix" and doc["sample"]["sample_bytes"] == [625, 2_500, 10_000, 40_000]
 
 
 def test_the_plan_command_takes_every_corpus_option(tmp_path: Path) -> None:

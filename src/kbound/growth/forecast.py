@@ -3,9 +3,9 @@
 The bound: the sample payloads are fitted by a power law in log–log space (as `curve` fits
 growth) and taken at the corpus's size, or at the backend's window when that is smaller (past
 it the payload grows in proportion), plus the measured decoder. Its spread is the sample's
-own: the line through the two smaller samples predicts the largest, and what it misses by there,
-stretched by how much farther the corpus lies (in log size) than the largest sample from the
-middle one, is the half-width `h` of the band exp(∓h) around the prediction (at least 1 %: the
+own: the line through the two samples below the largest predicts the largest, and what it misses
+by there, stretched by how much farther the corpus lies (in log size) than the largest sample from
+the one below it, is the half-width `h` of the band exp(∓h) around the prediction (at least 1 %: the
 sampling of documents alone moves a rate by that much). The cost: core-seconds (compress and
 verify, the workers' CPU seconds) as a fixed part plus a rate per byte from the two largest
 samples (every built-in codec runs in linear time), the band spanning the rates of the consecutive
@@ -24,7 +24,7 @@ The rule compares each candidate with the best predicted one, pair by pair, on t
 samples: every candidate reads the same documents, so what those documents do to a rate (more
 gain with size than the corpus gives, a source over-drawn) moves all the candidates together,
 and two bands that overlap for that reason say nothing about which is smaller. The pair's own
-spread is taken like a band's, from the log ratio of the two payloads at the three sizes: the
+spread is taken like a band's, from the log ratio of the two payloads at the three largest sizes both measured: the
 line through the two smaller ratios predicts the largest, and the miss, stretched by how much
 farther the corpus lies, is its half-width `h` (at least 1 %). A candidate is kept when its
 predicted bound is within exp(h) of the best's (it could still be the smallest), dropped
@@ -46,7 +46,8 @@ MIN_SPREAD_LOG = 0.01
 RULE = ("keep a backend when its predicted bound is within exp(h) of the smallest prediction's, h = max(1 %, "
         "the miss of the line through the two smaller samples' log ratio of the pair's payloads at the largest × "
         "ln(corpus / largest sample) / ln(largest / middle sample)); with fewer than three common sample sizes, "
-        "when its band's low edge is at or below the best's high edge")
+        "when its band's low edge is at or below the best's high edge; --plan applies it before each sample once "
+        "three sizes are measured, and what it drops there runs no larger sample")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,10 @@ class Forecast:
     reason: str = ""
     #: The `raw` row may ride on this backend's task (`kbound.run.engine.can_host_raw`): no task of its own.
     hosts_raw: bool = False
+    #: What the backend can refer back to, which caps its gain with size (`predict_bound`); None: unbounded.
+    window_bytes: int | None = None
+    #: Dropped by the rule on the samples up to this many bytes, before the larger ones (`screen`): final.
+    screened_bytes: int | None = None
 
     @property
     def bits_per_byte(self) -> float | None:
@@ -176,7 +181,8 @@ def predict_seconds(points: Sequence[SamplePoint], target_bytes: int) -> tuple[f
 def forecast(spec: str, points: Sequence[SamplePoint], target_bytes: int, decoder_bytes: int | None,
              memory_bytes: int, peak_rss_bytes: int | None = None, window_bytes: int | None = None) -> Forecast:
     """A candidate's prediction at `target_bytes` from its sample points (not yet kept or dropped)."""
-    f = Forecast(spec, tuple(points), target_bytes, decoder_bytes, memory_bytes, peak_rss_bytes)
+    f = Forecast(spec, tuple(points), target_bytes, decoder_bytes, memory_bytes, peak_rss_bytes,
+                 window_bytes=window_bytes)
     bound = (None if decoder_bytes is None or f.error
              else predict_bound(points, target_bytes, decoder_bytes, window_bytes))
     cost = predict_seconds(points, target_bytes)
@@ -186,6 +192,13 @@ def forecast(spec: str, points: Sequence[SamplePoint], target_bytes: int, decode
     if cost is not None:
         f = replace(f, core_seconds=cost[0], core_seconds_low=cost[1], core_seconds_high=cost[2])
     return f
+
+
+def refit(f: Forecast, points: Sequence[SamplePoint]) -> Forecast:
+    """`f` predicted again from these sample points (its decoder, memory, window and `raw` hosting kept)."""
+    again = forecast(f.spec, points, f.target_bytes, f.decoder_bytes, f.memory_bytes, f.sample_peak_rss_bytes,
+                     f.window_bytes)
+    return replace(again, hosts_raw=f.hosts_raw)
 
 
 def pair_spread(f: Forecast, best: Forecast) -> float | None:
@@ -203,14 +216,17 @@ def pair_spread(f: Forecast, best: Forecast) -> float | None:
 
 
 def keep(forecasts: Sequence[Forecast]) -> list[Forecast]:
-    """`RULE`: each forecast kept or dropped, with the reason in words."""
-    able = [f for f in forecasts if f.bound_high_bytes is not None]
+    """`RULE`: each forecast kept or dropped, with the reason in words (one screened before stays dropped)."""
+    able = [f for f in forecasts if f.bound_high_bytes is not None and f.screened_bytes is None]
     if not able:
-        return [replace(f, kept=True, reason="no prediction: every candidate runs") for f in forecasts]
+        return [f if f.screened_bytes is not None
+                else replace(f, kept=True, reason="no prediction: every candidate runs") for f in forecasts]
     best = min(able, key=lambda f: (f.bound_bytes or 0.0, f.spec))
     out = []
     for f in forecasts:
-        if f.error:
+        if f.screened_bytes is not None:
+            out.append(f)
+        elif f.error:
             out.append(replace(f, kept=False, reason=f"failed on the sample: {f.error}"))
         elif f.bound_low_bytes is None or f.bound_bytes is None:
             out.append(replace(f, kept=True, reason="no prediction (fewer than two sample sizes): kept"))

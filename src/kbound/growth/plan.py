@@ -1,12 +1,19 @@
 """`--plan SIZE`: run the candidates on a seeded sample of whole documents, predict, and keep only what could win.
 
-The sample is nested document samples of SIZE/16, SIZE/4 and SIZE (`plan_sizes`), stratified
-by source when the corpus has several (each source sampled at the same fraction of its bytes,
-at least one document each), seeded by `--plan-seed`. A corpus of one document is sampled by its
-prefixes instead. Each candidate's bound and cost at the corpus's size come from
+The sample is nested document samples of SIZE/64, SIZE/16, SIZE/4 and SIZE (`plan_sizes`),
+stratified by source when the corpus has several (each source sampled at the same fraction of its
+bytes, at least one document each), seeded by `--plan-seed`. A corpus of one document is sampled
+by its prefixes instead. Each candidate's bound and cost at the corpus's size come from
 `kbound.growth.forecast`, and `forecast.RULE` keeps those whose bound could still be the
 smallest. The planned run then runs only them, over the whole corpus, verified: the sample only
 chooses, it never enters the bound.
+
+The samples are staged (`screen`): once three sample sizes are measured, the rule is applied to
+what they predict before each larger sample, and a candidate it drops there does not run on the
+larger ones (its verdict is final); when one candidate is left, sampling stops. The rule's spread
+is stretched by how far the corpus lies beyond the largest sample measured, so it is wider on the
+smaller samples, and what it drops there is far behind. The largest sample, most of a sample's
+cost, is then paid only by the candidates still close to the best.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from kbound.growth.forecast import (
     forecast,
     keep,
     makespan,
+    refit,
     run_core_seconds,
 )
 from kbound.run.batch import Job, RunOptions, identify, run_jobs
@@ -37,8 +45,11 @@ from kbound.sources.corpus import Corpus
 from kbound.sources.sampling import EXACT_DOCUMENTS, sample_selections, strata_lengths, stratified_selections
 from kbound.sources.stream import Selection
 
-#: The nested samples are SIZE divided by each of these: three sizes, two factors of 4 apart.
-PLAN_DIVISORS = (16, 4, 1)
+#: The nested samples are SIZE divided by each of these: four sizes, factors of 4 apart.
+PLAN_DIVISORS = (64, 16, 4, 1)
+#: The rule screens candidates before a sample once this many sample sizes are measured (the pair's spread
+#: needs three).
+SCREEN_AFTER = 3
 DEFAULT_PLAN_SEED = 0
 
 try:
@@ -56,8 +67,43 @@ def process_cpu_seconds() -> float | None:
 
 
 def plan_sizes(total_bytes: int, size: int) -> list[int]:
-    """The sample sizes for SIZE on a corpus of `total_bytes`: SIZE/16, SIZE/4, SIZE, none above the corpus."""
+    """The sample sizes for SIZE on a corpus of `total_bytes`: SIZE/64, SIZE/16, SIZE/4, SIZE, none above the
+    corpus."""
     return sorted({max(1, min(total_bytes, math.ceil(size / d))) for d in PLAN_DIVISORS})
+
+
+def screen(forecasts: Sequence[Forecast], sample_bytes: int) -> tuple[list[Forecast], list[Forecast]]:
+    """The rule on the samples up to `sample_bytes`, before a larger one: (the candidates that go on, those
+    dropped, marked `screened_bytes` with the reason). Below `SCREEN_AFTER` sizes measured every one goes on."""
+    if not forecasts or min(len(f.points) for f in forecasts) < SCREEN_AFTER:
+        return list(forecasts), []
+    verdict = {f.spec: f for f in keep(forecasts)}
+    on = [f for f in forecasts if verdict[f.spec].kept]
+    off = [replace(verdict[f.spec], screened_bytes=sample_bytes,
+                   reason=f"dropped on the samples up to {sample_bytes:,} bytes (no larger one run): "
+                          f"{verdict[f.spec].reason}")
+           for f in forecasts if not verdict[f.spec].kept]
+    return on, off
+
+
+def staged(forecasts: Sequence[Forecast]) -> list[Forecast]:
+    """What a `--plan` run would have measured and decided, from forecasts of every candidate on every sample
+    (as `kbound plan` runs them): each screened candidate with the points it would have run (`screen`), the
+    rest kept or dropped by the rule on the points they would have run, in the candidates' order."""
+    sizes = sorted({p.sample_bytes for f in forecasts for p in f.points})
+    on = list(forecasts)
+    out: dict[str, Forecast] = {}
+    for k in range(SCREEN_AFTER, len(sizes)):
+        now = [refit(f, [p for p in f.points if p.sample_bytes <= sizes[k - 1]]) for f in on]
+        go, off = screen(now, sizes[k - 1])
+        out.update((f.spec, f) for f in off)
+        names = {f.spec for f in go}
+        on = [f for f in on if f.spec in names]
+        if len(on) <= 1:
+            on = [refit(f, [p for p in f.points if p.sample_bytes <= sizes[k - 1]]) for f in on]
+            break
+    out.update((f.spec, f) for f in keep(on))
+    return [out[f.spec] for f in forecasts]
 
 
 @dataclass(frozen=True)
@@ -101,9 +147,11 @@ def _cpu_since(before: float | None) -> float:
 
 def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: int, options: RunOptions, *,
                start_core_seconds: float = 0.0, on_start: Callable[[Backend], None] | None = None,
-               on_done: Callable[[Outcome], None] | None = None) -> Sample:
+               on_done: Callable[[Outcome], None] | None = None, staged: bool = False) -> Sample:
     """Run every candidate on the nested samples (smallest first) and forecast each at the corpus's size.
 
+    `staged`: before each sample once three sizes are measured, `screen` the candidates, the dropped running
+    no larger sample (their forecasts come back marked `screened_bytes`), and stop when one is left.
     `start_core_seconds`: what this process spent before (its start and imports, the corpus listed),
     which a run over the corpus pays too; a library caller's process is not a run's, hence 0 by default.
     """
@@ -133,9 +181,23 @@ def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: i
     read_docs: list[int] = []
     spent = beside = 0.0
     ran = 0
+
+    def predicted(b: Backend) -> Forecast:
+        return replace(forecast(b.spec, points[b.spec], stats.bytes, decoders.get(b.spec),
+                                WORKER_BYTES + memory_bytes(b, stats.bytes), peaks.get(b.spec), window_bytes(b)),
+                       hosts_raw=can_host_raw(b))
+
+    active = list(candidates)
+    dropped: dict[str, Forecast] = {}
     for selection, n in zip(selections, sizes, strict=True):
+        if staged and read_bytes:
+            _, off = screen([predicted(b) for b in active], read_bytes[-1])
+            dropped.update((f.spec, f) for f in off)
+            active = [b for b in active if b.spec not in dropped]
+            if len(active) <= 1:
+                break
         cpu0 = process_cpu_seconds()
-        batch = run_jobs([Job(b, one(selection, n)) for b in candidates], options, on_start=on_start,
+        batch = run_jobs([Job(b, one(selection, n)) for b in active], options, on_start=on_start,
                          on_done=on_done)
         tree = _cpu_since(cpu0)
         fresh = [o for o in batch.outcomes if not o.cached]
@@ -155,11 +217,7 @@ def run_sample(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: i
                 peaks[o.backend.spec] = max(peaks.get(o.backend.spec, 0), o.peak_rss_bytes)
             if not o.cached:
                 spent += core_seconds(o) or 0.0
-    forecasts = tuple(
-        replace(forecast(b.spec, points[b.spec], stats.bytes, decoders.get(b.spec),
-                         WORKER_BYTES + memory_bytes(b, stats.bytes), peaks.get(b.spec), window_bytes(b)),
-                hosts_raw=can_host_raw(b))
-        for b in candidates)
+    forecasts = tuple(dropped.get(b.spec) or predicted(b) for b in candidates)
     overhead = Overhead(start_core_seconds, beside / ran if ran else 0.0, scan, ran)
     return Sample(stats.bytes, stats.documents, seed, tuple(read_bytes), tuple(read_docs), strata, sampling,
                   forecasts, spent, time.perf_counter() - t0, overhead)
@@ -214,7 +272,7 @@ def make_plan(corpus: Corpus, candidates: Sequence[Backend], size: int, seed: in
                                    reason=why) for b in candidates)
         return RunPlan(size, Sample(stats.bytes, stats.documents, seed, (), (), (), "none", forecasts, 0.0, 0.0),
                        forecasts, workers)
-    sample = run_sample(corpus, candidates, size, seed, options, **callbacks)
+    sample = run_sample(corpus, candidates, size, seed, options, staged=True, **callbacks)
     return RunPlan(size, sample, tuple(keep(sample.forecasts)), workers)
 
 

@@ -10,12 +10,12 @@ its cost, its predicted best bound, and what `--plan` would keep and cost.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kbound.bounds.estimate import resolve_backends
-from kbound.growth.forecast import RULE, Forecast, Overhead, keep, makespan, run_core_seconds
-from kbound.growth.plan import Sample, run_sample
+from kbound.growth.forecast import RULE, Forecast, Overhead, makespan, run_core_seconds
+from kbound.growth.plan import Sample, run_sample, staged
 from kbound.run.batch import RunOptions
 from kbound.sources.corpus import Corpus
 
@@ -30,10 +30,13 @@ class EffortPrice:
     effort: str
     forecasts: tuple[Forecast, ...]
     workers: int
-    #: The sample's own compress and verify seconds for this effort's backends.
+    #: The compress and verify seconds a `--plan` run's staged sample of this effort's backends would spend
+    #: (`kbound.growth.plan.staged`: the screened ones do not run the larger samples).
     sample_core_seconds: float
     #: The run's own part beside the backends' tasks, measured on the sample.
     overhead: Overhead = field(default_factory=Overhead)
+    #: The tasks that staged sample would run (None: one per backend and sample point).
+    sample_tasks: int | None = None
 
     def core_seconds(self, planned: bool = False) -> tuple[float, float, float]:
         """(centre, low, high) core-seconds of a run of every backend, the run's own part included (or,
@@ -42,7 +45,8 @@ class EffortPrice:
             return run_core_seconds(self.forecasts, self.overhead)
         o = self.overhead
         sample = (o.start_core_seconds + o.scan_core_seconds + self.sample_core_seconds
-                  + o.per_task_core_seconds * sum(len(f.points) for f in self.forecasts))
+                  + o.per_task_core_seconds * (self.sample_tasks if self.sample_tasks is not None
+                                               else sum(len(f.points) for f in self.forecasts)))
         centre, low, high = run_core_seconds([f for f in self.forecasts if f.kept], o, start=False)
         return sample + centre, sample + low, sample + high
 
@@ -101,9 +105,14 @@ def price(corpus: Corpus, efforts: Sequence[str], size: int, seed: int, workers:
     by_spec = {f.spec: f for f in sample.forecasts}
     priced = []
     for effort, backends in per_effort.items():
-        forecasts = tuple(keep([by_spec[b.spec] for b in backends]))
-        spent = sum(p.core_seconds or 0.0 for f in forecasts for p in f.points)
-        priced.append(EffortPrice(effort, forecasts, workers, spent, sample.overhead))
+        # Each backend's forecast from every sample, kept or dropped as a `--plan` run's staged sample would.
+        full = [by_spec[b.spec] for b in backends]
+        verdict = {f.spec: f for f in staged(full)}
+        forecasts = tuple(replace(f, kept=verdict[f.spec].kept, reason=verdict[f.spec].reason,
+                                  screened_bytes=verdict[f.spec].screened_bytes) for f in full)
+        spent = sum(p.core_seconds or 0.0 for f in verdict.values() for p in f.points)
+        tasks = sum(len(f.points) for f in verdict.values())
+        priced.append(EffortPrice(effort, forecasts, workers, spent, sample.overhead, tasks))
     settings = {"efforts": list(efforts), "sample_bytes": size, "seed": seed, "workers": workers,
                 "verify": options.verify, "jobs": options.jobs}
     return Price(sample, tuple(priced), size, workers, settings, kbound_version())

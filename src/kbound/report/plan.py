@@ -46,6 +46,7 @@ def forecast_to_dict(f: Forecast) -> dict[str, Any]:
         "spec": f.spec,
         "kept": f.kept,
         "reason": f.reason,
+        "screened_after_sample_bytes": f.screened_bytes,
         "points": [{"sample_bytes": p.sample_bytes, "payload_bytes": p.payload_bytes,
                     "core_seconds": rounded(p.core_seconds, 4), "error": p.error} for p in f.points],
         "decoder_bytes": f.decoder_bytes,
@@ -116,7 +117,8 @@ def _forecast_table(forecasts: tuple[Forecast, ...]) -> Table:
     columns = text_and_numbers(("candidate", "predicted bpb [band]", "predicted core time [band]",
                                 "memory/worker", "plan"), status_last=True)
     rows = [Row((f.spec, _bpb_band(f), _core_band(f), human_bytes(f.memory_bytes),
-                 ("kept: " if f.kept else "dropped: ") + f.reason), style=None if f.kept else "dim")
+                 f.reason if f.screened_bytes is not None else ("kept: " if f.kept else "dropped: ") + f.reason),
+                style=None if f.kept else "dim")
             for f in forecasts]
     return Table(columns, tuple(rows), blank_before=True)
 
