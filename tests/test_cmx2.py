@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -69,12 +70,8 @@ def test_max_effort_has_the_strongest_tier() -> None:
     assert {"cm", "cmx", "cmx2"} <= set(effort_specs("max"))
 
 
-def test_cjk_characters_are_words() -> None:
-    # Chinese has no spaces: taking each CJK character as a word must pay on Chinese text and
-    # change nothing on ASCII text (no character of three bytes there).
-    title = "第一回　甄士隐梦幻识通灵　贾雨村风尘怀闺秀。"
-    text = (title * 3 + "列位看官：你道此书从何而来？说起根由，虽近荒唐，细按则深有趣味。" * 2).encode()
-    text = text * 4 + ALICE[:3000]
+def _sizer() -> Callable[[bytes, int], int]:
+    """The payload bytes of a text under some of cmx2's components (`opts`), on fresh 128 MiB tables each time."""
     tables = cmx2_model.new_tables(128 << 20)
 
     def size(data: bytes, opts: int) -> int:
@@ -83,6 +80,16 @@ def test_cjk_characters_are_words() -> None:
         _, n = cmx2_model.code(np.frombuffer(data, np.uint8).copy(), *tables, False, np.zeros(0, np.uint8), opts)
         return n
 
+    return size
+
+
+def test_cjk_characters_are_words() -> None:
+    # Chinese has no spaces: taking each CJK character as a word must pay on Chinese text and
+    # change nothing on ASCII text (no character of three bytes there).
+    title = "第一回　甄士隐梦幻识通灵　贾雨村风尘怀闺秀。"
+    text = (title * 3 + "列位看官：你道此书从何而来？说起根由，虽近荒唐，细按则深有趣味。" * 2).encode()
+    text = text * 4 + ALICE[:3000]
+    size = _sizer()
     without = cmx2_model.ALL & ~cmx2_model.CJK_WORDS
     assert size(text, cmx2_model.ALL) < size(text, without)
     assert size(ALICE[:3000], cmx2_model.ALL) == size(ALICE[:3000], without)
@@ -91,14 +98,7 @@ def test_cjk_characters_are_words() -> None:
 def test_markup_contexts_pay_on_markup_only() -> None:
     # The bracket and segment contexts and the weights the brackets choose must pay on wiki
     # markup, and change nothing on text with fewer than 8 '[', '{' or '<'.
-    tables = cmx2_model.new_tables(128 << 20)
-
-    def size(data: bytes, opts: int) -> int:
-        for table in tables:
-            table[:] = 0
-        _, n = cmx2_model.code(np.frombuffer(data, np.uint8).copy(), *tables, False, np.zeros(0, np.uint8), opts)
-        return n
-
+    size = _sizer()
     wiki = SHARED / "enwik8-head.txt"
     if not wiki.is_file():
         pytest.skip(f"{wiki} is absent")
