@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -132,20 +133,29 @@ def _no_room(*_: Any) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
+def _forked_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers by fork, so that the test's patches reach them (an earlier test may have loaded a llama.cpp model
+    in this process, after which kbound spawns them; these workers never run the model)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("the patches reach workers by fork")
+    monkeypatch.setattr(executor, "context", lambda: multiprocessing.get_context("fork"))
+
+
 def test_a_full_temporary_directory_in_any_worker_call_says_where(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Not only a payload: pass 1 keeps the duplicate index's partitions in the work directory too.
+    _forked_workers(monkeypatch)
     monkeypatch.setattr(executor.tempfile, "tempdir", str(tmp_path))
     [result] = executor.LocalExecutor(jobs=1).run([executor.Call(_no_room, ())])
     assert result == executor.Failure(f"no space left in the temporary directory {tmp_path} "
                                       "(No space left on device): set TMPDIR to a larger disk")
 
 
-@pytest.mark.skipif(executor.context().get_start_method() != "fork", reason="the patch reaches workers by fork")
 def test_a_run_in_which_every_row_failed_is_an_error_and_a_limit_it_cannot_check_is_breached(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    _forked_workers(monkeypatch)
     shards = tmp_path / "shards"
     shards.mkdir()
     words = Path(__file__).resolve().parent.parent / "corpora" / "alice29.txt"
