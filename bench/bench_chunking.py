@@ -1,10 +1,11 @@
 """The duplicate stage's pass 1 alone: chunking and naming, in MB of text per CPU second.
 
-    python bench/bench_chunking.py [TEXT] [--doc-bytes 4000] [--runs 5] [--chunk-size 1024]
+    python bench/bench_chunking.py [TEXT] [--doc-chars 4000] [--runs 5] [--chunk-size 1024]
 
 TEXT defaults to ../shared/corpora/gcide.txt beside the repository (40 MB of English); without
 it and without a path the bench says so and exits 0. The text is cut at blank lines into
-documents of about --doc-bytes each, and fed, document by document with its separator, to the
+documents of about --doc-chars characters each (as bench_scale.py builds its corpora), and fed,
+document by document with its separator, to the
 same `kbound.dedup.index.Indexer` that pass 1 runs in each shard's `raw` worker: FastCDC
 chunking, each chunk's BLAKE2b name, each document's XXH3-128 name, and the records split into
 partitions at the end. Reading and parsing the shards is not counted (parts 1-2 of
@@ -22,24 +23,11 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scale import paragraph_documents
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT.parent / "shared" / "corpora" / "gcide.txt"
-
-
-def documents(text: bytes, size: int) -> list[bytes]:
-    """Paragraphs joined into documents of at least `size` bytes (the last may be shorter)."""
-    out: list[bytes] = []
-    current: list[bytes] = []
-    n = 0
-    for p in text.split(b"\n\n"):
-        current.append(p)
-        n += len(p) + 2
-        if n >= size:
-            out.append(b"\n\n".join(current))
-            current, n = [], 0
-    if current:
-        out.append(b"\n\n".join(current))
-    return out
 
 
 def one_run(docs: list[bytes], chunk_size: int) -> tuple[float, int]:
@@ -60,7 +48,7 @@ def one_run(docs: list[bytes], chunk_size: int) -> tuple[float, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("text", nargs="?", type=Path, default=None)
-    parser.add_argument("--doc-bytes", type=int, default=4000)
+    parser.add_argument("--doc-chars", type=int, default=4000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--chunk-size", type=int, default=1024)
     args = parser.parse_args()
@@ -72,11 +60,11 @@ def main() -> int:
         print(f"skipped: no text at {path} (give a path: python bench/bench_chunking.py TEXT)")
         return 0
     text = path.read_bytes()
-    docs = documents(text, args.doc_bytes)
+    docs = [d.encode() for d in paragraph_documents(text.decode("utf-8", "replace"), args.doc_chars)]
     total = sum(len(d) + 1 for d in docs)
     first, chunks = one_run(docs, args.chunk_size)
     rates = [total / one_run(docs, args.chunk_size)[0] / 1e6 for _ in range(args.runs)]
-    print(f"{path.name}: {total:,} bytes in {len(docs):,} documents of about {args.doc_bytes:,} bytes; "
+    print(f"{path.name}: {total:,} bytes in {len(docs):,} documents of about {args.doc_chars:,} characters; "
           f"{chunks:,} chunks ({total / max(chunks, 1):,.0f} bytes a chunk, average set {args.chunk_size:,})")
     print(f"first run (compiles the kernel): {total / first / 1e6:,.0f} MB per CPU second")
     print(f"next {args.runs} runs: median {statistics.median(rates):,.0f}, min {min(rates):,.0f}, "

@@ -54,21 +54,27 @@ KBOUND = [sys.executable, "-c", "from kbound.cli import main; main()"]
 GB = 10**9
 
 
+def paragraph_documents(text: str, size: int = 2000) -> list[str]:
+    """A text's paragraphs, merged into documents of at least `size` characters (the last may be shorter)."""
+    docs: list[str] = []
+    current: list[str] = []
+    n = 0
+    for para in text.split("\n\n"):
+        current.append(para)
+        n += len(para) + 2
+        if n >= size:
+            docs.append("\n\n".join(current))
+            current, n = [], 0
+    if current:
+        docs.append("\n\n".join(current))
+    return docs
+
+
 def base_documents(corpora: Path) -> list[str]:
     """The shared texts' paragraphs, merged into documents of at least 2,000 characters."""
     docs: list[str] = []
     for path in sorted(corpora.rglob("*.txt")):
-        text = path.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n")
-        current: list[str] = []
-        size = 0
-        for para in text.split("\n\n"):
-            current.append(para)
-            size += len(para) + 2
-            if size >= 2000:
-                docs.append("\n\n".join(current))
-                current, size = [], 0
-        if current:
-            docs.append("\n\n".join(current))
+        docs += paragraph_documents(path.read_bytes().decode("utf-8", "replace").replace("\r\n", "\n"))
     return docs
 
 
