@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from backend_checks import sigint_default
+from cli_helpers import children
 from kbound.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,9 +199,8 @@ def test_ctrl_c_prints_finished_rows_and_exits_130(tmp_path: Path) -> None:
     )
     # kbound handles SIGINT once it runs rows: wait for its first worker (starting Python takes seconds on a
     # loaded machine), then give zlib:1 time to finish.
-    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
     deadline = time.monotonic() + 60
-    while children.exists() and not children.read_text().split() and time.monotonic() < deadline:
+    while Path("/proc/self").exists() and not children(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(4.0)
     proc.send_signal(signal.SIGINT)

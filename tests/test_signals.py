@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend_checks import sigint_default
+from cli_helpers import children
 
 # A slow backend on a few MB, so the workers are still running when the signal comes.
 COMMANDS = {
@@ -19,13 +20,6 @@ COMMANDS = {
     "compare": ["compare", "{big}", "{small}", "-b", "xz:9e"],
     "tradeoff": ["tradeoff", "{big}", "-b", "xz:9e"],
 }
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 @pytest.mark.parametrize(("command", "sig", "code", "word"), [
@@ -46,9 +40,9 @@ def test_a_signal_during_the_run_exits_with_its_own_code_in_every_command(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=sigint_default,
     )
     deadline = time.monotonic() + 30
-    while not _children(proc.pid) and time.monotonic() < deadline:  # wait until a worker runs
+    while not children(proc.pid) and time.monotonic() < deadline:  # wait until a worker runs
         time.sleep(0.05)
-    assert _children(proc.pid), "no worker started"
+    assert children(proc.pid), "no worker started"
     time.sleep(0.3)
     os.kill(proc.pid, sig)  # as kill, timeout and CI runners do: the main process only
     out, err = proc.communicate(timeout=60)

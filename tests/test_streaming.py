@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from backend_checks import sigint_default
+from cli_helpers import children
 from corpus_helpers import corpus_of, run_on
 from kbound.backends.base import Backend, Coder
 from kbound.backends.decoder import measure
@@ -129,13 +130,6 @@ def test_an_interrupt_stops_every_worker_and_keeps_what_finished(alice: Path) ->
     assert multiprocessing.active_children() == []  # every other worker was terminated and reaped
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
 def _gone(pids: list[int], within: float = 10.0) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -170,9 +164,9 @@ def _start_run(
     proc.stdin.close()
     proc.stdin = None  # so communicate() does not flush it
     deadline = time.monotonic() + 30
-    while len(_children(proc.pid)) < 3 and time.monotonic() < deadline:  # wait until the workers run
+    while len(children(proc.pid)) < 3 and time.monotonic() < deadline:  # wait until the workers run
         time.sleep(0.05)
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     time.sleep(1.0)  # raw finishes in well under a second
     return proc, workers
 
